@@ -1,0 +1,229 @@
+"""Simulation parameters and the one place their rules live.
+
+Every front end (command line, TUI control panel, trace reader) builds a
+`SimConfig` through `SimConfig(...)`, `SimConfig.replace(...)` or
+`parse_field(...)`, so they all reject the same values with the same words.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+# k beyond this is never useful: even at alpha = 0.99 and c = 0.01 the optimal k
+# is below 64, and each round stores O(k) numbers.
+MAX_DRAFT_LENGTH = 64
+# A hard stop against typos such as -n 1e12; 100M tokens is ~25 s of engine time.
+MAX_TARGET_LENGTH = 100_000_000
+MAX_SEED = 2**63 - 1
+
+
+class ConfigError(ValueError):
+    """A parameter value that the engine does not allow.
+
+    The message is one line naming the parameter, the value given and what is
+    allowed; front ends print it as it is.
+    """
+
+    def __init__(self, parameter: str, value: Any, allowed: str):
+        self.parameter = parameter
+        self.value = value
+        self.allowed = allowed
+        label = FIELD_LABELS.get(parameter, parameter)
+        super().__init__(f"invalid {label}: {value!r} (allowed: {allowed})")
+
+
+# Human names used in messages; the CLI flag is in brackets so a reader of
+# either front end knows which knob is meant.
+FIELD_LABELS: dict[str, str] = {
+    "draft_length": "draft length k (-k/--draft-length)",
+    "acceptance_rate": "acceptance rate alpha (-a/--acceptance-rate)",
+    "target_length": "target length n (-n/--target-length)",
+    "draft_cost": "draft cost ratio c (--draft-cost)",
+    "seed": "seed (--seed)",
+    "model": "model pair (--model)",
+    "method": "verification method (--method)",
+    "draft_policy": "draft-length policy (--draft-policy)",
+    "confidence_threshold": "confidence threshold (--confidence-threshold)",
+    "target_pass_ms": "target pass time in ms (--target-ms)",
+    "verify_overhead": "verify overhead per drafted token (--verify-overhead)",
+    "prompt": "prompt (--prompt)",
+    "temperature": "temperature (--temperature)",
+    "top_k": "top-k (--top-k)",
+    "top_p": "top-p (--top-p)",
+    "corpus": "corpus path (--corpus)",
+    "typical_epsilon": "typical acceptance epsilon (--typical-epsilon)",
+    "typical_delta": "typical acceptance delta (--typical-delta)",
+}
+
+
+def _known_models() -> tuple[str, ...]:
+    from specviz.engine.models import model_names
+
+    return model_names()
+
+
+def _known_methods() -> tuple[str, ...]:
+    from specviz.engine.methods import method_names
+
+    return method_names()
+
+
+def _known_policies() -> tuple[str, ...]:
+    from specviz.engine.policies import policy_names
+
+    return policy_names()
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """Everything that determines a run. Same config, same run, token for token."""
+
+    draft_length: int = 5
+    acceptance_rate: float = 0.75
+    target_length: int = 50
+    draft_cost: float = 0.1
+    seed: int = 42
+    model: str = "synthetic"
+    method: str = "speculative"
+    draft_policy: str = "fixed"
+    confidence_threshold: float = 0.5
+    target_pass_ms: float = 100.0
+    verify_overhead: float = 0.0
+    prompt: str = "Once upon a time"
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 1.0
+    corpus: str | None = None
+    typical_epsilon: float = 0.09
+    typical_delta: float = 0.3
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def replace(self, **changes: Any) -> "SimConfig":
+        """A copy with `changes` applied and validated (raises ConfigError)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "SimConfig":
+        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ConfigError(unknown[0], data[unknown[0]], "one of " + ", ".join(f.name for f in dataclasses.fields(cls)))
+        return cls(**data)
+
+    @property
+    def cost_model(self):
+        from specviz.engine.cost import CostModel
+
+        return CostModel(self.target_pass_ms, self.draft_cost, self.verify_overhead)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _int_in(name: str, value: Any, low: int, high: int) -> None:
+    if not _is_int(value) or not low <= value <= high:
+        raise ConfigError(name, value, f"an integer from {low:,} to {high:,}")
+
+
+def _real_in(name: str, value: Any, low: float, high: float | None, allowed: str) -> None:
+    if not _is_real(value) or value < low or (high is not None and value > high):
+        raise ConfigError(name, value, allowed)
+
+
+def validate(config: SimConfig) -> None:
+    """Raise ConfigError for the first parameter that breaks its rule."""
+    _int_in("draft_length", config.draft_length, 1, MAX_DRAFT_LENGTH)
+    _real_in("acceptance_rate", config.acceptance_rate, 0.0, 1.0, "a number from 0 to 1")
+    _int_in("target_length", config.target_length, 1, MAX_TARGET_LENGTH)
+    _real_in("draft_cost", config.draft_cost, 0.0, None, "a finite number >= 0")
+    _int_in("seed", config.seed, 0, MAX_SEED)
+    if config.model not in _known_models():
+        raise ConfigError("model", config.model, "one of " + ", ".join(_known_models()))
+    if config.method not in _known_methods():
+        raise ConfigError("method", config.method, "one of " + ", ".join(_known_methods()))
+    if config.draft_policy not in _known_policies():
+        raise ConfigError("draft_policy", config.draft_policy, "one of " + ", ".join(_known_policies()))
+    _real_in("confidence_threshold", config.confidence_threshold, 0.0, 1.0, "a number from 0 to 1")
+    if not _is_real(config.target_pass_ms) or config.target_pass_ms <= 0:
+        raise ConfigError("target_pass_ms", config.target_pass_ms, "a finite number > 0")
+    _real_in("verify_overhead", config.verify_overhead, 0.0, None, "a finite number >= 0")
+    if not isinstance(config.prompt, str):
+        raise ConfigError("prompt", config.prompt, "text")
+    if not _is_real(config.temperature) or not 0.0 < config.temperature <= 100.0:
+        raise ConfigError("temperature", config.temperature, "a number > 0 and <= 100")
+    _int_in("top_k", config.top_k, 0, 10_000_000)
+    if not _is_real(config.top_p) or not 0.0 < config.top_p <= 1.0:
+        raise ConfigError("top_p", config.top_p, "a number > 0 and <= 1")
+    if config.corpus is not None and (not isinstance(config.corpus, str) or not config.corpus):
+        raise ConfigError("corpus", config.corpus, "a path to a plain-text file")
+    _real_in("typical_epsilon", config.typical_epsilon, 0.0, 1.0, "a number from 0 to 1")
+    _real_in("typical_delta", config.typical_delta, 0.0, None, "a finite number >= 0")
+
+
+def _parse_int(name: str, text: str) -> int:
+    cleaned = text.strip().replace("_", "").replace(",", "")
+    try:
+        return int(cleaned)
+    except ValueError:
+        pass
+    # Accept 1e6 style for counts, but only when it is a whole number.
+    try:
+        as_float = float(cleaned)
+    except ValueError:
+        as_float = math.nan
+    if math.isfinite(as_float) and as_float == int(as_float):
+        return int(as_float)
+    raise ConfigError(name, text, "a whole number")
+
+
+def _parse_float(name: str, text: str) -> float:
+    try:
+        value = float(text.strip())
+    except ValueError:
+        raise ConfigError(name, text, "a number") from None
+    if not math.isfinite(value):
+        raise ConfigError(name, text, "a finite number")
+    return value
+
+
+def _parse_text(name: str, text: str) -> str:
+    return text
+
+
+def _parse_optional_text(name: str, text: str) -> str | None:
+    return text if text.strip() else None
+
+
+_PARSERS: dict[str, Callable[[str, str], Any]] = {
+    f.name: {
+        "int": _parse_int,
+        "float": _parse_float,
+        "str": _parse_text,
+        "str | None": _parse_optional_text,
+    }[f.type]
+    for f in dataclasses.fields(SimConfig)
+}
+
+
+def parse_field(name: str, text: str) -> Any:
+    """Turn the text a person typed for field `name` into its value (unchecked range)."""
+    if name not in _PARSERS:
+        raise ConfigError(name, text, "one of " + ", ".join(_PARSERS))
+    return _PARSERS[name](name, text)
+
+
+def config_from_text(base: SimConfig, fields: dict[str, str]) -> SimConfig:
+    """`base` with each field replaced by its parsed text; raises ConfigError."""
+    return base.replace(**{name: parse_field(name, text) for name, text in fields.items()})

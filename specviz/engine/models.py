@@ -1,0 +1,177 @@
+"""Model pairs: a target and a draft next-token distribution over one vocabulary.
+
+A model pair maps a context (the last `context_order` token ids) to the
+target's distribution p and the draft's distribution q. The engine asks for
+`ContextDists`, which bundles p and q with what sampling and verification need
+(cumulative sums, the residual, beta = sum_x min(p, q)) so each is computed
+once per context, not once per token.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from bisect import bisect_right
+from collections import OrderedDict
+from typing import Callable, Sequence
+
+import numpy as np
+
+ContextKey = tuple[int, ...]
+
+
+class ContextDists:
+    """p and q in one context, with what sampling and verification need.
+
+    The arrays are float64 numpy arrays; the `*_view` memoryviews index to
+    plain Python floats, which keeps the per-token hot path free of numpy
+    scalar overhead (bisect over a memoryview is ~6x faster than
+    np.searchsorted on one value).
+    """
+
+    __slots__ = ("p", "q", "beta", "p_view", "q_view", "p_cdf", "q_cdf", "_residual_cdf")
+
+    def __init__(self, p: np.ndarray, q: np.ndarray):
+        self.p = p
+        self.q = q
+        # beta(p, q) = sum_x min(p, q) = 1 - TV(p, q): the chance a draft from q
+        # is accepted here under min(1, p/q) (REFERENCE §2).
+        self.beta = float(np.minimum(p, q).sum())
+        self.p_view = memoryview(p)
+        self.q_view = memoryview(q)
+        self.p_cdf = memoryview(np.cumsum(p))
+        self.q_cdf = memoryview(np.cumsum(q))
+        self._residual_cdf: memoryview | None = None
+
+    @property
+    def residual(self) -> np.ndarray:
+        """norm(max(0, p - q)): where a correction is drawn after a rejection."""
+        return normalize(np.maximum(self.p - self.q, 0.0), fallback=self.p)
+
+    @property
+    def residual_cdf(self) -> memoryview:
+        if self._residual_cdf is None:
+            self._residual_cdf = memoryview(np.cumsum(self.residual))
+        return self._residual_cdf
+
+
+def normalize(weights: np.ndarray, fallback: np.ndarray | None = None) -> np.ndarray:
+    total = float(weights.sum())
+    if total <= 0.0:
+        if fallback is None:
+            raise ValueError("cannot normalise an all-zero weight vector")
+        return fallback
+    return weights / total
+
+
+def sample_index(cdf: memoryview, u: float) -> int:
+    """Inverse-CDF sampling: the first index i with u * total < cdf[i].
+
+    Such an i always has positive probability (cdf[i] > cdf[i-1]); only when
+    rounding puts u * total at the very end do we clamp, and then step back
+    past any zero-probability tail.
+    """
+    index = bisect_right(cdf, u * cdf[-1])
+    if index >= len(cdf):
+        index = len(cdf) - 1
+        while index > 0 and cdf[index] == cdf[index - 1]:
+            index -= 1
+    return index
+
+
+class ModelPair(ABC):
+    """A target and a draft model over a shared vocabulary."""
+
+    #: registry name, as given to --model
+    name: str = ""
+    #: how many trailing tokens the distributions depend on (at least 1)
+    context_order: int = 1
+    #: how many contexts' ContextDists to keep
+    cache_size: int = 4096
+    #: True when the acceptance rate is set by the alpha knob, not measured
+    uses_acceptance_rate: bool = False
+
+    def __init__(self, vocab: Sequence[str]):
+        self.vocab: tuple[str, ...] = tuple(vocab)
+        self.index: dict[str, int] = {word: i for i, word in enumerate(self.vocab)}
+        # Each word as it joins running text: " word", or "," glued to the last.
+        self.joined: tuple[str, ...] = tuple(w if w in PUNCTUATION else " " + w for w in self.vocab)
+        self._cache: OrderedDict[ContextKey, ContextDists] = OrderedDict()
+        # A cache hit without a method call, for the engine's hot loop.
+        self.cached_dists = self._cache.get
+
+    @abstractmethod
+    def target_distribution(self, context: ContextKey) -> np.ndarray:
+        """p(. | context) as a float64 array over the vocabulary, summing to 1."""
+
+    @abstractmethod
+    def draft_distribution(self, context: ContextKey) -> np.ndarray:
+        """q(. | context) as a float64 array over the vocabulary, summing to 1."""
+
+    def encode_prompt(self, prompt: str) -> list[int]:
+        """Token ids for the prompt; words outside the vocabulary are dropped."""
+        return [self.index[w] for w in tokenize(prompt) if w in self.index]
+
+    def context_key(self, history: Sequence[int]) -> ContextKey:
+        return tuple(history[-self.context_order :])
+
+    def dists(self, context: ContextKey) -> ContextDists:
+        cache = self._cache
+        found = cache.get(context)
+        if found is not None:
+            return found
+        found = ContextDists(self.target_distribution(context), self.draft_distribution(context))
+        cache[context] = found
+        if len(cache) > self.cache_size:
+            cache.popitem(last=False)
+        return found
+
+    def decode(self, token_ids: Sequence[int]) -> str:
+        """Text for token ids, punctuation attached (as `detokenize`, but fast
+        enough for a million tokens)."""
+        joined = self.joined
+        return "".join([joined[t] for t in token_ids]).lstrip(" ")
+
+
+PUNCTUATION = frozenset({".", ",", ";", ":", "!", "?"})
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased words with punctuation split off, the models' token unit."""
+    import re
+
+    return re.findall(r"[a-z0-9']+|[.,;:!?]", text.lower())
+
+
+def detokenize(words: Sequence[str]) -> str:
+    """Join words with spaces, attaching punctuation to the word before it."""
+    parts: list[str] = []
+    for word in words:
+        if word in PUNCTUATION and parts:
+            parts[-1] += word
+        else:
+            parts.append(word)
+    return " ".join(parts)
+
+
+ModelFactory = Callable[["SimConfig"], ModelPair]  # noqa: F821
+_REGISTRY: dict[str, ModelFactory] = {}
+
+
+def register_model(name: str, factory: ModelFactory) -> None:
+    _REGISTRY[name] = factory
+
+
+def model_names() -> tuple[str, ...]:
+    _load_builtin_models()
+    return tuple(_REGISTRY)
+
+
+def build_model(config) -> ModelPair:
+    _load_builtin_models()
+    return _REGISTRY[config.model](config)
+
+
+def _load_builtin_models() -> None:
+    # Imported here so that each model module can register itself without a
+    # circular import through config validation.
+    from specviz.engine import synthetic  # noqa: F401

@@ -1,0 +1,132 @@
+"""One round of speculative decoding as a record, filled in phase by phase."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from specviz.engine.models import ContextDists
+
+
+class Phase(enum.Enum):
+    DRAFT = "draft"  # the draft model proposes up to k tokens
+    VERIFY = "verify"  # the target scores every drafted position (+1) in one pass
+    ACCEPT = "accept"  # keep a prefix, then a correction or a bonus token
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+    def next(self) -> "Phase":
+        order = list(Phase)
+        return order[(order.index(self) + 1) % len(order)]
+
+
+class TokenKind(enum.IntEnum):
+    """How an emitted token was produced."""
+
+    ACCEPTED = 0  # a draft token the target kept
+    CORRECTION = 1  # drawn from the residual at the first rejection
+    BONUS = 2  # drawn from p_{k+1} after every draft was kept
+
+
+_ACCEPTED = bytes([TokenKind.ACCEPTED])
+_CORRECTION = bytes([TokenKind.CORRECTION])
+_BONUS = bytes([TokenKind.BONUS])
+
+
+@dataclass(slots=True)
+class Round:
+    """What one round did. Lists are indexed by draft position (0-based)."""
+
+    index: int  # 0-based round number
+    start: int  # how many tokens were emitted before this round
+    draft_length: int  # k planned for this round (after the cut at n)
+    # The 2k + 1 uniforms the round set aside when it started: u_draft[i] at
+    # [i], the acceptance test's u_i at [k + i], the correction/bonus draw last.
+    draws: list[float] = field(default_factory=list, repr=False)
+    # DRAFT
+    drafted: list[int] = field(default_factory=list)
+    draft_probs: list[float] = field(default_factory=list)  # q_i(x_i)
+    # VERIFY
+    target_probs: list[float] = field(default_factory=list)  # p_i(x_i)
+    betas: list[float] = field(default_factory=list)  # sum_x min(p_i, q_i) per drafted position
+    # ACCEPT
+    accepted: int = 0  # length of the kept prefix
+    rejected: bool = False  # True when a draft was rejected (then `correction` is set)
+    correction: int | None = None
+    bonus: int | None = None
+    completed: bool = False
+    # Not part of the record: per position (drafted + 1 entries) the
+    # distributions used, kept so a view can show p and q without recomputing.
+    dists: list[ContextDists] = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def decided(self) -> int:
+        """Positions where the acceptance test ran (kept prefix + the rejection)."""
+        return self.accepted + (1 if self.rejected else 0)
+
+    @property
+    def uniforms(self) -> list[float]:
+        """u_i for each position where the acceptance test ran."""
+        return self.draws[self.draft_length : self.draft_length + self.decided]
+
+    @property
+    def skipped(self) -> int:
+        """Drafted tokens after the first rejection: never tested, thrown away."""
+        return len(self.drafted) - self.decided
+
+    @property
+    def final_token(self) -> int | None:
+        return self.correction if self.rejected else self.bonus
+
+    @property
+    def emitted(self) -> list[int]:
+        final = self.final_token
+        return self.drafted[: self.accepted] + ([] if final is None else [final])
+
+    @property
+    def emitted_kinds(self) -> bytes:
+        """TokenKind per emitted token, as bytes (the compact form runs store)."""
+        if not self.completed:
+            return b""
+        return _ACCEPTED * self.accepted + (_CORRECTION if self.rejected else _BONUS)
+
+    def ratios(self) -> list[float]:
+        """p(x)/q(x) per drafted position (inf where q(x) = 0, which a draft never samples)."""
+        return [p / q if q > 0 else float("inf") for p, q in zip(self.target_probs, self.draft_probs)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "start": self.start,
+            "draft_length": self.draft_length,
+            "drafted": list(self.drafted),
+            "draft_probs": list(self.draft_probs),
+            "target_probs": list(self.target_probs),
+            "betas": list(self.betas),
+            "draws": list(self.draws),
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "correction": self.correction,
+            "bonus": self.bonus,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Round":
+        return cls(
+            index=data["index"],
+            start=data["start"],
+            draft_length=data["draft_length"],
+            drafted=list(data["drafted"]),
+            draft_probs=list(data["draft_probs"]),
+            target_probs=list(data["target_probs"]),
+            betas=list(data["betas"]),
+            draws=list(data["draws"]),
+            accepted=data["accepted"],
+            rejected=data["rejected"],
+            correction=data["correction"],
+            bonus=data["bonus"],
+            completed=True,
+        )

@@ -1,0 +1,239 @@
+"""The round state machine: DRAFT -> VERIFY -> ACCEPT, one phase per step.
+
+`Simulation.step()` runs one phase and returns a `PhaseEvent`; `finish_round()`
+and `run()` run the very same phase methods back to back, so stepping in the
+TUI, `specviz run` and the tests all produce the same tokens from a seed.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_right
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from specviz.engine import theory
+from specviz.engine.config import SimConfig
+from specviz.engine.cost import CostBreakdown
+from specviz.engine.methods import get_method
+from specviz.engine.models import ModelPair, build_model, sample_index
+from specviz.engine.policies import build_policy
+from specviz.engine.random import UniformStream
+from specviz.engine.rounds import Phase, Round, TokenKind
+from specviz.engine.stats import RunStats
+
+RoundListener = Callable[[Round], None]
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseEvent:
+    """A phase that just ran, and the round it belongs to (filled up to that phase)."""
+
+    phase: Phase
+    round: Round
+
+
+class Simulation:
+    """A speculative decoding run over a model pair, from a config and its seed."""
+
+    def __init__(self, config: SimConfig, model: ModelPair | None = None):
+        self.config = config
+        self.model = model if model is not None else build_model(config)
+        self.method = get_method(config.method)
+        self.policy = build_policy(config)
+        self.cost_model = config.cost_model
+        self.draws = UniformStream(config.seed)
+        self.stats = RunStats()
+        prompt_ids = self.model.encode_prompt(config.prompt)
+        # history = prompt ids then emitted ids; compact, 4 bytes a token.
+        self.history = array("i", prompt_ids)
+        self.prompt_length = len(prompt_ids)
+        self.kinds = bytearray()  # TokenKind per emitted token
+        self.current: Round | None = None  # the round in progress or just finished
+        self.last_phase: Phase | None = None  # the phase that ran last
+        self.next_draft_length = config.draft_length
+        self._listeners: list[RoundListener] = []
+
+    # ---- queries -------------------------------------------------------
+
+    @property
+    def emitted(self) -> int:
+        return len(self.history) - self.prompt_length
+
+    @property
+    def done(self) -> bool:
+        return self.emitted >= self.config.target_length and self.last_phase in (None, Phase.ACCEPT)
+
+    @property
+    def next_phase(self) -> Phase | None:
+        if self.done:
+            return None
+        return Phase.DRAFT if self.last_phase in (None, Phase.ACCEPT) else self.last_phase.next()
+
+    @property
+    def tokens(self) -> array:
+        """Emitted token ids (a view-free copy would cost O(n); slice as needed)."""
+        return self.history[self.prompt_length :]
+
+    def token_kind(self, position: int) -> TokenKind:
+        return TokenKind(self.kinds[position])
+
+    def text(self) -> str:
+        return self.model.decode(self.history[self.prompt_length :])
+
+    def prompt_text(self) -> str:
+        return self.model.decode(self.history[: self.prompt_length])
+
+    def cost(self) -> CostBreakdown:
+        s = self.stats
+        return self.cost_model.breakdown(s.rounds, s.draft_passes, s.drafted, s.emitted)
+
+    def add_listener(self, listener: RoundListener) -> None:
+        """Call `listener(round)` after every completed round."""
+        self._listeners.append(listener)
+
+    # ---- stepping -------------------------------------------------------
+
+    def step(self) -> PhaseEvent | None:
+        """Run the next phase; None once the target length is reached."""
+        phase = self.next_phase
+        if phase is None:
+            return None
+        if phase is Phase.DRAFT:
+            self._draft()
+        elif phase is Phase.VERIFY:
+            self._verify()
+        else:
+            self._accept()
+        return PhaseEvent(phase, self.current)
+
+    def finish_round(self) -> Round | None:
+        """Run the phases left in the current round (a whole round if none is open)."""
+        if self.done:
+            return None
+        if self.last_phase in (None, Phase.ACCEPT):
+            self._draft()
+        if self.last_phase is Phase.DRAFT:
+            self._verify()
+        self._accept()
+        return self.current
+
+    def run(self, max_rounds: int | None = None, should_stop: Callable[[], bool] | None = None) -> RunStats:
+        """Run to the target length (or `max_rounds` more rounds); returns the stats.
+
+        `should_stop` is polled every 1,024 rounds so a caller (a UI worker,
+        Ctrl-C handling) can stop a long run between rounds.
+        """
+        if self.last_phase not in (None, Phase.ACCEPT):
+            self.finish_round()
+        draft, verify, accept = self._draft, self._verify, self._accept
+        target = self.config.target_length + self.prompt_length
+        history = self.history
+        limit = max_rounds if max_rounds is not None else -1
+        rounds = 0
+        while len(history) < target and rounds != limit:
+            draft()
+            verify()
+            accept()
+            rounds += 1
+            if should_stop is not None and not rounds & 1023 and should_stop():
+                break
+        return self.stats
+
+    # ---- the three phases ---------------------------------------------
+
+    # Each round sets aside 2k + 1 uniforms when it starts: u_draft[i] for the
+    # i-th draft, u_accept[i] for its acceptance test, and one for the
+    # correction or bonus token. A fixed budget per round keeps the random
+    # stream aligned however a round ends, and lets a method use its uniform
+    # however it likes (sample-match samples y ~ p with it).
+
+    def _draft(self) -> None:
+        remaining = self.config.target_length - self.emitted
+        # Cut the last round so it cannot overshoot n: a round emits at most
+        # k + 1 tokens, so draft at most remaining - 1.
+        k = min(self.next_draft_length, remaining - 1)
+        round_ = Round(self.stats.rounds, self.emitted, k, self.draws.take(2 * k + 1))
+        model, policy = self.model, self.policy
+        order = model.context_order
+        context = self.history[-order:].tolist()
+        cached, dists_at = model.cached_dists, model.dists
+        drafted, draft_probs, all_dists = round_.drafted, round_.draft_probs, round_.dists
+        stops_early = policy.stops_early
+        # The hot loop of the engine: sample_index and ModelPair.dists are
+        # inlined (a call costs as much as the work here).
+        for u in round_.draws[:k]:
+            key = tuple(context[-order:])
+            dists = cached(key) or dists_at(key)
+            if stops_early and drafted and not policy.keep_drafting(dists):
+                break
+            q_cdf = dists.q_cdf
+            token = bisect_right(q_cdf, u * q_cdf[-1])
+            if token == len(q_cdf):
+                token = sample_index(q_cdf, u)
+            drafted.append(token)
+            draft_probs.append(dists.q_view[token])
+            all_dists.append(dists)
+            context.append(token)
+        # The target's distribution after the last draft, for the bonus token.
+        key = tuple(context[-order:])
+        all_dists.append(cached(key) or dists_at(key))
+        self.current = round_
+        self.last_phase = Phase.DRAFT
+
+    def _verify(self) -> None:
+        round_ = self.current
+        dists = round_.dists
+        round_.target_probs = [d.p_view[token] for d, token in zip(dists, round_.drafted)]
+        round_.betas = [d.beta for d in dists[: len(round_.drafted)]]
+        self.last_phase = Phase.VERIFY
+
+    def _accept(self) -> None:
+        round_ = self.current
+        method, dists, draws = self.method, round_.dists, round_.draws
+        k = round_.draft_length
+        accepted = 0
+        accepts = method.accepts
+        for i, token in enumerate(round_.drafted):
+            if not accepts(dists[i], token, draws[k + i]):
+                round_.rejected = True
+                round_.correction = method.correction(dists[i], draws[2 * k])
+                break
+            accepted += 1
+        round_.accepted = accepted
+        if not round_.rejected:
+            round_.bonus = method.bonus(dists[accepted], draws[2 * k])
+        round_.completed = True
+        self.history.extend(round_.emitted)
+        self.kinds.extend(round_.emitted_kinds)
+        self.stats.record(round_)
+        self.next_draft_length = self.policy.next_length(self.next_draft_length, accepted, len(round_.drafted))
+        self.last_phase = Phase.ACCEPT
+        for listener in self._listeners:
+            listener(round_)
+
+    # ---- reports --------------------------------------------------------
+
+    def summary(self, include_text: bool = True) -> dict[str, Any]:
+        """The run as one JSON-ready dict (the `specviz run --json` object)."""
+        config = self.config
+        k = config.draft_length
+        data: dict[str, Any] = {"config": config.to_dict()}
+        data.update(self.stats.to_dict())
+        per_position = data["per_position_acceptance"]
+        # Positions no round reached (only when n <= k) have no rate: null.
+        data["per_position_acceptance"] = per_position[:k] + [None] * (k - len(per_position))
+        cost = self.cost()
+        data["cost_ms"] = cost.to_dict()
+        data["speedup"] = cost.speedup
+        # Closed forms at the alpha that applies: the knob for the synthetic
+        # pair, the measured beta mean for models whose acceptance emerges.
+        alpha = config.acceptance_rate if self.model.uses_acceptance_rate else self.stats.empirical_alpha
+        data["theory_alpha"] = alpha
+        data["expected_tokens_per_round"] = theory.expected_tokens_per_round(alpha, k)
+        data["expected_speedup"] = theory.expected_speedup(alpha, k, config.draft_cost, config.verify_overhead)
+        data["expected_draft_acceptance_rate"] = theory.draft_acceptance_rate(alpha, k)
+        if include_text:
+            data["prompt"] = self.prompt_text()
+            data["text"] = self.text()
+        return data
