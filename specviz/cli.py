@@ -31,6 +31,13 @@ SIMULATION_OPTIONS: list[tuple[tuple[str, ...], str, str]] = [
     (("--target-ms",), "target_pass_ms", "time of one target pass in ms, > 0"),
     (("--verify-overhead",), "verify_overhead", "extra target-pass cost per drafted token verified (v), >= 0"),
     (("--prompt",), "prompt", "text the generation starts from"),
+    (("--corpus",), "corpus", "plain-text file to train the n-gram pair on"),
+    (("--temperature",), "temperature", "sampling temperature for target and draft, > 0"),
+    (("--top-k",), "top_k", "keep only the k most likely words (0 = off)"),
+    (("--top-p",), "top_p", "keep the smallest set of words with this much mass, (0, 1]"),
+    (("--confidence-threshold",), "confidence_threshold", "confidence policy: stop drafting below this top q, 0 to 1"),
+    (("--typical-epsilon",), "typical_epsilon", "typical acceptance: hard threshold epsilon, 0 to 1"),
+    (("--typical-delta",), "typical_delta", "typical acceptance: entropy factor delta, >= 0"),
 ]
 
 
