@@ -92,6 +92,16 @@ class Simulation:
         """Call `listener(round)` after every completed round."""
         self._listeners.append(listener)
 
+    def restart_from_prompt(self) -> None:
+        """Forget the emitted tokens (not the stats or the random stream), so the
+        next round starts again from the prompt: how the audit samples the
+        first token many times from one fixed context."""
+        del self.history[self.prompt_length :]
+        del self.kinds[:]
+        self.current = None
+        self.last_phase = None
+        self.next_draft_length = self.config.draft_length
+
     # ---- stepping -------------------------------------------------------
 
     def step(self) -> PhaseEvent | None:
