@@ -113,9 +113,11 @@ class RunStats:
 
 
 def _count(histogram: list[int], value: int) -> None:
-    if value >= len(histogram):
+    try:
+        histogram[value] += 1
+    except IndexError:
         histogram.extend([0] * (value + 1 - len(histogram)))
-    histogram[value] += 1
+        histogram[value] += 1
 
 
 def _at_least(histogram: list[int]) -> list[int]:
