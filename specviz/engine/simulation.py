@@ -221,8 +221,9 @@ class Simulation:
         data: dict[str, Any] = {"config": config.to_dict()}
         data.update(self.stats.to_dict())
         per_position = data["per_position_acceptance"]
-        # Positions no round reached (only when n <= k) have no rate: null.
-        data["per_position_acceptance"] = per_position[:k] + [None] * (k - len(per_position))
+        # Positions no round reached (only when n <= k) have no rate: null. A
+        # dynamic policy may draft past the starting k; those positions stay.
+        data["per_position_acceptance"] = per_position + [None] * (k - len(per_position))
         cost = self.cost()
         data["cost_ms"] = cost.to_dict()
         data["speedup"] = cost.speedup
