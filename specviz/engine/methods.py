@@ -94,6 +94,11 @@ class VerificationMethod:
         """After every draft was kept: a sample from p_{k+1}."""
         return sample_index(dists.p_cdf, u)
 
+    def acceptance_probability(self, dists: ContextDists) -> float:
+        """The chance a draft x ~ q is kept in this context: this method's alpha
+        for the closed forms (speculative: beta = sum_x min(p, q))."""
+        raise NotImplementedError
+
     def reference_distribution(self, dists: ContextDists) -> np.ndarray:
         """What an audit compares this method's emitted tokens against in this
         context: p, or a point mass at argmax p for greedy. A lossy method is
@@ -116,6 +121,9 @@ class SpeculativeSampling(VerificationMethod):
 
     def correction(self, dists, u):
         return sample_index(dists.residual_cdf, u)
+
+    def acceptance_probability(self, dists):
+        return dists.beta
 
 
 class GreedyVerification(VerificationMethod):
@@ -144,6 +152,9 @@ class GreedyVerification(VerificationMethod):
 
     def bonus(self, dists, u):
         return self._argmax(dists)
+
+    def acceptance_probability(self, dists):
+        return float(dists.q[self._argmax(dists)])
 
     def reference_distribution(self, dists):
         point_mass = np.zeros_like(dists.p)
@@ -184,6 +195,9 @@ class SampleMatch(VerificationMethod):
         self._mismatch = None
         return mismatch[1]
 
+    def acceptance_probability(self, dists):
+        return float(np.dot(dists.p, dists.q))
+
 
 class TypicalAcceptance(VerificationMethod):
     """Medusa (Cai et al. 2024): keep x if p(x) > min(epsilon, delta * exp(-H(p))).
@@ -221,6 +235,9 @@ class TypicalAcceptance(VerificationMethod):
 
     def correction(self, dists, u):
         return sample_index(dists.p_cdf, u)
+
+    def acceptance_probability(self, dists):
+        return float(dists.q[dists.p > self._threshold(dists)].sum())
 
 
 _METHODS: dict[str, type[VerificationMethod]] = {

@@ -211,6 +211,20 @@ def test_typical_never_keeps_a_token_the_target_rules_out():
     assert [typical.bonus(d, u) for u in (0.2, 0.7)] == [0, 1]
 
 
+def test_acceptance_probability_per_method_on_hand_made_dists():
+    d = dists(P, Q)
+    expected = {
+        "speculative": 0.2 + 0.25 + 0.3,  # sum_x min(p, q)
+        "greedy": 0.25,  # q(argmax p)
+        "sample-match": 0.2 * 0.4 + 0.5 * 0.25 + 0.3 * 0.35,  # sum_x p(x) q(x)
+        "typical": 1.0,  # every p(x) > min(0.09, 0.3 exp(-H))
+    }
+    for name, alpha in expected.items():
+        assert method(name).acceptance_probability(d) == pytest.approx(alpha)
+    strict = method("typical", typical_epsilon=0.25, typical_delta=1.0)
+    assert strict.acceptance_probability(d) == pytest.approx(0.25 + 0.35)  # p = 0.5 and 0.3 pass
+
+
 # ---- whole runs: what each method emits ------------------------------------
 
 # A draft far from the target: 0.55 total-variation distance.
@@ -261,8 +275,20 @@ def test_lossless_methods_emit_exactly_p(method_name):
     assert chi_square_pvalue(counts, Q_RUN) < 1e-12  # the draft's own mix would be caught
 
 
+@pytest.mark.parametrize("method_name", method_names())
+def test_first_draft_is_kept_as_often_as_acceptance_probability_says(method_name):
+    sim = Simulation(
+        SimConfig(method=method_name, target_length=4_000, draft_length=2, seed=13), model=ConstantPair(P_RUN, Q_RUN)
+    )
+    sim.run()
+    alpha = sim.method.acceptance_probability(sim.model.dists(()))
+    first = sim.stats.per_position_acceptance[0]
+    rounds = sim.stats.rounds
+    assert abs(first - alpha) < 4 * math.sqrt(alpha * (1 - alpha) / rounds) + 1e-9
+
+
 def test_greedy_emits_only_the_argmax_of_p():
-    counts = emitted_counts("greedy")
+    counts = emitted_counts("greedy", n=3_000)
     assert counts[0] == counts.sum()
 
 
@@ -300,7 +326,7 @@ def test_lossless_methods_follow_p_in_each_context_of_the_synthetic_pair(method_
     # The synthetic target is first order: after word c the next word follows
     # p(. | c). The corrections' residuals differ per context, so this checks
     # them where a constant pair cannot.
-    sim = run(SimConfig(method=method_name, acceptance_rate=0.5, target_length=20_000, seed=11))
+    sim = run(SimConfig(method=method_name, acceptance_rate=0.5, target_length=12_000, seed=11))
     history = np.asarray(sim.history)
     previous, following = history[:-1], history[1:]
     contexts, seen = np.unique(previous, return_counts=True)
