@@ -242,7 +242,12 @@ def emitted_counts(method_name: str, n: int = 12_000, seed: int = 7, **config) -
 
 
 def chi_square_pvalue(counts: np.ndarray, probabilities: np.ndarray) -> float:
-    """Pearson chi-square goodness of fit, merging bins expected below 5."""
+    """Pearson chi-square goodness of fit, merging bins expected below 5.
+
+    A token the distribution rules out but the run emitted is a certain misfit: 0.
+    """
+    if counts[probabilities == 0.0].any():
+        return 0.0
     expected = probabilities * counts.sum()
     observed_bins, expected_bins = [], []
     observed_run = expected_run = 0.0
@@ -253,11 +258,15 @@ def chi_square_pvalue(counts: np.ndarray, probabilities: np.ndarray) -> float:
             observed_bins.append(observed_run)
             expected_bins.append(expected_run)
             observed_run = expected_run = 0.0
-    if observed_run and observed_bins:  # leftover small bins join the last one
-        observed_bins[-1] += observed_run
-        expected_bins[-1] += expected_run
+    if expected_run > 0.0:  # the small bins left over join the last full one
+        if observed_bins:
+            observed_bins[-1] += observed_run
+            expected_bins[-1] += expected_run
+        else:
+            observed_bins.append(observed_run)
+            expected_bins.append(expected_run)
     if len(observed_bins) < 2:
-        return 1.0 if observed_run == expected_run else 0.0
+        return 1.0  # a single bin cannot misfit
     return float(scipy_stats.chisquare(observed_bins, expected_bins).pvalue)
 
 
@@ -266,6 +275,9 @@ def test_chi_square_helper_can_fail():
     counts = np.round(P_RUN * 5000).astype(int)
     assert chi_square_pvalue(counts, P_RUN) > 0.99
     assert chi_square_pvalue(counts, Q_RUN) < 1e-12
+    # Small expected counts are merged, and a ruled-out token is a misfit.
+    assert chi_square_pvalue(np.array([50, 48, 2, 0]), np.array([0.5, 0.48, 0.01, 0.01])) > 0.5
+    assert chi_square_pvalue(np.array([50, 49, 1]), np.array([0.5, 0.5, 0.0])) == 0.0
 
 
 @pytest.mark.parametrize("method_name", ["speculative", "sample-match"])
