@@ -78,6 +78,17 @@ class Round:
         return len(self.drafted) - self.decided
 
     @property
+    def stopped_early(self) -> bool:
+        """True when the draft-length policy ended the draft before k tokens."""
+        return len(self.drafted) < self.draft_length
+
+    @property
+    def draft_passes(self) -> int:
+        """Draft forward passes spent: one per drafted token, plus the pass whose
+        low confidence stopped the draft early (it ran, its token was dropped)."""
+        return len(self.drafted) + (1 if self.stopped_early else 0)
+
+    @property
     def final_token(self) -> int | None:
         return self.correction if self.rejected else self.bonus
 

@@ -15,7 +15,7 @@ from typing import Any, Callable
 from specviz.engine import theory
 from specviz.engine.config import SimConfig
 from specviz.engine.cost import CostBreakdown
-from specviz.engine.methods import get_method
+from specviz.engine.methods import build_method
 from specviz.engine.models import ModelPair, build_model, sample_index
 from specviz.engine.policies import build_policy
 from specviz.engine.random import UniformStream
@@ -39,7 +39,7 @@ class Simulation:
     def __init__(self, config: SimConfig, model: ModelPair | None = None):
         self.config = config
         self.model = model if model is not None else build_model(config)
-        self.method = get_method(config.method)
+        self.method = build_method(config)
         self.policy = build_policy(config)
         self.cost_model = config.cost_model
         self.draws = UniformStream(config.seed)
@@ -229,8 +229,9 @@ class Simulation:
         data: dict[str, Any] = {"config": config.to_dict()}
         data.update(self.stats.to_dict())
         per_position = data["per_position_acceptance"]
-        # Positions no round reached (only when n <= k) have no rate: null.
-        data["per_position_acceptance"] = per_position[:k] + [None] * (k - len(per_position))
+        # Positions no round reached (only when n <= k) have no rate: null. A
+        # dynamic policy may draft past the starting k; those positions stay.
+        data["per_position_acceptance"] = per_position + [None] * (k - len(per_position))
         cost = self.cost()
         data["cost_ms"] = cost.to_dict()
         data["speedup"] = cost.speedup

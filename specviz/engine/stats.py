@@ -11,7 +11,7 @@ from specviz.engine.rounds import Round
 @dataclass
 class RunStats:
     rounds: int = 0  # = target passes = vLLM num_drafts
-    draft_passes: int = 0  # one per drafted token
+    draft_passes: int = 0  # one per drafted token, plus one per early stop
     drafted: int = 0  # vLLM num_draft_tokens, llama.cpp n_drafted
     accepted: int = 0  # vLLM num_accepted_tokens, llama.cpp n_accept (kept prefix only)
     rejected: int = 0  # rounds that ended at a rejection
@@ -33,7 +33,7 @@ class RunStats:
         decided = accepted + 1 if round_.rejected else accepted
         emitted = accepted + 1  # every completed round ends with a correction or a bonus
         self.rounds += 1
-        self.draft_passes += drafted
+        self.draft_passes += round_.draft_passes  # > drafted when a policy stopped the draft
         self.drafted += drafted
         self.accepted += accepted
         if round_.rejected:

@@ -1,0 +1,172 @@
+"""Draft-length policies: the HF heuristic schedule and confidence-gated drafting,
+rule by rule and over whole runs."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+
+from specviz.engine import ConfigError, ContextDists, ModelPair, Round, SimConfig, Simulation, build_model
+from specviz.engine.config import MAX_DRAFT_LENGTH
+from specviz.engine.policies import build_policy, policy_class, policy_names
+
+
+@functools.cache
+def synthetic_pair(acceptance_rate: float) -> ModelPair:
+    """Built once per alpha (~0.1 s each); a model pair holds no run state."""
+    return build_model(SimConfig(acceptance_rate=acceptance_rate))
+
+
+def rounds_of(config: SimConfig) -> tuple[Simulation, list[Round]]:
+    sim = Simulation(config, model=synthetic_pair(config.acceptance_rate))
+    rounds: list[Round] = []
+    sim.add_listener(rounds.append)
+    sim.run()
+    return sim, rounds
+
+
+def top_q(dists: ContextDists) -> float:
+    return float(dists.q.max())
+
+
+# ---- registry ------------------------------------------------------------
+
+
+def test_every_policy_is_registered_and_describes_itself():
+    assert policy_names() == ("fixed", "heuristic", "confidence")
+    for name in policy_names():
+        assert policy_class(name).name == name and policy_class(name).description
+    assert policy_class("confidence").stops_early
+    assert not policy_class("fixed").stops_early and not policy_class("heuristic").stops_early
+
+
+def test_unknown_policy_is_one_clear_config_error():
+    with pytest.raises(ConfigError) as error:
+        SimConfig(draft_policy="adaptive")
+    message = str(error.value)
+    assert "\n" not in message and "--draft-policy" in message
+    assert "fixed, heuristic, confidence" in message
+
+
+# ---- fixed ---------------------------------------------------------------
+
+
+def test_fixed_drafts_k_every_round_but_the_cut_last_one():
+    sim, rounds = rounds_of(SimConfig(draft_length=6, target_length=400, seed=1))
+    assert all(r.draft_length == 6 and len(r.drafted) == 6 for r in rounds[:-1])
+    assert rounds[-1].draft_length <= 6
+    assert sim.stats.draft_passes == sim.stats.drafted
+
+
+# ---- heuristic -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("current", "accepted", "drafted", "expected"),
+    [
+        (5, 5, 5, 7),  # every draft kept: +2
+        (5, 4, 5, 4),  # a rejection: -1
+        (5, 0, 5, 4),
+        (1, 0, 1, 1),  # never below 1
+        (2, 0, 2, 1),
+        (MAX_DRAFT_LENGTH - 1, MAX_DRAFT_LENGTH - 1, MAX_DRAFT_LENGTH - 1, MAX_DRAFT_LENGTH),  # capped
+        (MAX_DRAFT_LENGTH, MAX_DRAFT_LENGTH, MAX_DRAFT_LENGTH, MAX_DRAFT_LENGTH),
+        (9, 3, 3, 11),  # a round cut at n that kept all it drafted
+        (9, 0, 0, 9),  # a round cut to k = 0 says nothing
+    ],
+)
+def test_heuristic_schedule(current, accepted, drafted, expected):
+    policy = build_policy(SimConfig(draft_policy="heuristic"))
+    assert policy.next_length(current, accepted, drafted) == expected
+
+
+def test_heuristic_follows_the_schedule_round_by_round():
+    _, rounds = rounds_of(SimConfig(draft_policy="heuristic", draft_length=3, acceptance_rate=0.8, target_length=2_000, seed=3))
+    assert rounds[0].draft_length == 3  # starts at -k
+    grew = shrank = 0
+    for before, after in zip(rounds, rounds[1:-1]):  # the last round may be cut at n
+        if before.accepted == len(before.drafted):
+            assert after.draft_length == min(before.draft_length + 2, MAX_DRAFT_LENGTH)
+            grew += 1
+        else:
+            assert after.draft_length == max(1, before.draft_length - 1)
+            shrank += 1
+    assert grew and shrank  # both branches were exercised
+
+
+def mean_planned_k(rounds: list[Round]) -> float:
+    return float(np.mean([r.draft_length for r in rounds[:-1]]))
+
+
+def test_heuristic_grows_k_on_easy_text():
+    _, rounds = rounds_of(SimConfig(draft_policy="heuristic", draft_length=4, acceptance_rate=0.98, target_length=3_000, seed=2))
+    assert mean_planned_k(rounds) > 20
+    assert max(r.draft_length for r in rounds) > 40
+
+
+def test_heuristic_shrinks_k_on_hard_text():
+    _, rounds = rounds_of(SimConfig(draft_policy="heuristic", draft_length=8, acceptance_rate=0.2, target_length=3_000, seed=2))
+    assert mean_planned_k(rounds) < 2
+    assert rounds[0].draft_length == 8
+
+
+def test_heuristic_run_reports_every_position_it_drafted():
+    sim, rounds = rounds_of(SimConfig(draft_policy="heuristic", draft_length=4, acceptance_rate=0.98, target_length=1_000, seed=2))
+    deepest = max(len(r.drafted) for r in rounds)
+    assert deepest > 4
+    assert len(sim.summary(include_text=False)["per_position_acceptance"]) == deepest
+
+
+# ---- confidence ------------------------------------------------------------
+
+
+def test_confidence_keeps_drafting_unless_top_q_falls_below_the_threshold():
+    dists = ContextDists(np.array([0.3, 0.7]), np.array([0.4, 0.6]))
+    for threshold, keeps in ((0.5, True), (0.6, True), (0.61, False), (1.0, False), (0.0, True)):
+        policy = build_policy(SimConfig(draft_policy="confidence", confidence_threshold=threshold))
+        assert policy.keep_drafting(dists) is keeps
+    # A certain draft (max q = 1) is confident enough for any threshold.
+    sure = ContextDists(np.array([0.5, 0.5]), np.array([1.0, 0.0]))
+    assert build_policy(SimConfig(draft_policy="confidence", confidence_threshold=1.0)).keep_drafting(sure)
+
+
+def test_confidence_threshold_one_drafts_exactly_one_token_per_round():
+    sim, rounds = rounds_of(SimConfig(draft_policy="confidence", confidence_threshold=1.0, draft_length=5, target_length=500, seed=4))
+    assert all(len(r.drafted) == 1 for r in rounds[:-1])
+    # Each stop cost the pass that saw the low confidence.
+    assert all(r.stopped_early and r.draft_passes == 2 for r in rounds if r.draft_length > 1)
+    stops = sum(r.stopped_early for r in rounds)
+    assert sim.stats.draft_passes == sim.stats.drafted + stops
+    cost = sim.cost()
+    assert cost.draft_ms == pytest.approx(sim.config.target_pass_ms * sim.config.draft_cost * sim.stats.draft_passes)
+
+
+def test_confidence_threshold_zero_drafts_k_every_round():
+    sim, rounds = rounds_of(SimConfig(draft_policy="confidence", confidence_threshold=0.0, draft_length=5, target_length=500, seed=4))
+    assert all(len(r.drafted) == r.draft_length == 5 for r in rounds[:-1])
+    assert not any(r.stopped_early for r in rounds)
+    assert sim.stats.draft_passes == sim.stats.drafted
+
+
+def test_confidence_stops_exactly_where_top_q_falls_below_the_threshold():
+    threshold = 0.12
+    _, rounds = rounds_of(SimConfig(draft_policy="confidence", confidence_threshold=threshold, draft_length=6, target_length=1_500, seed=8))
+    lengths = {len(r.drafted) for r in rounds}
+    assert len(lengths) > 2  # some rounds stop early, at different depths
+    for r in rounds:
+        drafted = len(r.drafted)
+        # dists[i] is the context of draft i; dists[drafted] the one after the last.
+        assert all(top_q(r.dists[i]) >= threshold for i in range(1, drafted))
+        if r.stopped_early:
+            assert top_q(r.dists[drafted]) < threshold
+        assert len(r.draws) == 2 * r.draft_length + 1  # the uniform budget keeps the plan
+
+
+def test_k_per_round_survives_the_round_record():
+    _, rounds = rounds_of(SimConfig(draft_policy="confidence", confidence_threshold=0.12, draft_length=6, target_length=300, seed=8))
+    stopped = next(r for r in rounds if r.stopped_early)
+    copy = Round.from_dict(stopped.to_dict())
+    assert copy.draft_length == stopped.draft_length == 6
+    assert copy.drafted == stopped.drafted and copy.stopped_early and copy.draft_passes == stopped.draft_passes
