@@ -44,9 +44,9 @@ def test_emitted_tokens_follow_the_target_distribution(alpha):
     assert result.tv_distance < 0.03
 
 
-@pytest.mark.parametrize("broken", [CorrectionFromTarget(), SeedScriptCorrection(), AcceptByTargetProbability()])
+@pytest.mark.parametrize("broken", [CorrectionFromTarget, SeedScriptCorrection, AcceptByTargetProbability])
 def test_the_same_test_fails_a_broken_rule(broken):
-    result = audit(SimConfig(acceptance_rate=0.5, seed=3), SAMPLES, method=broken)
+    result = audit(SimConfig(acceptance_rate=0.5, seed=3), SAMPLES, method=broken(SimConfig()))
     assert not result.lossless, result.to_dict()
     assert result.chi2_pvalue < SIGNIFICANCE
 
@@ -75,7 +75,7 @@ def test_mean_acceptance_length_matches_the_closed_form(alpha, k):
 
 
 def test_mean_acceptance_length_check_catches_a_broken_rule():
-    stats = _run(0.8, 5, 100_000, method=AcceptByTargetProbability())
+    stats = _run(0.8, 5, 100_000, method=AcceptByTargetProbability(SimConfig()))
     assert not _mean_length_within_tolerance(stats, 0.8, 5)
 
 
