@@ -51,7 +51,9 @@ class Round:
     draft_probs: list[float] = field(default_factory=list)  # q_i(x_i)
     # VERIFY
     target_probs: list[float] = field(default_factory=list)  # p_i(x_i)
-    betas: list[float] = field(default_factory=list)  # sum_x min(p_i, q_i) per drafted position
+    # The method's acceptance probability per drafted position: for speculative
+    # sampling beta_i = sum_x min(p_i, q_i) (REFERENCE §2).
+    betas: list[float] = field(default_factory=list)
     # ACCEPT
     accepted: int = 0  # length of the kept prefix
     rejected: bool = False  # True when a draft was rejected (then `correction` is set)

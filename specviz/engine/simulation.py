@@ -84,6 +84,14 @@ class Simulation:
     def prompt_text(self) -> str:
         return self.model.decode(self.history[: self.prompt_length])
 
+    def theory_alpha(self) -> float:
+        """The alpha the closed forms should use: the knob where it holds exactly
+        (synthetic pair, speculative sampling), else the measured mean
+        acceptance probability (acceptance then emerges from the models)."""
+        if self.model.uses_acceptance_rate and self.method.name == "speculative":
+            return self.config.acceptance_rate
+        return self.stats.empirical_alpha
+
     def cost(self) -> CostBreakdown:
         s = self.stats
         return self.cost_model.breakdown(s.rounds, s.draft_passes, s.drafted, s.emitted)
@@ -193,27 +201,38 @@ class Simulation:
         round_ = self.current
         dists = round_.dists
         round_.target_probs = [d.p_view[token] for d, token in zip(dists, round_.drafted)]
-        round_.betas = [d.beta for d in dists[: len(round_.drafted)]]
+        # The method's chance of keeping a draft at each position: beta =
+        # sum_x min(p, q) for speculative sampling, other values for other rules.
+        acceptance_probability = self.method.acceptance_probability
+        round_.betas = [acceptance_probability(d) for d in dists[: len(round_.drafted)]]
         self.last_phase = Phase.VERIFY
 
     def _accept(self) -> None:
         round_ = self.current
         method, dists, draws = self.method, round_.dists, round_.draws
         k = round_.draft_length
+        drafted = round_.drafted
         accepted = 0
         accepts = method.accepts
-        for i, token in enumerate(round_.drafted):
+        for i, token in enumerate(drafted):
             if not accepts(dists[i], token, draws[k + i]):
-                round_.rejected = True
-                round_.correction = method.correction(dists[i], draws[2 * k])
                 break
             accepted += 1
         round_.accepted = accepted
-        if not round_.rejected:
-            round_.bonus = method.bonus(dists[accepted], draws[2 * k])
+        if accepted < len(drafted):
+            round_.rejected = True
+            final = round_.correction = method.correction(dists[accepted], draws[2 * k])
+            final_kind = TokenKind.CORRECTION
+        else:
+            final = round_.bonus = method.bonus(dists[accepted], draws[2 * k])
+            final_kind = TokenKind.BONUS
         round_.completed = True
-        self.history.extend(round_.emitted)
-        self.kinds.extend(round_.emitted_kinds)
+        # Append what round_.emitted / emitted_kinds describe, without building them.
+        if accepted:
+            self.history.extend(drafted[:accepted])
+            self.kinds.extend(b"\x00" * accepted)  # TokenKind.ACCEPTED
+        self.history.append(final)
+        self.kinds.append(final_kind)
         self.stats.record(round_)
         self.next_draft_length = self.policy.next_length(self.next_draft_length, accepted, len(round_.drafted))
         self.last_phase = Phase.ACCEPT
@@ -235,10 +254,7 @@ class Simulation:
         cost = self.cost()
         data["cost_ms"] = cost.to_dict()
         data["speedup"] = cost.speedup
-        # Closed forms at the alpha that applies: the knob for the synthetic
-        # pair, the measured beta mean for models whose acceptance emerges.
-        alpha = config.acceptance_rate if self.model.uses_acceptance_rate else self.stats.empirical_alpha
-        data["theory_alpha"] = alpha
+        data["theory_alpha"] = alpha = self.theory_alpha()
         data["expected_tokens_per_round"] = theory.expected_tokens_per_round(alpha, k)
         data["expected_speedup"] = theory.expected_speedup(alpha, k, config.draft_cost, config.verify_overhead)
         data["expected_draft_acceptance_rate"] = theory.draft_acceptance_rate(alpha, k)

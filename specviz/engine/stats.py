@@ -19,7 +19,7 @@ class RunStats:
     corrections: int = 0  # = rejected: one correction token per rejection
     bonus: int = 0  # rounds in which every draft was kept
     emitted: int = 0  # tokens produced
-    beta_sum: float = 0.0  # sum over verified positions of sum_x min(p, q)
+    beta_sum: float = 0.0  # sum over verified positions of the acceptance probability (beta)
     verified: int = 0  # positions where the acceptance test ran
     # Index j: rounds that drafted / kept / emitted exactly j tokens. Per-position
     # counts derive from these, so recording a round is O(1).
@@ -81,7 +81,9 @@ class RunStats:
 
     @property
     def empirical_alpha(self) -> float:
-        """Mean of beta = sum_x min(p, q) over the positions where a draft was tested."""
+        """Mean over the positions where a draft was tested of the method's
+        acceptance probability there: beta = sum_x min(p, q) for speculative
+        sampling (REFERENCE §2's alpha = E[beta])."""
         return self.beta_sum / self.verified if self.verified else 0.0
 
     @property
