@@ -161,11 +161,18 @@ def _count_at_least(low: int):
     return parse
 
 
+def _wrap(text: str) -> str:
+    # The formatter keeps descriptions as written (for the examples), so wrap here.
+    import textwrap
+
+    return textwrap.fill(text, width=78)
+
+
 def build_parser() -> OneLineParser:
     parser = OneLineParser(
         prog="specviz",
-        description="See and reason about speculative decoding. Without a command, opens the app "
-        "with the simulation options given.",
+        description=_wrap("See and reason about speculative decoding. Without a command, opens the app "
+                          "with the simulation options given."),
         epilog=EXAMPLES,
     )
     add_simulation_options(parser)
@@ -174,8 +181,9 @@ def build_parser() -> OneLineParser:
     run = commands.add_parser(
         "run",
         help="simulate headless and print the report (or --json)",
-        description="Simulate a run headless and print its report: the configuration, each round's "
-        "drafts and verdicts, the summary, the cost breakdown and the closed forms beside the measured values.",
+        description=_wrap("Simulate a run headless and print its report: the configuration, each round's "
+                          "drafts and verdicts, the summary, the cost breakdown and the closed forms beside "
+                          "the measured values."),
         epilog=RUN_EXAMPLES,
     )
     add_simulation_options(run)
@@ -202,8 +210,9 @@ def build_parser() -> OneLineParser:
     theory = commands.add_parser(
         "theory",
         help="closed forms for i.i.d. acceptance",
-        description="Closed-form expectations for i.i.d. acceptance (Leviathan et al. 2023): tokens per round, "
-        "speedup, draft acceptance rate, per-position acceptance, optimal k and the operations factor.",
+        description=_wrap("Closed-form expectations for i.i.d. acceptance (Leviathan et al. 2023): tokens per "
+                          "round, speedup, draft acceptance rate, per-position acceptance, optimal k and the "
+                          "operations factor."),
         epilog=THEORY_EXAMPLES,
     )
     add_simulation_options(theory)
@@ -216,7 +225,7 @@ def build_parser() -> OneLineParser:
     replay = commands.add_parser(
         "replay",
         help="open the app on a recorded run",
-        description="Open the app on a run recorded with 'specviz run --trace', to step through its rounds.",
+        description=_wrap("Open the app on a run recorded with 'specviz run --trace', to step through its rounds."),
         epilog=REPLAY_EXAMPLES,
     )
     replay.add_argument("file", metavar="FILE", help="a trace written by 'specviz run --trace FILE'")

@@ -84,7 +84,7 @@ def configuration(summary: dict[str, Any], uses_acceptance_rate: bool, source: s
         rows.append(("verify overhead v", f"{config['verify_overhead']} per drafted token verified"))
     rows += [("seed", str(config["seed"])), ("prompt", Text(repr(config["prompt"])))]
     if source is not None:
-        rows.append(("replayed from", Text(source)))
+        rows.append(("replayed from", Text(source, overflow="fold")))
     return Group(_section("Configuration"), _pairs(rows))
 
 
