@@ -237,8 +237,8 @@ RUN_EXAMPLES = """examples:
   specviz run                                 the defaults: k = 5, alpha = 0.75, 50 tokens
   specviz run -k 5 -a 0.8 -n 200              200 tokens; lists the first 20 rounds
   specviz run -k 8 -a 0.9 --rounds-shown 5    list only the first 5 rounds
-  specviz run -n 100000 --quiet               only the summary
-  specviz run -n 100000 --json                one JSON object with every statistic
+  specviz run -n 20000 --quiet                only the summary
+  specviz run -n 20000 --json                 one JSON object with every statistic
   specviz run -n 500 --trace run.jsonl        also record the run, round by round
   specviz run --from-trace run.jsonl          reprint the recorded run's report
 """
@@ -261,7 +261,7 @@ examples:
   specviz                                     open the app with the defaults
   specviz -k 8 -a 0.9                         open the app with k = 8, alpha = 0.9
   specviz run -k 5 -a 0.8 -n 200              simulate 200 tokens and print the report
-  specviz run -n 100000 --json                one JSON object with every statistic
+  specviz run -n 20000 --json                 one JSON object with every statistic
   specviz theory -k 5 -a 0.8 --json           closed forms: E[tokens], speedup, optimal k
 
 'specviz COMMAND --help' lists each command's options.

@@ -194,9 +194,18 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_prob(value: Any) -> bool:
-    # A little above 1 is float rounding (beta is a sum of minima).
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= value <= 1.0 + 1e-9
+def _probabilities(values: Any, length: int) -> bool:
+    """A list of `length` numbers in [0, 1] (a little above 1 is float rounding:
+    beta is a sum of minima). min/max keep this at C speed: it runs on every
+    number of a trace, and a non-number makes them raise TypeError."""
+    if type(values) is not list or len(values) != length:
+        return False
+    if not values:
+        return True
+    try:
+        return 0.0 <= min(values) and max(values) <= 1.0 + 1e-9
+    except TypeError:
+        return False
 
 
 def _round_problem(data: Any, expected_index: int, expected_start: int, vocab_size: int) -> str | None:
@@ -217,11 +226,9 @@ def _round_problem(data: Any, expected_index: int, expected_start: int, vocab_si
     if not isinstance(drafted, list) or len(drafted) > k or not all(_is_int(t) and 0 <= t < vocab_size for t in drafted):
         return "has invalid drafted tokens"
     for key in ("draft_probs", "target_probs", "betas"):
-        values = data[key]
-        if not isinstance(values, list) or len(values) != len(drafted) or not all(_is_prob(v) for v in values):
+        if not _probabilities(data[key], len(drafted)):
             return f"has invalid {key}"
-    draws = data["draws"]
-    if not isinstance(draws, list) or len(draws) != 2 * k + 1 or not all(_is_prob(u) for u in draws):
+    if not _probabilities(data["draws"], 2 * k + 1):
         return "has invalid draws"
     if not _is_int(accepted) or not 0 <= accepted <= len(drafted):
         return "has an invalid accepted count"
