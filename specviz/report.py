@@ -41,6 +41,10 @@ def _pct(value: float) -> str:
     return f"{value:.1%}"
 
 
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number:,} {one if number == 1 else many}"
+
+
 def _noted(value: str, note: str) -> Text:
     return Text.assemble(value, "  ", (f"({note})", "dim"))
 
@@ -111,7 +115,7 @@ def round_row(round_: Round, vocab: Sequence[str]) -> tuple[Text, Text, Text, st
 
 
 def round_listing(rounds: Sequence[Round], total_rounds: int, vocab: Sequence[str], limit: int) -> Group:
-    title = f"Rounds ({total_rounds:,} target passes" + (f"; first {len(rounds):,} shown)" if len(rounds) < total_rounds else ")")
+    title = f"Rounds ({_count(total_rounds, 'target pass', 'target passes')}" + (f"; first {len(rounds):,} shown)" if len(rounds) < total_rounds else ")")
     table = Table(box=None, padding=(0, 1), pad_edge=False, show_edge=False, header_style="dim")
     table.add_column("round", justify="right", no_wrap=True)
     table.add_column("drafted:  ✓ accepted  ✗ rejected  - skipped")
@@ -122,7 +126,7 @@ def round_listing(rounds: Sequence[Round], total_rounds: int, vocab: Sequence[st
     parts: list[RenderableType] = [_section(title), _indent(table, 0)]
     left_out = total_rounds - len(rounds)
     if left_out > 0:
-        parts.append(_indent(Text(f"… {left_out:,} more rounds not shown (--rounds-shown {limit})", style="dim"), 0))
+        parts.append(_indent(Text(f"… {_count(left_out, 'more round', 'more rounds')} not shown (--rounds-shown {limit})", style="dim"), 0))
     parts.append(Text())
     return Group(*parts)
 
@@ -137,7 +141,7 @@ def text_preview(prompt: str, joined: Sequence[str], tokens: Sequence[int], kind
     legend = Text.assemble(
         ("accepted draft", ACCEPTED_STYLE), "  ", ("correction", CORRECTION_STYLE), "  ", ("bonus", BONUS_STYLE), style="dim"
     )
-    shown = f"first {len(tokens):,} of {total:,} tokens" if total > len(tokens) else f"{total:,} tokens"
+    shown = f"first {len(tokens):,} of {total:,} tokens" if total > len(tokens) else _count(total, "token", "tokens")
     return Group(_section(f"Generated text ({shown})"), _indent(Group(preview, legend)))
 
 

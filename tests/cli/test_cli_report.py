@@ -74,7 +74,7 @@ def _report(*argv: str) -> tuple[str, dict]:
 
 
 def _listed_rounds(out: str) -> list[str]:
-    return re.findall(r"^ +(\d+)  [✓✗(]", out, flags=re.M)
+    return re.findall(r"^ +(\d+)  [✓✗(-]", out, flags=re.M)
 
 
 def test_report_sections_and_numbers():
@@ -101,6 +101,12 @@ def test_rounds_shown_cuts_the_listing():
     assert _listed_rounds(out) == ["1", "2", "3"]
     left_out = data["rounds"] - 3
     assert f"… {left_out:,} more rounds not shown (--rounds-shown 3)" in out
+
+
+def test_one_round_left_out_is_singular():
+    _, data = _report("-n", "40", "--rounds-shown", "0")
+    out, _ = _report("-n", "40", "--rounds-shown", str(data["rounds"] - 1))
+    assert "… 1 more round not shown" in out
 
 
 def test_short_runs_list_every_round():
