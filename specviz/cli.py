@@ -10,21 +10,26 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
+import time
+from contextlib import nullcontext
 from typing import Any, Sequence
 
-from specviz.engine.config import MAX_DRAFT_LENGTH, ConfigError, SimConfig, config_from_text
+from specviz.engine.config import MAX_DRAFT_LENGTH, MAX_TARGET_LENGTH, ConfigError, SimConfig, config_from_text
 
-EXIT_USAGE = 2
+EXIT_USAGE = 2  # bad input: a value, a flag, a file
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
+DEFAULT_ROUNDS_SHOWN = 20
 
 # (flags, SimConfig field, help). Defaults and ranges come from SimConfig and
 # its validation, so the help text cannot drift from the rules.
 SIMULATION_OPTIONS: list[tuple[tuple[str, ...], str, str]] = [
     (("-k", "--draft-length"), "draft_length", f"tokens the draft model proposes per round, 1 to {MAX_DRAFT_LENGTH}"),
     (("-a", "--acceptance-rate"), "acceptance_rate", "alpha for the synthetic pair: sum_x min(p, q) in every context, 0 to 1"),
-    (("-n", "--target-length"), "target_length", "tokens to generate, >= 1"),
+    (("-n", "--target-length"), "target_length", f"tokens to generate, 1 to {MAX_TARGET_LENGTH:,}"),
     (("--draft-cost",), "draft_cost", "cost of a draft pass / cost of a target pass (c), >= 0"),
-    (("--seed",), "seed", "random seed, an integer >= 0"),
+    (("--seed",), "seed", "random seed, an integer from 0 to 2**63 - 1"),
     (("--model",), "model", "model pair"),
     (("--method",), "method", "verification method"),
     (("--draft-policy",), "draft_policy", "how k is chosen each round"),
@@ -41,8 +46,49 @@ SIMULATION_OPTIONS: list[tuple[tuple[str, ...], str, str]] = [
 ]
 
 
+class UsageError(ValueError):
+    """Flags that do not go together. The message is one line."""
+
+
+# Metavars by field; a field missing here (an option another part adds to the
+# table) falls back to its name in capitals.
+METAVARS: dict[str, str] = {
+    "draft_length": "K",
+    "acceptance_rate": "ALPHA",
+    "target_length": "N",
+    "draft_cost": "C",
+    "seed": "SEED",
+    "target_pass_ms": "MS",
+    "verify_overhead": "V",
+    "prompt": "TEXT",
+    "corpus": "FILE",
+    "temperature": "T",
+    "top_k": "K",
+    "top_p": "P",
+    "confidence_threshold": "Q",
+    "typical_epsilon": "EPS",
+    "typical_delta": "DELTA",
+}
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the examples' layout; a wider option column so help lines stay short."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=34)
+
+
 class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line naming the fix, exit status 2."""
+    """argparse, but a usage error is one line naming the fix, exit status 2.
+
+    Abbreviated flags are off: `--draft` would otherwise mean --draft-length
+    today and become ambiguous the day another --draft-... option is added.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
@@ -50,11 +96,13 @@ class OneLineParser(argparse.ArgumentParser):
 
 def _default_text(field_name: str) -> str:
     default = {f.name: f.default for f in dataclasses.fields(SimConfig)}[field_name]
-    return "none" if default is None else str(default)
+    if default is None:
+        return "none"
+    return repr(default) if isinstance(default, str) else str(default)
 
 
 def add_simulation_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("simulation")
+    group = parser.add_argument_group("simulation options")
     for flags, field_name, text in SIMULATION_OPTIONS:
         choices = _choices(field_name)
         extra = f"; one of {', '.join(choices)}" if choices else ""
@@ -64,7 +112,7 @@ def add_simulation_options(parser: argparse.ArgumentParser) -> None:
             # SUPPRESS: a flag not given leaves no attribute, so flags given
             # before the command are not overwritten by the command's defaults.
             default=argparse.SUPPRESS,
-            metavar=field_name.split("_")[0].upper() if not choices else "NAME",
+            metavar="NAME" if choices else METAVARS.get(field_name, field_name.upper()),
             help=f"{text}{extra} (default: {_default_text(field_name)})",
         )
 
@@ -85,6 +133,11 @@ def _choices(field_name: str) -> tuple[str, ...]:
     return ()
 
 
+def given_simulation_flags(args: argparse.Namespace) -> list[str]:
+    """The simulation flags given on the command line, by their long name."""
+    return [flags[-1] for flags, field_name, _ in SIMULATION_OPTIONS if hasattr(args, field_name)]
+
+
 def config_from_args(args: argparse.Namespace) -> SimConfig:
     """SimConfig from the flags given; raises ConfigError."""
     given = {
@@ -95,22 +148,72 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
     return config_from_text(SimConfig(), given)
 
 
+def _count_at_least(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text.replace("_", "").replace(",", ""))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (allowed: an integer >= {low})") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} is too small (allowed: an integer >= {low})")
+        return value
+
+    return parse
+
+
+def _wrap(text: str) -> str:
+    # The formatter keeps descriptions as written (for the examples), so wrap here.
+    import textwrap
+
+    return textwrap.fill(text, width=78)
+
+
 def build_parser() -> OneLineParser:
     parser = OneLineParser(
         prog="specviz",
-        description="See and reason about speculative decoding. Without a command, opens the app.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=_wrap("See and reason about speculative decoding. Without a command, opens the app "
+                          "with the simulation options given."),
         epilog=EXAMPLES,
     )
     add_simulation_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
 
-    run = commands.add_parser("run", help="simulate headless and report", description="Simulate a run headless and report it.")
+    run = commands.add_parser(
+        "run",
+        help="simulate headless and print the report (or --json)",
+        description=_wrap("Simulate a run headless and print its report: the configuration, each round's "
+                          "drafts and verdicts, the summary, the cost breakdown and the closed forms beside "
+                          "the measured values."),
+        epilog=RUN_EXAMPLES,
+    )
     add_simulation_options(run)
-    run.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
+    output = run.add_argument_group("output")
+    formats = output.add_mutually_exclusive_group()
+    formats.add_argument("--json", action="store_true", help="print one JSON object with every statistic instead of the report")
+    formats.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
+    output.add_argument(
+        "--rounds-shown", type=_count_at_least(0), default=DEFAULT_ROUNDS_SHOWN, metavar="N",
+        help=f"list the first N rounds, an integer >= 0 (default: {DEFAULT_ROUNDS_SHOWN})",
+    )
+    output.add_argument(
+        "--no-progress", action="store_true",
+        help="no progress bar (by default one shows on stderr when stderr is a terminal and the run takes over half a second)",
+    )
+    traces = run.add_argument_group("traces")
+    traces.add_argument("--trace", metavar="FILE", help="also record the run to FILE as JSON lines (written only when the run completes)")
+    traces.add_argument("--force", action="store_true", help="let --trace overwrite an existing FILE")
+    traces.add_argument(
+        "--from-trace", metavar="FILE",
+        help="report a recorded run from its trace instead of simulating (no simulation options then)",
+    )
 
     theory = commands.add_parser(
-        "theory", help="closed forms for i.i.d. acceptance", description="Closed-form expectations (Leviathan et al. 2023)."
+        "theory",
+        help="closed forms for i.i.d. acceptance",
+        description=_wrap("Closed-form expectations for i.i.d. acceptance (Leviathan et al. 2023): tokens per "
+                          "round, speedup, draft acceptance rate, per-position acceptance, optimal k and the "
+                          "operations factor."),
+        epilog=THEORY_EXAMPLES,
     )
     add_simulation_options(theory)
     theory.add_argument("--k-max", default=str(MAX_DRAFT_LENGTH), metavar="K",
@@ -118,58 +221,179 @@ def build_parser() -> OneLineParser:
     theory.add_argument("--ops-ratio", default=None, metavar="C_OPS",
                         help="draft/target ratio of operations per token for the operations factor, >= 0 (default: the draft cost)")
     theory.add_argument("--json", action="store_true", help="print one JSON object")
+
+    replay = commands.add_parser(
+        "replay",
+        help="open the app on a recorded run",
+        description=_wrap("Open the app on a run recorded with 'specviz run --trace', to step through its rounds."),
+        epilog=REPLAY_EXAMPLES,
+    )
+    replay.add_argument("file", metavar="FILE", help="a trace written by 'specviz run --trace FILE'")
     return parser
 
 
-EXAMPLES = """examples:
-  specviz                              open the app with the defaults
-  specviz run -k 5 -a 0.8 -n 200       simulate 200 tokens and print the report
-  specviz run -n 1000000 --json        one JSON object with every statistic
-  specviz theory -k 5 -a 0.8 --json    closed forms: E[tokens], speedup, optimal k
+# Every example here is run by tests/cli (in a scratch folder, in this order).
+RUN_EXAMPLES = """examples:
+  specviz run                                 the defaults: k = 5, alpha = 0.75, 50 tokens
+  specviz run -k 5 -a 0.8 -n 200              200 tokens; lists the first 20 rounds
+  specviz run -k 8 -a 0.9 --rounds-shown 5    list only the first 5 rounds
+  specviz run -n 20000 --quiet                only the summary
+  specviz run -n 20000 --json                 one JSON object with every statistic
+  specviz run -n 500 --trace run.jsonl        also record the run, round by round
+  specviz run --from-trace run.jsonl          reprint the recorded run's report
 """
+
+THEORY_EXAMPLES = """examples:
+  specviz theory -k 5 -a 0.8                  expected tokens per round, speedup, optimal k
+  specviz theory -a 0.8 --draft-cost 0.02 --json
+"""
+
+REPLAY_EXAMPLES = """examples:
+  specviz run -n 500 --trace run.jsonl && specviz replay run.jsonl
+"""
+
+EXAMPLES = """commands:
+  run       simulate headless and print the report (or --json)
+  theory    closed forms for i.i.d. acceptance
+  replay    open the app on a recorded run
+
+examples:
+  specviz                                     open the app with the defaults
+  specviz -k 8 -a 0.9                         open the app with k = 8, alpha = 0.9
+  specviz run -k 5 -a 0.8 -n 200              simulate 200 tokens and print the report
+  specviz run -n 20000 --json                 one JSON object with every statistic
+  specviz theory -k 5 -a 0.8 --json           closed forms: E[tokens], speedup, optimal k
+
+'specviz COMMAND --help' lists each command's options.
+"""
+
+
+def _prog(args: argparse.Namespace) -> str:
+    command = getattr(args, "command", None)
+    return f"specviz {command}" if command else "specviz"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from specviz.engine.trace import TraceError
+
     try:
-        config = config_from_args(args)
         if args.command == "run":
-            return command_run(args, config)
+            return command_run(args)
         if args.command == "theory":
-            return command_theory(args, config)
-        return command_app(args, config)
-    except ConfigError as error:
-        prog = f"specviz {args.command}" if args.command else "specviz"
-        print(f"{prog}: error: {error}", file=sys.stderr)
+            return command_theory(args, config_from_args(args))
+        if args.command == "replay":
+            return command_replay(args)
+        return command_app(args, config_from_args(args))
+    except (ConfigError, TraceError, UsageError) as error:
+        print(f"{_prog(args)}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader went away (`specviz run | head`): stop quietly. Point
+        # stdout at devnull so the interpreter's final flush does not fail too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except OSError as error:
+        # A file a model needs (a corpus) that cannot be read.
+        where = f" {error.filename}" if error.filename else ""
+        print(f"{_prog(args)}: error: cannot read{where}: {error.strerror or error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("specviz: interrupted", file=sys.stderr)
-        return 130
+        print(f"{_prog(args)}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
+    sys.stdout.flush()
 
 
-def command_run(args: argparse.Namespace, config: SimConfig) -> int:
+def command_run(args: argparse.Namespace) -> int:
     from specviz.engine.simulation import Simulation
+    from specviz.engine.trace import ReplaySimulation, TraceWriter
 
-    simulation = Simulation(config)
-    simulation.run()
+    source = None
+    if args.from_trace is not None:
+        given = given_simulation_flags(args)
+        if given:
+            raise UsageError(f"{given[0]} cannot be used with --from-trace: the trace fixes the configuration")
+        if args.trace is not None:
+            raise UsageError("--trace cannot be used with --from-trace: the trace is already recorded")
+        simulation = ReplaySimulation.from_file(args.from_trace)
+        source = args.from_trace
+    else:
+        simulation = Simulation(config_from_args(args))
+    listing = 0 if (args.json or args.quiet) else args.rounds_shown
+    # The writer checks the path before the run starts, not after an hour.
+    writer = TraceWriter(args.trace, simulation, args.force) if args.trace is not None else nullcontext()
+    with writer:
+        shown = run_to_end(simulation, keep=listing, progress=not args.no_progress and _stderr_is_terminal())
     summary = simulation.summary()
     if args.json:
         _print_json(summary)
-    else:
-        _print_plain_summary(summary)
+        return 0
+    from rich.console import Console
+
+    from specviz.report import render_report
+
+    render_report(Console(), simulation, summary, shown, rounds_shown=args.rounds_shown, quiet=args.quiet, source=source)
     return 0
 
 
-def _print_plain_summary(summary: dict[str, Any]) -> None:
-    for key, value in summary.items():
-        if key not in ("config", "text", "prompt"):
-            print(f"{key}: {value}")
-    print(f"text: {summary['prompt']} {summary['text'][:400]}")
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+# Rounds run between progress updates: ~20 ms of engine time at k = 5.
+CHUNK_ROUNDS = 4096
+PROGRESS_AFTER_S = 0.5  # a run shorter than this never shows a bar
+
+
+def run_to_end(simulation, keep: int = 0, progress: bool = False) -> list:
+    """Run `simulation` to its target length; return its first `keep` rounds.
+
+    Only the first `keep` rounds are kept (the listing shows no more), and the
+    rest runs in chunks through `Simulation.run`, the engine's fast path. A
+    progress bar on stderr appears once the run has taken PROGRESS_AFTER_S.
+    """
+    shown = []
+    while len(shown) < keep and not simulation.done:
+        shown.append(simulation.finish_round())
+    started = time.monotonic()
+    bar = task = None
+    try:
+        while not simulation.done:
+            simulation.run(max_rounds=CHUNK_ROUNDS)
+            if bar is None and progress and time.monotonic() - started > PROGRESS_AFTER_S:
+                bar, task = _start_progress(simulation.config.target_length)
+            if bar is not None:
+                bar.update(task, completed=simulation.emitted)
+    finally:
+        if bar is not None:
+            bar.stop()
+    return shown
+
+
+def _start_progress(total: int):
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    bar = Progress(
+        TextColumn("simulating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("tokens"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,  # gone when done: stderr keeps only errors
+    )
+    bar.start()
+    return bar, bar.add_task("simulating", total=total)
 
 
 def command_theory(args: argparse.Namespace, config: SimConfig) -> int:
@@ -202,9 +426,24 @@ def command_theory(args: argparse.Namespace, config: SimConfig) -> int:
     if args.json:
         _print_json(data)
     else:
-        for key, value in data.items():
-            print(f"{key}: {value}")
+        from rich.console import Console
+
+        from specviz.report import render_theory
+
+        render_theory(Console(), data)
     return 0
+
+
+def command_replay(args: argparse.Namespace) -> int:
+    from specviz.engine.trace import ReplaySimulation
+
+    given = given_simulation_flags(args)
+    if given:
+        raise UsageError(f"{given[0]} cannot be used with replay: the trace fixes the configuration")
+    simulation = ReplaySimulation.from_file(args.file)
+    from specviz.app import run_app
+
+    return run_app(simulation.config, simulation=simulation)
 
 
 def command_app(args: argparse.Namespace, config: SimConfig) -> int:

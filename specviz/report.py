@@ -1,0 +1,285 @@
+"""The `specviz run` report: the seed script's printout, with correct numbers.
+
+Rendered with rich from what the engine already computed (the summary dict of
+`Simulation.summary()`, the rounds the caller kept for the listing); nothing
+here recomputes a statistic, so the report and `--json` cannot disagree.
+Metric names follow REFERENCE §3: each figure says what it divides by.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+
+from specviz.engine import theory
+from specviz.engine.rounds import Round, TokenKind
+
+ACCEPTED_STYLE = "green"
+REJECTED_STYLE = "bold red"
+SKIPPED_STYLE = "dim"
+CORRECTION_STYLE = "yellow"
+BONUS_STYLE = "cyan"
+KIND_STYLES = {TokenKind.ACCEPTED: ACCEPTED_STYLE, TokenKind.CORRECTION: CORRECTION_STYLE, TokenKind.BONUS: BONUS_STYLE}
+PREVIEW_TOKENS = 60  # the seed previewed 20 words; 60 still fits a few lines
+POSITIONS_SHOWN = 8  # per-position rates beyond this are elided (k can be 64)
+
+
+def _ms(value: float) -> str:
+    return f"{value:,.0f} ms" if value >= 100 or value == int(value) else f"{value:,.2f} ms"
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _pct(value: float) -> str:
+    return f"{value:.1%}"
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number:,} {one if number == 1 else many}"
+
+
+def _noted(value: str, note: str) -> Text:
+    return Text.assemble(value, "  ", (f"({note})", "dim"))
+
+
+def _section(title: str) -> Rule:
+    return Rule(Text(title, style="bold"), align="left", style="dim")
+
+
+def _pairs(rows: Sequence[tuple[str, RenderableType | str]]) -> Padding:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    for label, value in rows:
+        table.add_row(label, value)
+    return _indent(table)
+
+
+def _indent(renderable: RenderableType, bottom: int = 1) -> Padding:
+    # expand=False: no padding out to the terminal width (no trailing blanks).
+    return Padding(renderable, (0, 0, bottom, 2), expand=False)
+
+
+# ---- sections -----------------------------------------------------------------
+
+
+def configuration(summary: dict[str, Any], uses_acceptance_rate: bool, source: str | None) -> Group:
+    config = summary["config"]
+    c, target_ms = config["draft_cost"], config["target_pass_ms"]
+    rows: list[tuple[str, RenderableType | str]] = [
+        ("model pair", config["model"]),
+        ("verification method", config["method"]),
+        ("draft length k", f"{config['draft_length']} (policy: {config['draft_policy']})"),
+    ]
+    if uses_acceptance_rate:
+        rows.append(("acceptance rate α", f"{config['acceptance_rate']} (sum_x min(p, q) in every context)"))
+    rows += [
+        ("target length n", f"{config['target_length']:,} tokens"),
+        ("draft cost c", f"{c} (a draft pass {_ms(c * target_ms)}, a target pass {_ms(target_ms)})"),
+    ]
+    if config["verify_overhead"]:
+        rows.append(("verify overhead v", f"{config['verify_overhead']} per drafted token verified"))
+    rows += [("seed", str(config["seed"])), ("prompt", Text(repr(config["prompt"])))]
+    if source is not None:
+        rows.append(("replayed from", Text(source, overflow="fold")))
+    return Group(_section("Configuration"), _pairs(rows))
+
+
+def round_row(round_: Round, vocab: Sequence[str]) -> tuple[Text, Text, Text, str]:
+    """(round number, drafted tokens with marks, the final token, tokens emitted)."""
+    marks = Text()
+    for position, token in enumerate(round_.drafted):
+        if position < round_.accepted:
+            mark, style = "✓", ACCEPTED_STYLE
+        elif position == round_.accepted and round_.rejected:
+            mark, style = "✗", REJECTED_STYLE
+        else:
+            mark, style = "-", SKIPPED_STYLE
+        if position:
+            marks.append("  ")
+        marks.append(f"{mark} {vocab[token]}", style=style)
+    if not round_.drafted:
+        marks.append("(none: the last round is cut at n)", style=SKIPPED_STYLE)
+    if round_.rejected:
+        final = Text.assemble(("correction ", "dim"), (vocab[round_.correction], CORRECTION_STYLE))
+    else:
+        final = Text.assemble(("bonus ", "dim"), (vocab[round_.bonus], BONUS_STYLE))
+    return Text(str(round_.index + 1)), marks, final, str(round_.accepted + 1)
+
+
+def round_listing(rounds: Sequence[Round], total_rounds: int, vocab: Sequence[str], limit: int) -> Group:
+    title = f"Rounds ({_count(total_rounds, 'target pass', 'target passes')}" + (f"; first {len(rounds):,} shown)" if len(rounds) < total_rounds else ")")
+    table = Table(box=None, padding=(0, 1), pad_edge=False, show_edge=False, header_style="dim")
+    table.add_column("round", justify="right", no_wrap=True)
+    table.add_column("drafted:  ✓ accepted  ✗ rejected  - skipped")
+    table.add_column("then", no_wrap=True)
+    table.add_column("tokens", justify="right", no_wrap=True)
+    for round_ in rounds:
+        table.add_row(*round_row(round_, vocab))
+    parts: list[RenderableType] = [_section(title), _indent(table, 0)]
+    left_out = total_rounds - len(rounds)
+    if left_out > 0:
+        parts.append(_indent(Text(f"… {_count(left_out, 'more round', 'more rounds')} not shown (--rounds-shown {limit})", style="dim"), 0))
+    parts.append(Text())
+    return Group(*parts)
+
+
+def text_preview(prompt: str, joined: Sequence[str], tokens: Sequence[int], kinds: bytes | bytearray, total: int) -> Group:
+    """The start of the generated text, each token coloured by how it was made."""
+    preview = Text(prompt, style="bold")
+    for token, kind in zip(tokens, kinds):
+        preview.append(joined[token] if prompt or len(preview) else joined[token].lstrip(), style=KIND_STYLES[TokenKind(kind)])
+    if total > len(tokens):
+        preview.append(" …", style="dim")
+    legend = Text.assemble(
+        ("accepted draft", ACCEPTED_STYLE), "  ", ("correction", CORRECTION_STYLE), "  ", ("bonus", BONUS_STYLE), style="dim"
+    )
+    shown = f"first {len(tokens):,} of {total:,} tokens" if total > len(tokens) else _count(total, "token", "tokens")
+    return Group(_section(f"Generated text ({shown})"), _indent(Group(preview, legend)))
+
+
+def summary_section(summary: dict[str, Any]) -> Group:
+    rounds = summary["rounds"]
+    per_position = [p for p in summary["per_position_acceptance"] if p is not None]
+    positions = " ".join(_num(p, 2) for p in per_position[:POSITIONS_SHOWN])
+    if len(per_position) > POSITIONS_SHOWN:
+        positions += "  …"
+    rows: list[tuple[str, RenderableType | str]] = [
+        ("tokens generated", f"{summary['tokens']:,}"),
+        ("target passes", _noted(f"{rounds:,}", "= rounds; vLLM num_drafts")),
+        ("draft passes", _noted(f"{summary['draft_passes']:,}", "one per drafted token")),
+        ("drafted tokens", _noted(f"{summary['drafted']:,}", "vLLM num_draft_tokens, llama.cpp n_drafted")),
+        ("accepted drafts", _noted(f"{summary['accepted']:,}", "vLLM num_accepted_tokens, llama.cpp n_accept")),
+        ("rejected drafts", _noted(f"{summary['rejected']:,}", "at most 1 a round, then a correction")),
+        ("skipped drafts", _noted(f"{summary['skipped']:,}", "after a rejection, never tested")),
+        ("bonus tokens", _noted(f"{summary['bonus']:,}", "rounds that kept every draft")),
+        ("tokens per target pass", _noted(f"{summary['tokens_per_target_pass']:.3f}", "1.000 without speculation")),
+        ("mean acceptance length", _noted(f"{summary['mean_acceptance_length']:.3f}", "vLLM: 1 + accepted / rounds")),
+        ("draft acceptance rate", _noted(_pct(summary["draft_acceptance_rate"]), "accepted / drafted; not α")),
+        ("empirical α", _noted(f"{summary['empirical_alpha']:.4f}", "mean sum_x min(p, q) where tested")),
+        ("per-position acceptance", _noted(positions or "n/a", "kept / drafted, at position 1..k")),
+    ]
+    return Group(_section("Summary"), _pairs(rows))
+
+
+def cost_section(summary: dict[str, Any]) -> Group:
+    config, cost = summary["config"], summary["cost_ms"]
+    target_ms, c, v, k = config["target_pass_ms"], config["draft_cost"], config["verify_overhead"], config["draft_length"]
+    rounds, draft_passes = summary["rounds"], summary["draft_passes"]
+    per_round = draft_passes / rounds if rounds else 0.0
+    # Up to k per round: the last round is cut so it cannot overshoot n, and a
+    # policy may draft fewer.
+    draft_note = f"k = {k} a round" if per_round == k else f"k = {k} a round at most, {per_round:.2f} on average"
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    table.add_column(justify="right", no_wrap=True)
+    target_formula = f"{rounds:,} × {_ms(target_ms)}"
+    if v:
+        # Verifying k drafts costs T (1 + v k): REFERENCE §5's overhead term.
+        target_formula = f"({rounds:,} + {v} × {summary['drafted']:,} drafted) × {_ms(target_ms)}"
+    table.add_row("target passes", target_formula, _ms(cost["target_ms"]))
+    table.add_row("draft passes", f"{draft_passes:,} × {_ms(c * target_ms)}  ({draft_note})", _ms(cost["draft_ms"]))
+    table.add_row("total time", "", _ms(cost["total_ms"]))
+    table.add_row("without speculation", f"{summary['tokens']:,} tokens × {_ms(target_ms)}", _ms(cost["baseline_ms"]))
+    table.add_row("speedup", "time without / time with speculation", Text(f"{cost['speedup']:.2f}×", style="bold"))
+    return Group(_section("Cost breakdown"), _indent(table))
+
+
+def math_section(summary: dict[str, Any], uses_acceptance_rate: bool) -> Group:
+    config = summary["config"]
+    alpha, k, c, v = summary["theory_alpha"], config["draft_length"], config["draft_cost"], config["verify_overhead"]
+    table = Table(box=None, padding=(0, 2), pad_edge=False, header_style="dim")
+    table.add_column("", style="bold", no_wrap=True)
+    table.add_column("formula")
+    table.add_column("expected", justify="right", no_wrap=True)
+    table.add_column("measured", justify="right", no_wrap=True)
+    table.add_row(
+        "tokens per round",
+        "E = (1 − α^(k+1)) / (1 − α)",
+        f"{summary['expected_tokens_per_round']:.3f}",
+        f"{summary['tokens_per_target_pass']:.3f}",
+    )
+    cost_term = "k c + 1" + (" + v k" if v else "")
+    table.add_row(
+        "speedup", f"S = E / ({cost_term})", f"{summary['expected_speedup']:.3f}", f"{summary['speedup']:.3f}"
+    )
+    table.add_row(
+        "draft acceptance rate",
+        "(α − α^(k+1)) / (k (1 − α))",
+        f"{summary['expected_draft_acceptance_rate']:.3f}",
+        f"{summary['draft_acceptance_rate']:.3f}",
+    )
+    measured = summary["per_position_acceptance"]
+    for i, expected in enumerate(theory.per_position_acceptance(alpha, k)[:POSITIONS_SHOWN], start=1):
+        table.add_row("per-position acceptance" if i == 1 else "", f"position {i}: α^{i}", f"{expected:.3f}", _num(measured[i - 1]))
+    best_k, best_speedup = theory.optimal_k(alpha, c, verify_overhead=v)
+    source = "the acceptance-rate setting" if uses_acceptance_rate else "the measured empirical α"
+    notes = Text(
+        f"α = {alpha:.4g} ({source}), k = {k}, c = {c}; E = Σ αⁱ over i = 0..k.\n"
+        f"The formulas assume each position is accepted independently with probability α and a fixed k; "
+        f"measured values differ by sampling noise, and by more when acceptance depends on the context or k varies "
+        f"(the last round, cut at n, also drafts fewer).\n"
+        f"Best k for this α and c: {best_k} (expected speedup {best_speedup:.3f}×).",
+        style="dim",
+    )
+    return Group(_section("The Math"), _indent(Group(table, Text(), notes)))
+
+
+# ---- the whole report -------------------------------------------------------
+
+
+def render_report(
+    console: Console,
+    simulation,
+    summary: dict[str, Any],
+    rounds: Sequence[Round],
+    *,
+    rounds_shown: int,
+    quiet: bool = False,
+    source: str | None = None,
+) -> None:
+    """Print the report of a finished run (a Simulation or a ReplaySimulation)."""
+    if quiet:
+        console.print(summary_section(summary))
+        return
+    model = simulation.model
+    uses_acceptance_rate = model.uses_acceptance_rate
+    start = simulation.prompt_length
+    preview_tokens = simulation.history[start : start + PREVIEW_TOKENS]
+    console.print(Rule(Text("specviz: speculative decoding", style="bold")))
+    console.print(configuration(summary, uses_acceptance_rate, source))
+    if rounds_shown:
+        console.print(round_listing(rounds, summary["rounds"], model.vocab, rounds_shown))
+    console.print(
+        text_preview(simulation.prompt_text(), model.joined, preview_tokens, simulation.kinds[:PREVIEW_TOKENS], summary["tokens"])
+    )
+    console.print(summary_section(summary))
+    console.print(cost_section(summary))
+    console.print(math_section(summary, uses_acceptance_rate))
+
+
+def render_theory(console: Console, data: dict[str, Any]) -> None:
+    """Print `specviz theory`'s closed forms (the same dict as its --json)."""
+    k = data["k"]
+    positions = "  ".join(f"{i}: {p:.3f}" for i, p in enumerate(data["per_position_acceptance"][:POSITIONS_SHOWN], start=1))
+    if k > POSITIONS_SHOWN:
+        positions += "  …"
+    rows: list[tuple[str, RenderableType | str]] = [
+        ("α, k, c", f"{data['alpha']}, {k}, {data['draft_cost']}" + (f", v = {data['verify_overhead']}" if data["verify_overhead"] else "")),
+        ("expected tokens per round", f"{data['expected_tokens_per_round']:.4f}  (1 − α^(k+1)) / (1 − α)"),
+        ("expected speedup", f"{data['expected_speedup']:.4f}×  E[tokens] / (k c + 1{' + v k' if data['verify_overhead'] else ''})"),
+        ("draft acceptance rate", f"{data['expected_draft_acceptance_rate']:.4f}  (α − α^(k+1)) / (k (1 − α)), accepted / drafted"),
+        ("per-position acceptance", f"{positions}  (αⁱ)"),
+        ("optimal k", f"{data['optimal_k']}  (speedup {data['optimal_speedup']:.4f}×, searched k = 1..{data['k_max']})"),
+        ("operations factor", f"{data['ops_factor']:.4f}  (compute vs plain decoding, c_ops = {data['ops_ratio']})"),
+    ]
+    console.print(_section("Closed forms (i.i.d. acceptance, Leviathan et al. 2023)"))
+    console.print(_pairs(rows))

@@ -1,0 +1,89 @@
+"""Help lists every option with its default and range; every example works when pasted."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+import pytest
+
+import specviz.app
+import specviz.cli as cli
+from cli_support import REPO, run_cli
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["theory"], ["replay"]])
+def test_help_exits_zero(command):
+    code, out, err = run_cli(*command, "--help")
+    assert code == 0 and err == ""
+    assert "examples:" in out
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["theory"]])
+def test_help_lists_every_simulation_option_with_its_default(command):
+    _, out, _ = run_cli(*command, "--help")
+    flat = " ".join(out.split("simulation options:", 1)[1].split())
+    for flags, field_name, _ in cli.SIMULATION_OPTIONS:
+        assert flags[-1] in out
+        helped = re.search(re.escape(flags[-1]) + r" \S+ (.*?)\(default: ([^)]*)\)", flat)
+        assert helped, flags
+        assert helped.group(2) == cli._default_text(field_name)
+
+
+def test_run_help_names_its_own_options():
+    _, out, _ = run_cli("run", "--help")
+    for flag in ("--json", "--quiet", "--rounds-shown", "--trace", "--force", "--from-trace", "--no-progress"):
+        assert flag in out
+    assert "(default: 20)" in " ".join(out.split())
+
+
+def test_help_states_ranges():
+    _, out, _ = run_cli("run", "--help")
+    flat = " ".join(out.split())
+    assert "1 to 64" in flat and "0 to 1" in flat and "1 to 100,000,000" in flat
+
+
+def _example_commands(text: str) -> list[str]:
+    commands = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("specviz") and ": error:" not in line:  # not a sample error line
+            # "cmd    what it does": the command ends at the first run of 2+ spaces
+            command = re.split(r"\s{2,}", line)[0]
+            commands.extend(part.strip() for part in command.split("&&"))
+    return commands
+
+
+def _run_examples(commands: list[str], tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    opened = []
+    monkeypatch.setattr(specviz.app, "run_app", lambda config, simulation=None: opened.append(config) or 0)
+    for command in commands:
+        argv = shlex.split(command)
+        assert argv[0] == "specviz"
+        code, _, err = run_cli(*argv[1:])
+        assert code == 0, f"{command}: {err}"
+        assert err == "", command
+
+
+def test_help_examples_work(tmp_path, monkeypatch):
+    commands = (
+        _example_commands(cli.EXAMPLES)
+        + _example_commands(cli.RUN_EXAMPLES)
+        + _example_commands(cli.THEORY_EXAMPLES)
+    )
+    assert len(commands) >= 10
+    help_dir = tmp_path / "help"
+    help_dir.mkdir()
+    _run_examples(commands, help_dir, monkeypatch)
+    replay_dir = tmp_path / "replay"
+    replay_dir.mkdir()
+    _run_examples(_example_commands(cli.REPLAY_EXAMPLES), replay_dir, monkeypatch)
+
+
+def test_readme_command_line_examples_work(tmp_path, monkeypatch):
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Command line", 1)[1].split("\n## ", 1)[0]
+    commands = _example_commands(section)
+    assert len(commands) >= 6
+    _run_examples(commands, tmp_path, monkeypatch)
