@@ -88,7 +88,7 @@ class Simulation:
         """The alpha the closed forms should use: the knob where it holds exactly
         (synthetic pair, speculative sampling), else the measured mean
         acceptance probability (acceptance then emerges from the models)."""
-        if self.model.uses_acceptance_rate and self.method.name == "speculative":
+        if self.model.uses_acceptance_rate and self.config.method == "speculative":
             return self.config.acceptance_rate
         return self.stats.empirical_alpha
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_support import assert_one_line_error, run_cli, run_process
+from tests.cli.cli_support import assert_one_line_error, run_cli, run_process
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import pytest
 
 import specviz.app
 import specviz.cli as cli
-from cli_support import REPO, run_cli
+from tests.cli.cli_support import REPO, run_cli
 
 
 @pytest.mark.parametrize("command", [[], ["run"], ["theory"], ["replay"]])

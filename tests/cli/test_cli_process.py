@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from cli_support import assert_one_line_error, python_env, run_process
+from tests.cli.cli_support import assert_one_line_error, python_env, run_process
 
 HEADLESS_PROBE = """
 import contextlib, io, sys, tempfile, os

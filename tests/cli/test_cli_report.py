@@ -8,7 +8,7 @@ import re
 import pytest
 
 import specviz.cli as cli
-from cli_support import run_cli
+from tests.cli.cli_support import run_cli
 from specviz.engine import Round, Simulation
 from specviz.report import round_row
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from cli_support import run_cli
+from tests.cli.cli_support import run_cli
 from specviz.engine import Phase, SimConfig, Simulation
 from specviz.engine.trace import (
     TRACE_FORMAT,
