@@ -175,3 +175,4 @@ def _load_builtin_models() -> None:
     # Imported here so that each model module can register itself without a
     # circular import through config validation.
     from specviz.engine import synthetic  # noqa: F401
+    from specviz.engine import ngram  # noqa: F401
