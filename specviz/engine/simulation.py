@@ -92,6 +92,16 @@ class Simulation:
         """Call `listener(round)` after every completed round."""
         self._listeners.append(listener)
 
+    def restart_from_prompt(self) -> None:
+        """Forget the emitted tokens (not the stats or the random stream), so the
+        next round starts again from the prompt: how the audit samples the
+        first token many times from one fixed context."""
+        del self.history[self.prompt_length :]
+        del self.kinds[:]
+        self.current = None
+        self.last_phase = None
+        self.next_draft_length = self.config.draft_length
+
     # ---- stepping -------------------------------------------------------
 
     def step(self) -> PhaseEvent | None:
@@ -156,14 +166,13 @@ class Simulation:
         round_ = Round(self.stats.rounds, self.emitted, k, self.draws.take(2 * k + 1))
         model, policy = self.model, self.policy
         order = model.context_order
-        context = self.history[-order:].tolist()
+        key = tuple(self.history[-order:])
         cached, dists_at = model.cached_dists, model.dists
         drafted, draft_probs, all_dists = round_.drafted, round_.draft_probs, round_.dists
         stops_early = policy.stops_early
         # The hot loop of the engine: sample_index and ModelPair.dists are
         # inlined (a call costs as much as the work here).
         for u in round_.draws[:k]:
-            key = tuple(context[-order:])
             dists = cached(key) or dists_at(key)
             if stops_early and drafted and not policy.keep_drafting(dists):
                 break
@@ -174,9 +183,8 @@ class Simulation:
             drafted.append(token)
             draft_probs.append(dists.q_view[token])
             all_dists.append(dists)
-            context.append(token)
+            key = (key + (token,))[-order:]
         # The target's distribution after the last draft, for the bonus token.
-        key = tuple(context[-order:])
         all_dists.append(cached(key) or dists_at(key))
         self.current = round_
         self.last_phase = Phase.DRAFT

@@ -59,8 +59,9 @@ class RunStats:
 
     @property
     def position_accepted(self) -> list[int]:
-        """Index i: rounds that kept the draft at position i+1."""
-        return _at_least(self.accepted_histogram)[1:]
+        """Index i: rounds that kept the draft at position i+1 (as long as position_drafted)."""
+        kept = _at_least(self.accepted_histogram)[1:]
+        return kept + [0] * (len(self.drafted_histogram) - 1 - len(kept))
 
     @property
     def tokens_per_target_pass(self) -> float:
@@ -88,10 +89,7 @@ class RunStats:
         """Position i: rounds that kept the i-th draft / rounds that drafted it.
         With every round drafting k this is vLLM's accepted_at_position[i] / num_drafts,
         and under i.i.d. it estimates alpha^i."""
-        drafted = self.position_drafted
-        accepted = self.position_accepted
-        accepted += [0] * (len(drafted) - len(accepted))
-        return [a / d for a, d in zip(accepted, drafted)]
+        return [a / d for a, d in zip(self.position_accepted, self.position_drafted)]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -115,9 +113,11 @@ class RunStats:
 
 
 def _count(histogram: list[int], value: int) -> None:
-    if value >= len(histogram):
+    try:
+        histogram[value] += 1
+    except IndexError:
         histogram.extend([0] * (value + 1 - len(histogram)))
-    histogram[value] += 1
+        histogram[value] += 1
 
 
 def _at_least(histogram: list[int]) -> list[int]:

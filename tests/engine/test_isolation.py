@@ -1,0 +1,35 @@
+"""The engine never imports a UI library; headless commands don't pay for one."""
+
+import json
+import subprocess
+import sys
+
+
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    return set(json.loads(out.splitlines()[-1]))
+
+
+def test_engine_imports_neither_textual_nor_rich():
+    modules = _modules_after(
+        "import specviz.engine, specviz.engine.simulation, specviz.engine.theory, specviz.engine.audit\n"
+        "import pkgutil, importlib, specviz.engine as e\n"
+        "[importlib.import_module('specviz.engine.' + m.name) for m in pkgutil.iter_modules(e.__path__)]\n"
+        "from specviz.engine import SimConfig, Simulation\n"
+        "Simulation(SimConfig(target_length=50)).run()"
+    )
+    assert not {m for m in modules if m.split('.')[0] in ("textual", "rich")}
+
+
+def test_headless_run_does_not_import_textual():
+    modules = _modules_after(
+        "import contextlib, io\n"
+        "from specviz.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['run', '-n', '20', '--json'])\n"
+        "    main(['theory', '--json'])"
+    )
+    assert "textual" not in modules
