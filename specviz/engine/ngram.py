@@ -125,38 +125,31 @@ class KneserNeyModel:
         self.base = base / base.sum()
         self.base.flags.writeable = False
 
-    def seen_suffix(self, context: ContextKey) -> ContextKey:
-        """The longest suffix of `context` the model has seen as a context at
-        every level up to its length: P(. | context) depends on that alone."""
-        seen: ContextKey = ()
+    def seen_types(self, context: ContextKey) -> list[int]:
+        """Per level m = 2, 3, ...: the type id of the context's last m - 1
+        words, for as long as the model has seen them as a context. P(. | context)
+        depends on these alone; where the chain stops, the model backs off."""
+        types: list[int] = []
         for m, level in enumerate(self.levels[1:], start=2):
             if len(context) < m - 1:
                 break
-            suffix = tuple(context[-(m - 1) :])
-            context_type = suffix[0] if m == 2 else self._context_types[m - 1].get(suffix)
+            context_type = context[-1] if m == 2 else self._context_types[m - 1].get(tuple(context[-(m - 1) :]))
             if context_type is None or not level.seen[context_type]:
                 break
-            seen = suffix
-        return seen
+            types.append(context_type)
+        return types
 
-    def distribution(self, context: ContextKey) -> np.ndarray:
+    def distribution(self, context: ContextKey, seen_types: list[int] | None = None) -> np.ndarray:
         """P(. | context) over the vocabulary, float64, summing to 1.
 
         Uses as many trailing words of `context` as the order allows; a
         shorter context (the start of a short prompt) uses the lower orders.
+        `seen_types`, if given, is `self.seen_types(context)`.
         """
+        if seen_types is None:
+            seen_types = self.seen_types(context)
         p = self.base.copy()
-        for m, level in enumerate(self.levels[1:], start=2):
-            if len(context) < m - 1:
-                break
-            if m == 2:
-                context_type = context[-1]
-            else:
-                context_type = self._context_types[m - 1].get(tuple(context[-(m - 1) :]))
-                if context_type is None:
-                    break
-            if not level.seen[context_type]:
-                break
+        for level, context_type in zip(self.levels[1:], seen_types):
             start, end = level.indptr[context_type], level.indptr[context_type + 1]
             p *= level.backoff[context_type]
             p[level.words[start:end]] += level.gains[start:end]
@@ -265,9 +258,9 @@ class NgramPair(ModelPair):
         self.cache_size = min(max(CACHE_BYTES // (2 * 5 * 8 * len(self.vocab)), low), high)
         self._dists_by_seen: OrderedDict[ContextKey, ContextDists] = OrderedDict()
         # q depends on far fewer words than p, so it has its own small cache.
-        self._draft_cache: OrderedDict[ContextKey, np.ndarray] = OrderedDict()
+        self._draft_cache: OrderedDict[ContextKey, tuple[np.ndarray, memoryview]] = OrderedDict()
         self._draft_context = tables.draft.order - 1
-        self._draft_cache_size = 4 * self.cache_size  # one array each, not five
+        self._draft_cache_size = 4 * self.cache_size  # two arrays each, not five
 
     @property
     def description(self) -> str:
@@ -286,34 +279,43 @@ class NgramPair(ModelPair):
         return self._shape(self.tables.target.distribution(context))
 
     def draft_distribution(self, context: ContextKey) -> np.ndarray:
+        return self._draft(context)[0]
+
+    def _draft(self, context: ContextKey) -> tuple[np.ndarray, memoryview]:
+        """q and its cumulative sum, shared by every context with the same last
+        words (a bigram draft has at most V of them)."""
         key = tuple(context[len(context) - self._draft_context :]) if self._draft_context else ()
         cache = self._draft_cache
         found = cache.get(key)
         if found is None:
-            found = cache[key] = self._shape(self.tables.draft.distribution(key))
+            q = self._shape(self.tables.draft.distribution(key))
+            found = cache[key] = (q, memoryview(np.cumsum(q)))
             if len(cache) > self._draft_cache_size:
                 cache.popitem(last=False)
         else:
             cache.move_to_end(key)
         return found
 
+    def _model_context(self, context: ContextKey, seen_types: list[int]) -> ContextKey:
+        # The target's longest seen suffix, or the draft's context where that is longer.
+        length = max(len(seen_types), self._draft_context)
+        return tuple(context[len(context) - length :]) if length else ()
+
     def model_context(self, context: ContextKey) -> ContextKey:
-        """What p and q in `context` depend on: the target's longest seen
-        suffix, or the draft's context where that is longer. Text the target
-        never saw in this order falls back to shorter contexts, so many of the
-        engine's keys share one pair of distributions."""
-        seen = self.tables.target.seen_suffix(context)
-        if len(seen) < self._draft_context:
-            return tuple(context[len(context) - self._draft_context :])
-        return seen
+        """What p and q in `context` depend on. Text the target never saw in
+        this order falls back to shorter contexts, so many of the engine's
+        keys share one pair of distributions."""
+        return self._model_context(context, self.tables.target.seen_types(context))
 
     def dists(self, context: ContextKey) -> ContextDists:
-        model_context = self.model_context(context)
+        seen_types = self.tables.target.seen_types(context)
+        model_context = self._model_context(context, seen_types)
         by_seen = self._dists_by_seen
         found = by_seen.get(model_context)
         if found is None:
-            found = ContextDists(self.target_distribution(model_context), self.draft_distribution(model_context))
-            by_seen[model_context] = found
+            p = self._shape(self.tables.target.distribution(model_context, seen_types))
+            q, q_cdf = self._draft(model_context)
+            found = by_seen[model_context] = ContextDists(p, q, q_cdf)
             if len(by_seen) > self.cache_size:
                 by_seen.popitem(last=False)
         else:
