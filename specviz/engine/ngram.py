@@ -45,8 +45,9 @@ DRAFT_ORDER = 2
 # Kneser-Ney discounts are estimated per level, but kept inside these bounds:
 # a tiny corpus has no count-of-counts to estimate from.
 MIN_DISCOUNT, MAX_DISCOUNT = 0.1, 0.9
-# Memory for cached distributions: each ContextDists holds about five
-# vocabulary-length float64 arrays (p, q, their cumulative sums, the residual's).
+# Memory for cached distributions, half for the ContextDists (each holds about
+# three vocabulary-length float64 arrays of its own: p, its cumulative sum and
+# the residual's) and half for the draft's q with its cumulative sum.
 CACHE_BYTES = 64 * 2**20
 CACHE_ENTRIES = (64, 4096)
 
@@ -83,12 +84,15 @@ class KneserNeyModel:
         prefixes = [np.zeros(vocab_size, dtype=np.int64)]  # per type: its context's type
         last_words = [np.arange(vocab_size, dtype=np.int64)]
         firsts = [None]  # per type: a position where it occurs (for m >= 2)
+        # Sorted keys of the m-gram types (m >= 2): the type id is the index.
+        type_keys: list[np.ndarray | None] = [None, None]
         raw_counts = [np.bincount(ids, minlength=vocab_size)]
         for m in range(2, order + 1):
             if size < m:
                 break
             keys = ranks[-1][: size - m + 1] * vocab_size + ids[m - 1 :]
             types, first, inverse, counts = np.unique(keys, return_index=True, return_inverse=True, return_counts=True)
+            type_keys.append(types)
             ranks.append(inverse.reshape(-1))
             prefixes.append(types // vocab_size)
             last_words.append(types % vocab_size)
@@ -108,12 +112,9 @@ class KneserNeyModel:
                 values = raw_counts[m - 1]
             contexts = len(raw_counts[m - 2]) if m >= 2 else 1
             self.levels.append(_build_level(prefixes[m - 1], last_words[m - 1], values, contexts))
-        # Context lookup for levels m >= 3: the (m-1)-gram's word ids -> its type.
-        self._context_types: list[dict[tuple[int, ...], int] | None] = [None, None]
-        for m in range(3, top + 1):
-            first = firsts[m - 2]
-            columns = [ids[first + j].tolist() for j in range(m - 1)]
-            self._context_types.append(dict(zip(zip(*columns), range(len(first)))))
+        # Looking a context's type up in these sorted arrays keeps the model
+        # to numpy arrays only (a dict of tuples would cost ~200 bytes a context).
+        self._type_keys = type_keys
         # The bottom level, interpolated with the uniform distribution over
         # the corpus' words (not the unknown word).
         bottom = self.levels[0]
@@ -133,11 +134,23 @@ class KneserNeyModel:
         for m, level in enumerate(self.levels[1:], start=2):
             if len(context) < m - 1:
                 break
-            context_type = context[-1] if m == 2 else self._context_types[m - 1].get(tuple(context[-(m - 1) :]))
+            context_type = self._type_of(context[len(context) - (m - 1) :])
             if context_type is None or not level.seen[context_type]:
                 break
             types.append(context_type)
         return types
+
+    def _type_of(self, words: ContextKey) -> int | None:
+        """The type id of the n-gram `words` (n >= 1), or None if never seen."""
+        type_id = words[0]
+        for n in range(2, len(words) + 1):
+            # An n-gram's key is its (n-1)-gram prefix's type * V + its last word.
+            keys = self._type_keys[n]
+            key = type_id * self.vocab_size + words[n - 1]
+            type_id = int(keys.searchsorted(key))
+            if type_id == len(keys) or keys[type_id] != key:
+                return None
+        return type_id
 
     def distribution(self, context: ContextKey, seen_types: list[int] | None = None) -> np.ndarray:
         """P(. | context) over the vocabulary, float64, summing to 1.
@@ -193,7 +206,7 @@ def build_tables(corpus: Corpus, target_order: int = TARGET_ORDER, draft_order: 
     return _cached_tables(corpus.name, corpus.tokens, target_order, draft_order)
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=2)
 def _cached_tables(name: str, tokens: tuple[str, ...], target_order: int, draft_order: int) -> NgramTables:
     # Most frequent first (ties alphabetical): ids are frequency ranks, and the
     # vocabulary does not depend on set or dict order.
@@ -253,14 +266,15 @@ class NgramPair(ModelPair):
         self.unknown_id = self.index[UNKNOWN]
         # Bounded by memory, not by count: large vocabularies get fewer entries.
         # Two caches hold ContextDists (by the engine's key and by the context
-        # the models really use), so each gets half of the budget.
+        # the models really use), so each gets half of their budget.
         low, high = CACHE_ENTRIES
-        self.cache_size = min(max(CACHE_BYTES // (2 * 5 * 8 * len(self.vocab)), low), high)
+        row_bytes = 8 * len(self.vocab)
+        self.cache_size = min(max(CACHE_BYTES // 2 // (2 * 3 * row_bytes), low), high)
         self._dists_by_seen: OrderedDict[ContextKey, ContextDists] = OrderedDict()
         # q depends on far fewer words than p, so it has its own small cache.
         self._draft_cache: OrderedDict[ContextKey, tuple[np.ndarray, memoryview]] = OrderedDict()
         self._draft_context = tables.draft.order - 1
-        self._draft_cache_size = 4 * self.cache_size  # two arrays each, not five
+        self._draft_cache_size = min(max(CACHE_BYTES // 2 // (2 * row_bytes), low), high)
 
     @property
     def description(self) -> str:
