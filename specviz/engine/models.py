@@ -30,7 +30,8 @@ class ContextDists:
 
     __slots__ = ("p", "q", "beta", "p_view", "q_view", "p_cdf", "q_cdf", "_residual_cdf")
 
-    def __init__(self, p: np.ndarray, q: np.ndarray):
+    def __init__(self, p: np.ndarray, q: np.ndarray, q_cdf: memoryview | None = None):
+        # q_cdf: np.cumsum(q) computed once, for pairs whose q is shared by many contexts.
         self.p = p
         self.q = q
         # beta(p, q) = sum_x min(p, q) = 1 - TV(p, q): the chance a draft from q
@@ -39,7 +40,7 @@ class ContextDists:
         self.p_view = memoryview(p)
         self.q_view = memoryview(q)
         self.p_cdf = memoryview(np.cumsum(p))
-        self.q_cdf = memoryview(np.cumsum(q))
+        self.q_cdf = memoryview(np.cumsum(q)) if q_cdf is None else q_cdf
         self._residual_cdf: memoryview | None = None
 
     @property
@@ -175,3 +176,4 @@ def _load_builtin_models() -> None:
     # Imported here so that each model module can register itself without a
     # circular import through config validation.
     from specviz.engine import synthetic  # noqa: F401
+    from specviz.engine import ngram  # noqa: F401

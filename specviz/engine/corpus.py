@@ -1,0 +1,121 @@
+"""Training text for the n-gram pair: the default corpus and a user's own file.
+
+The default corpus is built from `pydoc_data.topics`, the Python language
+reference that CPython ships for `help()`: every Python installation carries it,
+so the models work offline with nothing downloaded and nothing shipped. Only
+prose paragraphs are kept (grammar rules, tables, interactive sessions and code
+blocks are dropped), which leaves about 53,000 words of real English on
+Python 3.11. Its text changes a little between Python releases, so the models
+built from it (and a run's tokens) may differ between Python versions; a user
+corpus given with --corpus does not.
+
+A user corpus must be a UTF-8 plain-text file; anything else is a one-line
+`ConfigError` naming what was wrong with the file and what is allowed.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from dataclasses import dataclass
+
+from specviz.engine.config import ConfigError
+from specviz.engine.models import PUNCTUATION, tokenize
+
+#: fewer words than this cannot train anything worth sampling from
+MIN_CORPUS_WORDS = 20
+#: building takes about 0.4 s per MB of text (and ~35 MB of memory per MB);
+#: refuse what would take minutes
+MAX_CORPUS_BYTES = 20 * 1024 * 1024
+ALLOWED = f"a UTF-8 plain-text file with at least {MIN_CORPUS_WORDS} words and at most {MAX_CORPUS_BYTES // 2**20} MB"
+DEFAULT_CORPUS_NAME = "the Python language reference (pydoc_data.topics)"
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Training text as tokens, and where it came from."""
+
+    name: str  # for people: a path or the default corpus' description
+    tokens: tuple[str, ...]
+
+    @property
+    def word_count(self) -> int:
+        return sum(1 for token in self.tokens if token not in PUNCTUATION)
+
+
+# A block that is a grammar rule, a table, an interactive session or code.
+_NOT_PROSE = re.compile(
+    r">>>|::=|\+--|\|\s|^\s*\.\.\.|^\s*(def|class|import|from|for|if|while|with|try|return|print)\b.*[:(]",
+    re.M,
+)
+_HEADING_RULE = frozenset("*=-^~")
+_LIST_MARKER = re.compile(r"^(?:[*-] |\d+\. |\(\d+\) )")
+# Share of letters, spaces and plain punctuation a prose paragraph has at least;
+# code and tables fall well below it.
+_PROSE_LETTER_SHARE = 0.9
+
+
+def _prose_paragraphs(text: str) -> list[str]:
+    paragraphs = []
+    for block in re.split(r"\n\s*\n", text):
+        if _NOT_PROSE.search(block):
+            continue
+        lines = [line.strip() for line in block.split("\n")]
+        if lines and set(lines[-1]) <= _HEADING_RULE:
+            lines = lines[:-1]  # a heading's underline
+        paragraph = _LIST_MARKER.sub("", " ".join(lines))
+        plain = sum(c.isalpha() or c.isspace() or c in '.,"' for c in paragraph)
+        if paragraph and plain >= _PROSE_LETTER_SHARE * len(paragraph):
+            paragraphs.append(paragraph)
+    return paragraphs
+
+
+@functools.lru_cache(maxsize=1)
+def default_corpus() -> Corpus:
+    """The prose of the Python language reference, as tokens."""
+    try:
+        from pydoc_data.topics import topics
+    except ImportError:  # a stripped-down Python without the help() topics
+        raise ConfigError("corpus", None, f"{ALLOWED}; this Python has no pydoc_data, so pass --corpus PATH") from None
+    # Sorted so the text does not depend on the dict's order.
+    text = "\n".join(p for name in sorted(topics) for p in _prose_paragraphs(topics[name]))
+    return Corpus(DEFAULT_CORPUS_NAME, tuple(tokenize(text)))
+
+
+def read_corpus(path: str) -> Corpus:
+    """A user's corpus file as tokens; raises ConfigError for anything else."""
+    full_path = os.path.expanduser(path)
+
+    def refuse(problem: str) -> ConfigError:
+        return ConfigError("corpus", path, f"{ALLOWED}; {problem}")
+
+    if not os.path.exists(full_path):
+        raise refuse("no such file")
+    if not os.path.isfile(full_path):
+        raise refuse("this is not a regular file")
+    try:
+        size = os.path.getsize(full_path)
+        if size > MAX_CORPUS_BYTES:
+            raise refuse(f"this file has {size / 2**20:.1f} MB")
+        with open(full_path, "rb") as handle:
+            data = handle.read(MAX_CORPUS_BYTES + 1)
+    except OSError as error:
+        raise refuse(f"it cannot be read ({error.strerror or error})") from None
+    if not data.strip():
+        raise refuse("this file is empty")
+    if b"\x00" in data:
+        raise refuse("this file is binary")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise refuse("this file is not UTF-8 text (binary?)") from None
+    corpus = Corpus(path, tuple(tokenize(text)))
+    if corpus.word_count < MIN_CORPUS_WORDS:
+        raise refuse(f"this file has {corpus.word_count} words")
+    return corpus
+
+
+def load_corpus(path: str | None) -> Corpus:
+    """The user's corpus at `path`, or the default corpus when `path` is None."""
+    return default_corpus() if path is None else read_corpus(path)
