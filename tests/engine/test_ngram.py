@@ -166,7 +166,7 @@ def test_emitted_tokens_follow_the_target_in_a_fixed_context(pair, shaping):
 
 def test_the_same_test_fails_a_broken_rule(pair):
     config = SimConfig(model="ngram", prompt="the value of the", draft_length=2, target_length=1000, seed=5)
-    result = audit(config, LOSSLESS_SAMPLES, model=NgramPair(pair.tables), method=CorrectionFromTarget())
+    result = audit(config, LOSSLESS_SAMPLES, model=NgramPair(pair.tables), method=CorrectionFromTarget(SimConfig()))
     assert not result.lossless and result.chi2_pvalue < SIGNIFICANCE, result.to_dict()
 
 
@@ -248,7 +248,7 @@ def test_the_cli_prints_one_line_and_exits_2_for_a_bad_corpus(tmp_path, capsys):
 
 def test_the_cli_runs_on_a_user_corpus(tmp_path, capsys):
     path = _write(tmp_path, "sentences.txt", SENTENCES.encode())
-    assert main(["run", "--model", "ngram", "--corpus", path, "-n", "30", "--prompt", "the dog"]) == 0
+    assert main(["run", "--model", "ngram", "--corpus", path, "-n", "30", "--prompt", "the dog", "--json"]) == 0
     assert "empirical_alpha" in capsys.readouterr().out
 
 
