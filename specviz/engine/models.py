@@ -28,7 +28,7 @@ class ContextDists:
     np.searchsorted on one value).
     """
 
-    __slots__ = ("p", "q", "beta", "p_view", "q_view", "p_cdf", "q_cdf", "_residual_cdf")
+    __slots__ = ("p", "q", "beta", "p_view", "q_view", "q_cdf", "_p_cdf", "_residual_cdf")
 
     def __init__(self, p: np.ndarray, q: np.ndarray, q_cdf: memoryview | None = None):
         # q_cdf: np.cumsum(q) computed once, for pairs whose q is shared by many contexts.
@@ -39,9 +39,17 @@ class ContextDists:
         self.beta = float(np.minimum(p, q).sum())
         self.p_view = memoryview(p)
         self.q_view = memoryview(q)
-        self.p_cdf = memoryview(np.cumsum(p))
         self.q_cdf = memoryview(np.cumsum(q)) if q_cdf is None else q_cdf
+        # Only a bonus token or a correction samples from these: built on
+        # first use (most contexts of a real model are never asked).
+        self._p_cdf: memoryview | None = None
         self._residual_cdf: memoryview | None = None
+
+    @property
+    def p_cdf(self) -> memoryview:
+        if self._p_cdf is None:
+            self._p_cdf = memoryview(np.cumsum(self.p))
+        return self._p_cdf
 
     @property
     def residual(self) -> np.ndarray:
