@@ -13,6 +13,7 @@ import json
 import sys
 from typing import Any, Sequence
 
+from specviz.cli_analysis import ANALYSIS_COMMANDS, add_analysis_commands, run_analysis_command
 from specviz.engine.config import MAX_DRAFT_LENGTH, ConfigError, SimConfig, config_from_text
 
 EXIT_USAGE = 2
@@ -118,6 +119,7 @@ def build_parser() -> OneLineParser:
     theory.add_argument("--ops-ratio", default=None, metavar="C_OPS",
                         help="draft/target ratio of operations per token for the operations factor, >= 0 (default: the draft cost)")
     theory.add_argument("--json", action="store_true", help="print one JSON object")
+    add_analysis_commands(commands)
     return parser
 
 
@@ -133,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.command in ANALYSIS_COMMANDS:
+            return run_analysis_command(args)
         config = config_from_args(args)
         if args.command == "run":
             return command_run(args, config)
