@@ -76,6 +76,10 @@ def add_analysis_commands(commands: argparse._SubParsersAction) -> None:
         formatter_class=formatter,
     )
     cli.add_simulation_options(sweep)
+    for action in sweep._actions:
+        # Still parsed, so that giving one earns a clear error, but not offered.
+        if action.dest in SWEEP_REJECTS:
+            action.help = argparse.SUPPRESS
     grid = sweep.add_argument_group("sweep")
     grid.add_argument("--k-max", default=str(DEFAULT_K_MAX), metavar="K",
                       help=f"sweep k = 1..K, K from 1 to {MAX_DRAFT_LENGTH} (default: {DEFAULT_K_MAX})")
@@ -107,7 +111,7 @@ def add_analysis_commands(commands: argparse._SubParsersAction) -> None:
                         help=f"rounds to sample, 1 to {MAX_SAMPLES:,} (default: {DEFAULT_SAMPLES:,})")
     checks.add_argument("--context", default=None, metavar="TEXT",
                         help="the fixed context to sample from (default: the prompt, --prompt)")
-    checks.add_argument("--top", default=str(DEFAULT_TOP_TOKENS), metavar="N",
+    checks.add_argument("--tokens-shown", default=str(DEFAULT_TOP_TOKENS), metavar="N",
                         help=f"tokens listed in the table, 1 to 1,000 (default: {DEFAULT_TOP_TOKENS})")
     audit.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
 
@@ -344,9 +348,9 @@ def command_audit(args: argparse.Namespace) -> int:
     if args.context is not None:
         config = config.replace(prompt=args.context)
     samples = parse_samples(args.samples)
-    top = _parse_int("top", args.top)
+    top = _parse_int("tokens_shown", args.tokens_shown)
     if not 1 <= top <= 1000:
-        raise ConfigError("top", top, "an integer from 1 to 1,000")
+        raise ConfigError("tokens_shown", top, "an integer from 1 to 1,000")
     result = audit(config, samples)
     if args.json:
         data = result.to_dict()

@@ -29,7 +29,7 @@ MIN_EXPECTED = 5.0  # chi-square needs about 5 expected counts per bin
 MAX_SAMPLES = 1_000_000
 DEFAULT_SAMPLES = 20_000
 
-FIELD_LABELS.update({"samples": "samples (--samples)", "context": "audit context (--context)", "top": "tokens listed (--top)"})
+FIELD_LABELS.update({"samples": "samples (--samples)", "context": "audit context (--context)", "tokens_shown": "tokens shown (--tokens-shown)"})
 
 
 @dataclass
