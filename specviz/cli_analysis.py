@@ -307,21 +307,17 @@ def _render_measured_alpha(result: SweepResult, console) -> None:
     from rich import box
     from rich.table import Table
 
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("k", justify="right", style="bold")
-    table.add_column("alpha (measured)", justify="right")
-    table.add_column("tokens/round: closed form", justify="right", style="dim")
-    table.add_column("measured", justify="right")
-    table.add_column("speedup: closed form", justify="right", style="dim")
-    table.add_column("measured", justify="right")
-    table.add_column("best", justify="left")
+    table.add_column("alpha\nmeasured", justify="right")
+    table.add_column("tokens/round\nclosed form", justify="right", style="dim", min_width=12)
+    table.add_column("\nmeasured ± SE", justify="right", no_wrap=True)
+    table.add_column("speedup\nclosed form", justify="right", style="dim")
+    table.add_column("\nmeasured ± SE", justify="right", no_wrap=True)
+    table.add_column("best\nby", no_wrap=True)
     top = max(c.measured_speedup for c in result.cells)
     for cell in result.columns()[0]:
-        marks = []
-        if cell.best_expected:
-            marks.append("closed form")
-        if cell.best_measured:
-            marks.append("measured")
+        marks = [name for name, marked in (("closed form", cell.best_expected), ("measured", cell.best_measured)) if marked]
         table.add_row(
             str(cell.k),
             f"{cell.alpha:.4f}",
@@ -329,7 +325,7 @@ def _render_measured_alpha(result: SweepResult, console) -> None:
             f"{cell.measured_tokens_per_round:.3f} ± {cell.tokens_per_round_standard_error:.3f}",
             f"{cell.expected_speedup:.3f}",
             f"[{_heat(cell.measured_speedup, top)}]{cell.measured_speedup:.3f}[/] ± {cell.speedup_standard_error:.3f}",
-            "* " + " and ".join(marks) if marks else "",
+            "both" if len(marks) == 2 else (marks[0] if marks else ""),
         )
     console.print(table)
 

@@ -10,11 +10,13 @@ import pytest
 from rich.console import Console
 
 from specviz.cli import main
-from specviz.cli_analysis import audit_verdict, progress_bar, render_audit
+from specviz.cli_analysis import audit_verdict, progress_bar, render_audit, render_sweep
 from specviz.engine import SimConfig, theory
 from specviz.engine.audit import SIGNIFICANCE, audit
 from specviz.engine.methods import SpeculativeSampling, method_names
 from specviz.engine.models import model_names, sample_index
+from specviz.engine.sweep import parse_alphas, run_sweep
+from specviz.engine.synthetic import SyntheticPair
 
 
 def run_cli(capsys, *args):
@@ -118,6 +120,26 @@ def test_progress_bar_draws_on_a_terminal_only():
         assert report is None
 
 
+class MeasuredSynthetic(SyntheticPair):
+    """The synthetic pair treated like an n-gram pair: alpha is measured, not set."""
+
+    uses_acceptance_rate = False
+
+
+def test_sweep_table_for_a_measured_alpha_has_one_row_per_k():
+    result = run_sweep(SimConfig(acceptance_rate=0.6, seed=2), 4, parse_alphas("0.5"), rounds=500,
+                       model_factory=lambda c: MeasuredSynthetic(c.acceptance_rate))
+    console = Console(file=io.StringIO(), width=80)
+    render_sweep(result, console)
+    text = console.file.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "measured ± SE" in text and "tokens/round" in text and "0.6000" in text
+    rows = [line.split() for line in text.splitlines() if line[:1].isdigit()]
+    assert [row[0] for row in rows] == ["1", "2", "3", "4"]
+    assert sum(row[-1] in ("both", "measured", "form") for row in rows) >= 1
+    assert "--alphas is ignored" in " ".join(text.split())
+
+
 @pytest.mark.skipif("ngram" not in model_names(), reason="the ngram pair is not on this branch yet")
 def test_sweep_ngram_measures_alpha(capsys):
     code, out, err = run_cli(capsys, "sweep", "--model", "ngram", "--k-max", "3", "--alphas", "0.5",
@@ -158,6 +180,9 @@ class ResampleFromTarget(SpeculativeSampling):
     name = "resample-from-p"
     lossless = False
 
+    def __init__(self, config=None):  # methods may be built from a config, or not
+        pass
+
     def correction(self, dists, u):
         return sample_index(dists.p_cdf, u)
 
@@ -176,6 +201,9 @@ def test_a_lossy_rule_fails_and_is_marked_lossy():
 def test_a_token_the_target_rules_out_is_listed_and_json_safe():
     class UniformCorrection(SpeculativeSampling):
         """The seed script's "correction": any token, even one p gives 0."""
+
+        def __init__(self, config=None):
+            pass
 
         def correction(self, dists, u):
             return int(u * len(dists.p))
