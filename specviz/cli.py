@@ -16,6 +16,7 @@ import time
 from contextlib import nullcontext
 from typing import Any, Sequence
 
+from specviz.cli_analysis import ANALYSIS_COMMANDS, add_analysis_commands, run_analysis_command
 from specviz.engine.config import MAX_DRAFT_LENGTH, MAX_TARGET_LENGTH, ConfigError, SimConfig, config_from_text
 
 EXIT_USAGE = 2  # bad input: a value, a flag, a file
@@ -229,6 +230,7 @@ def build_parser() -> OneLineParser:
         epilog=REPLAY_EXAMPLES,
     )
     replay.add_argument("file", metavar="FILE", help="a trace written by 'specviz run --trace FILE'")
+    add_analysis_commands(commands)
     return parser
 
 
@@ -279,6 +281,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from specviz.engine.trace import TraceError
 
     try:
+        if args.command in ANALYSIS_COMMANDS:
+            return run_analysis_command(args)
         if args.command == "run":
             return command_run(args)
         if args.command == "theory":

@@ -5,16 +5,18 @@ emitted token each time. For a lossless method its frequencies must match the
 target's p in that context (REFERENCE §1's guarantee); a chi-square
 goodness-of-fit test and the total-variation distance say how well.
 scipy provides the chi-square distribution (numeric only; still no UI import).
+It is imported when a test runs, so the CLI does not pay for it on every start.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-from scipy import stats as scipy_stats
+import math
 
-from specviz.engine.config import SimConfig
+import numpy as np
+
+from specviz.engine.config import FIELD_LABELS, ConfigError, SimConfig, _parse_int
 from specviz.engine.models import ModelPair
 from specviz.engine.simulation import Simulation
 
@@ -23,6 +25,11 @@ from specviz.engine.simulation import Simulation
 # false alarms for a correct rule rare across many configurations.
 SIGNIFICANCE = 1e-3
 MIN_EXPECTED = 5.0  # chi-square needs about 5 expected counts per bin
+# Each sample is one round (~50 us), so a million is under a minute.
+MAX_SAMPLES = 1_000_000
+DEFAULT_SAMPLES = 20_000
+
+FIELD_LABELS.update({"samples": "samples (--samples)", "context": "audit context (--context)", "tokens_shown": "tokens shown (--tokens-shown)"})
 
 
 @dataclass
@@ -38,6 +45,31 @@ class AuditResult:
     method_claims_lossless: bool
     observed: np.ndarray = field(repr=False)
     expected: np.ndarray = field(repr=False)  # reference probabilities
+    vocab: tuple[str, ...] = field(default=(), repr=False)
+    method: str = ""
+    model: str = ""
+
+    @property
+    def observed_frequencies(self) -> np.ndarray:
+        return self.observed / self.samples
+
+    def top_tokens(self, count: int = 10) -> list[dict]:
+        """The `count` tokens with the most reference or observed mass, plus
+        every token seen where the reference gives it none (the clearest sign
+        of a lossy rule), most likely first."""
+        frequencies = self.observed_frequencies
+        order = np.argsort(-np.maximum(self.expected, frequencies), kind="stable")
+        chosen = list(order[:count])
+        chosen += [int(i) for i in order[count:] if self.expected[i] == 0 and self.observed[i] > 0]
+        return [
+            {
+                "token": self.vocab[i] if self.vocab else str(i),
+                "expected": float(self.expected[i]),
+                "observed": float(frequencies[i]),
+                "count": int(self.observed[i]),
+            }
+            for i in chosen
+        ]
 
     def to_dict(self) -> dict:
         return {
@@ -45,13 +77,24 @@ class AuditResult:
             "context": self.context,
             "reference": self.reference,
             "tv_distance": self.tv_distance,
-            "chi2_statistic": self.chi2_statistic,
+            # inf (a token the reference rules out was seen) is not JSON: null.
+            "chi2_statistic": self.chi2_statistic if math.isfinite(self.chi2_statistic) else None,
             "chi2_pvalue": self.chi2_pvalue,
             "degrees_of_freedom": self.degrees_of_freedom,
             "significance": SIGNIFICANCE,
             "lossless": self.lossless,
             "method_claims_lossless": self.method_claims_lossless,
+            "model": self.model,
+            "method": self.method,
+            "top_tokens": self.top_tokens(),
         }
+
+
+def parse_samples(text: str) -> int:
+    samples = _parse_int("samples", text)
+    if not 1 <= samples <= MAX_SAMPLES:
+        raise ConfigError("samples", samples, f"an integer from 1 to {MAX_SAMPLES:,}")
+    return samples
 
 
 def first_token_counts(simulation: Simulation, samples: int) -> np.ndarray:
@@ -68,8 +111,14 @@ def first_token_counts(simulation: Simulation, samples: int) -> np.ndarray:
 def reference_distribution(simulation: Simulation) -> tuple[str, np.ndarray]:
     """What a lossless method must reproduce in the prompt's context."""
     model = simulation.model
-    p = model.dists(model.context_key(simulation.history[: simulation.prompt_length])).p
-    if getattr(simulation.method, "lossless_against", "sample") == "argmax":
+    dists = model.dists(model.context_key(simulation.history[: simulation.prompt_length]))
+    p = dists.p
+    method = simulation.method
+    if hasattr(method, "reference_distribution"):
+        # Methods that know what they preserve say so (greedy: argmax p).
+        label = "argmax p" if getattr(method, "lossless_against", None) == "argmax" else "p"
+        return label, np.asarray(method.reference_distribution(dists), dtype=float)
+    if getattr(method, "lossless_against", "sample") == "argmax":
         point = np.zeros_like(p)
         point[int(np.argmax(p))] = 1.0
         return "argmax p", point
@@ -98,13 +147,19 @@ def goodness_of_fit(observed: np.ndarray, expected_probs: np.ndarray) -> tuple[f
         return 0.0, 1.0, 0
     exp_arr = np.array(exp, dtype=float)
     exp_arr *= total / exp_arr.sum()  # remove float drift so sums agree exactly
+    from scipy import stats as scipy_stats
+
     result = scipy_stats.chisquare(np.array(obs, dtype=float), exp_arr)
     return float(result.statistic), float(result.pvalue), len(obs) - 1
 
 
 def audit(config: SimConfig, samples: int, model: ModelPair | None = None, method=None) -> AuditResult:
     """Audit `config`'s method (or `method`, to audit a rule not in the registry)."""
+    if not 1 <= samples <= MAX_SAMPLES:
+        raise ConfigError("samples", samples, f"an integer from 1 to {MAX_SAMPLES:,}")
     simulation = Simulation(config, model)
+    if simulation.prompt_length == 0:
+        raise ConfigError("context", config.prompt, "text with at least one word the model knows")
     if method is not None:
         simulation.method = method
     reference, expected = reference_distribution(simulation)
@@ -123,4 +178,8 @@ def audit(config: SimConfig, samples: int, model: ModelPair | None = None, metho
         method_claims_lossless=simulation.method.lossless,
         observed=observed,
         expected=expected,
+        vocab=simulation.model.vocab,
+        # An injected rule is named by its class: it may inherit a registered name.
+        method=config.method if method is None else type(method).__name__,
+        model=config.model,
     )
