@@ -80,6 +80,9 @@ class VerificationMethod:
     #: (greedy decoding of the target); None for a lossy method
     lossless_against: str | None = AGAINST_TARGET
     description: str = ""
+    #: True when acceptance_probability(dists) is dists.beta (lets the engine
+    #: skip a call per position)
+    acceptance_is_beta: bool = False
 
     def __init__(self, config) -> None:
         pass
@@ -113,6 +116,7 @@ class SpeculativeSampling(VerificationMethod):
     lossless = True
     lossless_against = AGAINST_TARGET
     description = "accept with min(1, p/q); correction from norm(max(0, p - q)); bonus from p"
+    acceptance_is_beta = True
 
     def accepts(self, dists, token, u):
         # u is uniform on [0, 1), so `u < p/q` holds with probability exactly

@@ -178,6 +178,7 @@ class Simulation:
         cached, dists_at = model.cached_dists, model.dists
         drafted, draft_probs, all_dists = round_.drafted, round_.draft_probs, round_.dists
         stops_early = policy.stops_early
+        vocab_size = len(model.vocab)
         # The hot loop of the engine: sample_index and ModelPair.dists are
         # inlined (a call costs as much as the work here).
         for u in round_.draws[:k]:
@@ -186,12 +187,12 @@ class Simulation:
                 break
             q_cdf = dists.q_cdf
             token = bisect_right(q_cdf, u * q_cdf[-1])
-            if token == len(q_cdf):
+            if token == vocab_size:
                 token = sample_index(q_cdf, u)
             drafted.append(token)
             draft_probs.append(dists.q_view[token])
             all_dists.append(dists)
-            key = (key + (token,))[-order:]
+            key = (token,) if order == 1 else (key + (token,))[-order:]
         # The target's distribution after the last draft, for the bonus token.
         all_dists.append(cached(key) or dists_at(key))
         self.current = round_
@@ -203,8 +204,11 @@ class Simulation:
         round_.target_probs = [d.p_view[token] for d, token in zip(dists, round_.drafted)]
         # The method's chance of keeping a draft at each position: beta =
         # sum_x min(p, q) for speculative sampling, other values for other rules.
-        acceptance_probability = self.method.acceptance_probability
-        round_.betas = [acceptance_probability(d) for d in dists[: len(round_.drafted)]]
+        if self.method.acceptance_is_beta:
+            round_.betas = [d.beta for d in dists[: len(round_.drafted)]]
+        else:
+            acceptance_probability = self.method.acceptance_probability
+            round_.betas = [acceptance_probability(d) for d in dists[: len(round_.drafted)]]
         self.last_phase = Phase.VERIFY
 
     def _accept(self) -> None:
