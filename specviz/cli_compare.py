@@ -30,12 +30,13 @@ from specviz.engine.config import MAX_TARGET_LENGTH
 
 # Every example here is run by tests/cli/test_compare_command.py.
 COMPARE_EXAMPLES = """examples:
-  specviz compare                                  every method and policy: 2,000 tokens each, synthetic pair
-  specviz compare -k 4 -a 0.8 --draft-cost 0.05    another draft length, alpha and draft cost
-  specviz compare --model ngram -n 1000 --seed 7   real n-gram models (acceptance varies by context)
-  specviz compare --grid --audit-samples 0         all 12 method/policy pairs, no audit
-  specviz compare --method speculative             speculative sampling under every draft policy
-  specviz compare --json                           one JSON object: {"rows": [...], "config": {...}}
+  specviz compare                                  every method and policy
+  specviz compare -k 4 -a 0.8 --draft-cost 0.05    other k, alpha, draft cost
+  specviz compare --grid --audit-samples 0         all 12 pairs, no audit
+  specviz compare --method speculative             one method, every policy
+  specviz compare --json                           rows and config as JSON
+  specviz compare --model ngram -n 300 --audit-samples 500
+                                                   real n-gram models, quickly
 """
 
 HELP = "every method and draft policy side by side"
