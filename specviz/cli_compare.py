@@ -220,7 +220,7 @@ def _setting(config: dict[str, Any]) -> str:
     return (
         f"{pair}, prompt {config['prompt']!r}\n"
         f"k = {config['draft_length']}, c = {config['draft_cost']}{overhead}, "
-        f"{config['target_length']:,} tokens a row, seed {config['seed']}"
+        f"{config['target_length']:,} {'token' if config['target_length'] == 1 else 'tokens'} a row, seed {config['seed']}"
     )
 
 

@@ -99,7 +99,11 @@ def compare(
         if audit_samples and method not in audits:
             if progress is not None:
                 progress(done, total, f"auditing {method}")
-            audits[method] = (policy, audit(row_config, audit_samples, model=model))
+            # The audit's round must draft a full k whatever the row's budget:
+            # with n <= k the first round is cut (to no drafts at n = 1) and
+            # every rule would pass for want of a draft to judge.
+            audit_config = row_config.replace(target_length=max(config.target_length, config.draft_length + 1))
+            audits[method] = (policy, audit(audit_config, audit_samples, model=model))
             done += audit_samples
             if progress is not None:
                 progress(done, total, f"audited {method}")

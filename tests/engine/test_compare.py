@@ -8,7 +8,6 @@ import pytest
 
 from specviz.engine.audit import SIGNIFICANCE, audit
 from specviz.engine.compare import (
-    DEFAULT_AUDIT_SAMPLES,
     MAX_AUDIT_SAMPLES,
     compare,
     comparison_plan,
@@ -177,6 +176,14 @@ def test_audits_on_the_ngram_pair():
     assert not typical["audit"]["lossless"], typical["audit"]
 
 
+def test_the_audit_drafts_a_full_round_even_when_the_rows_are_short():
+    # At n = 1 a row drafts nothing; the audit must still judge k drafts.
+    result = compare(BASE.replace(target_length=1), [("typical", "fixed")], audit_samples=AUDIT_SAMPLES)
+    row = result["rows"][0]
+    assert row["tokens"] == 1 and row["drafted"] == 0
+    assert not row["audit"]["lossless"], row["audit"]
+
+
 def test_no_audit_with_zero_samples():
     result = compare(BASE.replace(target_length=50), audit_samples=0)
     assert all(row["audit"] is None for row in result["rows"])
@@ -216,8 +223,21 @@ def test_progress_counts_up_to_the_total():
     assert any(what.startswith("auditing typical") for _, _, what in seen)
 
 
-def test_a_prebuilt_model_is_used_as_given():
+def test_a_prebuilt_model_is_used_as_given(monkeypatch):
+    import specviz.engine.compare as compare_module
+
     model = build_model(BASE)
+    monkeypatch.setattr(compare_module, "build_model", lambda config: pytest.fail("built a second model"))
     result = compare(BASE.replace(target_length=60), [("speculative", "fixed")], audit_samples=100, model=model)
     assert result["rows"][0]["tokens"] == 60
-    assert DEFAULT_AUDIT_SAMPLES > 0
+
+
+def test_one_model_is_built_for_all_rows(monkeypatch):
+    import specviz.engine.compare as compare_module
+    import specviz.engine.simulation as simulation_module
+
+    built = []
+    monkeypatch.setattr(compare_module, "build_model", lambda config: built.append(config) or build_model(config))
+    monkeypatch.setattr(simulation_module, "build_model", lambda config: pytest.fail("a row built its own model"))
+    compare(BASE.replace(target_length=40), audit_samples=50)
+    assert len(built) == 1
