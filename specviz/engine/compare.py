@@ -15,16 +15,21 @@ it cannot change what the emitted tokens follow.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from specviz.engine.audit import SIGNIFICANCE, AuditResult, audit
 from specviz.engine.config import ConfigError, SimConfig, _parse_int
 from specviz.engine.methods import method_class, method_names
 from specviz.engine.models import ModelPair, build_model
 from specviz.engine.policies import policy_names
 from specviz.engine.simulation import Simulation
 
-DEFAULT_TARGET_LENGTH = 2_000  # tokens per row: a few seconds for six rows even with --model ngram
+# The audit module (and with it scipy, most of a second to import) is loaded
+# only when an audit runs: the command line reads this module's defaults to
+# build its help, for every command.
+if TYPE_CHECKING:
+    from specviz.engine.audit import AuditResult
+
+DEFAULT_TARGET_LENGTH = 2_000  # tokens per row: ~3 s in all on the synthetic pair, ~10 s with --model ngram
 DEFAULT_AUDIT_SAMPLES = 2_000  # first tokens per audit: catches typical's bias many times over
 MAX_AUDIT_SAMPLES = 1_000_000  # about 15 minutes per method with --model ngram
 # Rounds between progress reports: a few hundred ms of engine time at most.
@@ -82,6 +87,8 @@ def compare(
     # policy, and building the n-gram pair is the slow part of a short run.
     if model is None:
         model = build_model(config)
+    from specviz.engine.audit import audit
+
     audited_methods = list(dict.fromkeys(m for m, _ in plan)) if audit_samples else []
     total = len(plan) * config.target_length + len(audited_methods) * audit_samples
     done = 0
@@ -152,6 +159,8 @@ def _audit_dict(policy: str, result: AuditResult) -> dict[str, Any]:
 
 
 def _config_dict(config: SimConfig, audit_samples: int) -> dict[str, Any]:
+    from specviz.engine.audit import SIGNIFICANCE
+
     data = config.to_dict()
     # Each row has its own method and policy; the base config's would mislead.
     del data["method"], data["draft_policy"]

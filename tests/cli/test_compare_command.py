@@ -207,3 +207,15 @@ def test_headless_compare_does_not_import_textual():
         "    main(['compare', '-n', '20', '--audit-samples', '50', '--json'])"
     )
     assert "textual" not in modules
+
+
+def test_other_commands_do_not_pay_for_the_audit():
+    # compare's parser is built with every command's; scipy (the audit's
+    # chi-square, most of a second to import) must load only for compare.
+    modules = _modules_after(
+        "import contextlib, io\n"
+        "from specviz.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['run', '-n', '20', '--json'])\n"
+    )
+    assert "specviz.cli_compare" in modules and "scipy" not in modules
