@@ -231,6 +231,10 @@ def build_parser() -> OneLineParser:
     )
     replay.add_argument("file", metavar="FILE", help="a trace written by 'specviz run --trace FILE'")
     add_analysis_commands(commands)
+
+    from specviz.cli_compare import add_compare_command
+
+    add_compare_command(commands)
     return parser
 
 
@@ -258,6 +262,7 @@ EXAMPLES = """commands:
   run       simulate headless and print the report (or --json)
   theory    closed forms for i.i.d. acceptance
   replay    open the app on a recorded run
+  compare   every method and draft policy side by side
 
 examples:
   specviz                                     open the app with the defaults
@@ -289,6 +294,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return command_theory(args, config_from_args(args))
         if args.command == "replay":
             return command_replay(args)
+        if args.command == "compare":
+            from specviz.cli_compare import command_compare
+
+            return command_compare(args)
         return command_app(args, config_from_args(args))
     except (ConfigError, TraceError, UsageError) as error:
         print(f"{_prog(args)}: error: {error}", file=sys.stderr)

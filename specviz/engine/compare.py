@@ -1,0 +1,169 @@
+"""Every verification method and draft policy on one model pair, side by side.
+
+`specviz compare` (and any front end) asks `comparison_plan` which rows to run
+and `compare` to run them: each row is a whole run with the same model pair,
+seed and token budget, differing only in its method and draft policy, plus a
+losslessness audit (audit.py) of its method. Rows are plain dicts, so the
+rich table, `--json` and the tests all read the same numbers.
+
+The audit tests the verification rule, so it runs once per method (with the
+policy of that method's first row) and its rows share the verdict: a draft
+policy only decides how many tokens a round drafts, never which are kept, so
+it cannot change what the emitted tokens follow.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from specviz.engine.config import ConfigError, SimConfig, _parse_int
+from specviz.engine.methods import method_class, method_names
+from specviz.engine.models import ModelPair, build_model
+from specviz.engine.policies import policy_names
+from specviz.engine.simulation import Simulation
+
+# The audit module (and with it scipy, most of a second to import) is loaded
+# only when an audit runs: the command line reads this module's defaults to
+# build its help, for every command.
+if TYPE_CHECKING:
+    from specviz.engine.audit import AuditResult
+
+DEFAULT_TARGET_LENGTH = 2_000  # tokens per row: ~3 s in all on the synthetic pair, ~10 s with --model ngram
+DEFAULT_AUDIT_SAMPLES = 2_000  # first tokens per audit: catches typical's bias many times over
+MAX_AUDIT_SAMPLES = 1_000_000  # about 15 minutes per method with --model ngram
+# Rounds between progress reports: a few hundred ms of engine time at most.
+CHUNK_ROUNDS = 256
+
+AUDIT_SAMPLES_LABEL = "audit sample count (--audit-samples)"
+
+# (units of work done, units in all, what is running), after each chunk.
+ProgressCallback = Callable[[int, int, str], None]
+
+
+def parse_audit_samples(text: str) -> int:
+    """The --audit-samples text as a count; 0 skips the audit. Raises ConfigError."""
+    value = _parse_int(AUDIT_SAMPLES_LABEL, text)
+    if not 0 <= value <= MAX_AUDIT_SAMPLES:
+        raise ConfigError(AUDIT_SAMPLES_LABEL, value, f"an integer from 0 (no audit) to {MAX_AUDIT_SAMPLES:,}")
+    return value
+
+
+def comparison_plan(method: str | None = None, draft_policy: str | None = None, grid: bool = False) -> list[tuple[str, str]]:
+    """The (method, policy) rows to run.
+
+    By default every method with the fixed policy, then speculative sampling
+    with each other policy: each method against the same k, and each policy
+    against the same (standard) rule. `grid` runs every pair. A given method
+    or policy fixes that axis and lets the other one vary.
+    """
+    methods = method_names() if method is None else (method,)
+    policies = policy_names() if draft_policy is None else (draft_policy,)
+    if grid or method is not None or draft_policy is not None:
+        return [(m, p) for m in methods for p in policies]
+    first_policy, baseline_method = policies[0], methods[0]  # fixed, speculative
+    rows = [(m, first_policy) for m in methods]
+    rows += [(baseline_method, p) for p in policies if p != first_policy]
+    return rows
+
+
+def compare(
+    config: SimConfig,
+    plan: Sequence[tuple[str, str]] | None = None,
+    audit_samples: int = DEFAULT_AUDIT_SAMPLES,
+    model: ModelPair | None = None,
+    progress: ProgressCallback | None = None,
+) -> dict[str, Any]:
+    """Run every row of `plan` on `config`'s model pair, seed and token budget.
+
+    Returns {"rows": [row dict, ...], "config": {...}}: the `specviz compare
+    --json` object. `config`'s own method and policy are replaced row by row.
+    """
+    if plan is None:
+        plan = comparison_plan()
+    if not 0 <= audit_samples <= MAX_AUDIT_SAMPLES:
+        raise ConfigError(AUDIT_SAMPLES_LABEL, audit_samples, f"an integer from 0 (no audit) to {MAX_AUDIT_SAMPLES:,}")
+    # One model for every row: the pair does not depend on the method or the
+    # policy, and building the n-gram pair is the slow part of a short run.
+    if model is None:
+        model = build_model(config)
+    from specviz.engine.audit import audit
+
+    audited_methods = list(dict.fromkeys(m for m, _ in plan)) if audit_samples else []
+    total = len(plan) * config.target_length + len(audited_methods) * audit_samples
+    done = 0
+    audits: dict[str, tuple[str, AuditResult]] = {}
+    rows = []
+    for method, policy in plan:
+        row_config = config.replace(method=method, draft_policy=policy)
+        simulation = Simulation(row_config, model)
+        label = f"{method} / {policy}"
+        while not simulation.done:
+            simulation.run(max_rounds=CHUNK_ROUNDS)
+            if progress is not None:
+                progress(done + simulation.emitted, total, f"running {label}")
+        done += config.target_length
+        if audit_samples and method not in audits:
+            if progress is not None:
+                progress(done, total, f"auditing {method}")
+            # The audit's round must draft a full k whatever the row's budget:
+            # with n <= k the first round is cut (to no drafts at n = 1) and
+            # every rule would pass for want of a draft to judge.
+            audit_config = row_config.replace(target_length=max(config.target_length, config.draft_length + 1))
+            audits[method] = (policy, audit(audit_config, audit_samples, model=model))
+            done += audit_samples
+            if progress is not None:
+                progress(done, total, f"audited {method}")
+        rows.append(_row(simulation, audits.get(method)))
+    return {"rows": rows, "config": _config_dict(config, audit_samples)}
+
+
+def _row(simulation: Simulation, audited: tuple[str, AuditResult] | None) -> dict[str, Any]:
+    config, stats = simulation.config, simulation.stats
+    cost = simulation.cost()
+    method = method_class(config.method)
+    row: dict[str, Any] = {
+        "method": config.method,
+        "policy": config.draft_policy,
+        "lossless_claim": method.lossless,
+        # What a lossless method's output follows: "p" or "argmax" (p's greedy
+        # decoding); None for a lossy method.
+        "lossless_against": method.lossless_against,
+        "audit": None if audited is None else _audit_dict(*audited),
+        "tokens": stats.emitted,
+        "target_passes": stats.rounds,
+        "draft_passes": stats.draft_passes,
+        "drafted": stats.drafted,
+        "accepted": stats.accepted,
+        "corrections": stats.corrections,
+        "bonus": stats.bonus,
+        "tokens_per_target_pass": stats.tokens_per_target_pass,
+        "mean_acceptance_length": stats.mean_acceptance_length,
+        "draft_acceptance_rate": stats.draft_acceptance_rate,
+        # Tokens drafted per round; a dynamic policy moves it away from -k.
+        "mean_draft_length": stats.drafted / stats.rounds if stats.rounds else 0.0,
+        "empirical_alpha": stats.empirical_alpha,
+        "speedup": cost.speedup,
+        "cost_ms": cost.to_dict(),
+    }
+    return row
+
+
+def _audit_dict(policy: str, result: AuditResult) -> dict[str, Any]:
+    data = result.to_dict()
+    data["policy"] = policy  # the policy of the row the audit ran with
+    # A token the reference rules out gives an infinite statistic; JSON has no inf.
+    if not math.isfinite(data["chi2_statistic"]):
+        data["chi2_statistic"] = None
+    return data
+
+
+def _config_dict(config: SimConfig, audit_samples: int) -> dict[str, Any]:
+    from specviz.engine.audit import SIGNIFICANCE
+
+    data = config.to_dict()
+    # Each row has its own method and policy; the base config's would mislead.
+    del data["method"], data["draft_policy"]
+    data["audit_samples"] = audit_samples
+    data["audit_significance"] = SIGNIFICANCE
+    return data
