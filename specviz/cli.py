@@ -16,8 +16,18 @@ import time
 from contextlib import nullcontext
 from typing import Any, Sequence
 
-from specviz.cli_analysis import ANALYSIS_COMMANDS, add_analysis_commands, run_analysis_command
-from specviz.engine.config import MAX_DRAFT_LENGTH, MAX_TARGET_LENGTH, ConfigError, SimConfig, config_from_text
+from specviz.cli_analysis import (
+    ANALYSIS_COMMANDS,
+    add_analysis_commands,
+    run_analysis_command,
+)
+from specviz.engine.config import (
+    MAX_DRAFT_LENGTH,
+    MAX_TARGET_LENGTH,
+    ConfigError,
+    SimConfig,
+    config_from_text,
+)
 
 EXIT_USAGE = 2  # bad input: a value, a flag, a file
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
@@ -393,7 +403,14 @@ def run_to_end(simulation, keep: int = 0, progress: bool = False) -> list:
 
 def _start_progress(total: int):
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     bar = Progress(
         TextColumn("simulating"),

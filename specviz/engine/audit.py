@@ -10,13 +10,13 @@ It is imported when a test runs, so the CLI does not pay for it on every start.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from specviz.engine.config import FIELD_LABELS, ConfigError, SimConfig, _parse_int
+from specviz.engine.methods import AGAINST_ARGMAX
 from specviz.engine.models import ModelPair
 from specviz.engine.simulation import Simulation
 
@@ -112,17 +112,10 @@ def reference_distribution(simulation: Simulation) -> tuple[str, np.ndarray]:
     """What a lossless method must reproduce in the prompt's context."""
     model = simulation.model
     dists = model.dists(model.context_key(simulation.history[: simulation.prompt_length]))
-    p = dists.p
     method = simulation.method
-    if hasattr(method, "reference_distribution"):
-        # Methods that know what they preserve say so (greedy: argmax p).
-        label = "argmax p" if getattr(method, "lossless_against", None) == "argmax" else "p"
-        return label, np.asarray(method.reference_distribution(dists), dtype=float)
-    if getattr(method, "lossless_against", "sample") == "argmax":
-        point = np.zeros_like(p)
-        point[int(np.argmax(p))] = 1.0
-        return "argmax p", point
-    return "p", p
+    # The method says what it preserves (greedy: argmax p; others: p).
+    label = "argmax p" if method.lossless_against == AGAINST_ARGMAX else "p"
+    return label, np.asarray(method.reference_distribution(dists), dtype=float)
 
 
 def goodness_of_fit(observed: np.ndarray, expected_probs: np.ndarray) -> tuple[float, float, int]:

@@ -106,6 +106,10 @@ class VerificationMethod:
         """What an audit compares this method's emitted tokens against in this
         context: p, or a point mass at argmax p for greedy. A lossy method is
         compared against p too, and is expected to fail."""
+        if self.lossless_against == AGAINST_ARGMAX:
+            point_mass = np.zeros_like(dists.p)
+            point_mass[int(np.argmax(dists.p))] = 1.0  # ties: lowest id, as everywhere
+            return point_mass
         return dists.p
 
 
@@ -159,11 +163,6 @@ class GreedyVerification(VerificationMethod):
 
     def acceptance_probability(self, dists):
         return float(dists.q[self._argmax(dists)])
-
-    def reference_distribution(self, dists):
-        point_mass = np.zeros_like(dists.p)
-        point_mass[self._argmax(dists)] = 1.0
-        return point_mass
 
 
 class SampleMatch(VerificationMethod):

@@ -183,5 +183,7 @@ def build_model(config) -> ModelPair:
 def _load_builtin_models() -> None:
     # Imported here so that each model module can register itself without a
     # circular import through config validation.
-    from specviz.engine import synthetic  # noqa: F401
-    from specviz.engine import ngram  # noqa: F401
+    from specviz.engine import (
+        ngram,  # noqa: F401
+        synthetic,  # noqa: F401
+    )

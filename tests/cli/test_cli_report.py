@@ -8,9 +8,9 @@ import re
 import pytest
 
 import specviz.cli as cli
-from tests.cli.cli_support import run_cli
 from specviz.engine import Round, Simulation
 from specviz.report import round_row
+from tests.cli.cli_support import run_cli
 
 # The keys issue 2 promises in `specviz run --json`.
 ISSUE_2_KEYS = {

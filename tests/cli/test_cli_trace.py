@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from tests.cli.cli_support import run_cli
 from specviz.engine import Phase, SimConfig, Simulation
 from specviz.engine.trace import (
     TRACE_FORMAT,
@@ -16,6 +15,7 @@ from specviz.engine.trace import (
     TraceWriter,
     read_trace,
 )
+from tests.cli.cli_support import run_cli
 
 CONFIG = SimConfig(draft_length=4, acceptance_rate=0.7, target_length=120, seed=7)
 

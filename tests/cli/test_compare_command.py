@@ -137,7 +137,7 @@ def test_a_lossless_claim_the_audit_refutes_is_flagged():
 )
 def test_bad_input_is_one_line_and_exit_2(argv, fragments):
     code, out, err = run_cli("compare", *argv)
-    line = assert_one_line_error(code, err, *fragments)
+    assert_one_line_error(code, err, *fragments)
     assert out == ""
 
 

@@ -2,7 +2,13 @@ import math
 
 import pytest
 
-from specviz.engine.config import MAX_DRAFT_LENGTH, ConfigError, SimConfig, config_from_text, parse_field
+from specviz.engine.config import (
+    MAX_DRAFT_LENGTH,
+    ConfigError,
+    SimConfig,
+    config_from_text,
+    parse_field,
+)
 
 
 def test_defaults_are_the_seed_scripts():

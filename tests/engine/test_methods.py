@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from specviz.engine import ConfigError, ContextDists, ModelPair, SimConfig, Simulation, build_model
+from specviz.engine import (
+    ConfigError,
+    ContextDists,
+    ModelPair,
+    SimConfig,
+    Simulation,
+    build_model,
+)
 from specviz.engine.config import MAX_DRAFT_LENGTH
 from specviz.engine.methods import (
     AGAINST_ARGMAX,

@@ -10,7 +10,13 @@ from specviz.engine.config import ConfigError
 from specviz.engine.corpus import MIN_CORPUS_WORDS, default_corpus, read_corpus
 from specviz.engine.methods import SpeculativeSampling
 from specviz.engine.models import PUNCTUATION, model_names, sample_index, tokenize
-from specviz.engine.ngram import UNKNOWN, KneserNeyModel, NgramPair, build_ngram_pair, shape_distribution
+from specviz.engine.ngram import (
+    UNKNOWN,
+    KneserNeyModel,
+    NgramPair,
+    build_ngram_pair,
+    shape_distribution,
+)
 
 SENTENCES = "The cat sat on the mat. The dog sat on the log; the cat saw the dog!\n" * 4
 

@@ -8,7 +8,15 @@ import functools
 import numpy as np
 import pytest
 
-from specviz.engine import ConfigError, ContextDists, ModelPair, Round, SimConfig, Simulation, build_model
+from specviz.engine import (
+    ConfigError,
+    ContextDists,
+    ModelPair,
+    Round,
+    SimConfig,
+    Simulation,
+    build_model,
+)
 from specviz.engine.config import MAX_DRAFT_LENGTH
 from specviz.engine.policies import build_policy, policy_class, policy_names
 

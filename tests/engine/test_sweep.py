@@ -10,7 +10,6 @@ import pytest
 
 from specviz.engine import ConfigError, SimConfig, theory
 from specviz.engine import sweep as sweep_module
-from specviz.engine.synthetic import SyntheticPair
 from specviz.engine.sweep import (
     ALPHA_MEASURED,
     ALPHA_SET,
@@ -28,6 +27,7 @@ from specviz.engine.sweep import (
     parse_rounds,
     run_sweep,
 )
+from specviz.engine.synthetic import SyntheticPair
 
 STANDARD_ERRORS = 4.0
 
