@@ -9,7 +9,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from rich.markdown import Markdown
 from textual.widgets import Static
 
 
@@ -42,6 +41,9 @@ class HelpScreen(ModalScreen[None]):
         self._markdown = markdown
 
     def compose(self) -> ComposeResult:
+        # Imported here: rich.markdown costs ~70 ms, which first paint need not pay.
+        from rich.markdown import Markdown
+
         with Vertical(id="help-frame"):
             with VerticalScroll(id="help-scroll"):
                 # One Static holding Rich's Markdown: a Markdown widget mounts a

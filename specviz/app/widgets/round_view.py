@@ -125,7 +125,7 @@ when every draft was kept, the `+` bonus token drawn from p at position k+1.
             if current.rejected:
                 verdict = ("» correction", "bold $text-warning")
             else:
-                verdict = ("+ bonus", "bold $text-accent")
+                verdict = ("+ bonus", "bold $text-primary")
             rows.append((str(position), vocab[current.final_token], "", "", "", "", verdict))
         return rows
 

@@ -47,11 +47,11 @@ through: editing a control starts a fresh simulation.
             Content(f"round {round_number:,} · {emitted:,}/{target:,} tokens ({percent}%) · "),
         ]
         if self.running:
-            parts.append(Content.from_markup("[b $warning]⏩ running to the end[/] (any step key stops)"))
+            parts.append(Content.from_markup("[b $warning]▶▶ running to the end[/] (any step key stops)"))
         elif self.autoplaying:
             parts.append(Content.from_markup("[b $success]▶ autoplay[/] $speed", speed=self.autoplay_speed))
         else:
-            parts.append(Content.from_markup("⏸ autoplay off [dim]($speed)[/]", speed=self.autoplay_speed))
+            parts.append(Content.from_markup("‖ autoplay off [dim]($speed)[/]", speed=self.autoplay_speed))
         self.update(Content.assemble(*parts))
 
     def watch_autoplay_speed(self) -> None:
