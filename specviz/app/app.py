@@ -1,0 +1,393 @@
+"""The specviz App: composes the views, owns the run, routes keys and messages.
+
+The App is the only place that drives the simulation, through its public
+API (step, finish_round, run, ...). After every change it calls
+`show_simulation` on each `SimulationView` of the screens on the stack, so a
+later view (charts, a timeline) plugs in by subclassing `SimulationView`.
+Slow work (run to the end, autoplay) runs in async workers that do a bounded
+slice of work between awaits, so keys are answered while they run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from time import perf_counter
+from typing import Any, Iterable, Iterator
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header
+
+from specviz.app.autoplay import DEFAULT_SPEED, SPEEDS
+from specviz.app.help_screen import HelpScreen, keys_markdown
+from specviz.app.messages import RunAdvanced, RunFinished
+from specviz.app.view import Change, SimulationView
+from specviz.app.widgets import STYLESHEETS
+from specviz.app.widgets.control_panel import ControlPanel
+from specviz.app.widgets.phase_indicator import PhaseIndicator
+from specviz.app.widgets.round_view import RoundView
+from specviz.app.widgets.run_status import RunStatus
+from specviz.app.widgets.stats_sidebar import StatsSidebar
+from specviz.app.widgets.token_stream import TokenStream
+from specviz.engine.config import ConfigError, SimConfig, config_from_text
+from specviz.engine.simulation import Simulation
+
+# A run to the end works in slices of about this long between awaits: short
+# enough that a key press is answered at once, long enough to cost little.
+SLICE_SECONDS = 0.008
+# ...and then rests this long, so the event loop gets whole iterations to
+# itself for keys, messages and repaints (a bare sleep(0) gives it one).
+REST_SECONDS = 0.002
+# Views catch up at most this often during a run (they draw at screen rate anyway).
+PUBLISH_SECONDS = 0.1
+ALPHA_STEP = 0.05
+
+# How keys read in the help screen.
+KEY_NAMES = {
+    "question_mark": "?", "equals_sign": "=", "plus": "+", "minus": "-", "left_square_bracket": "[",
+    "right_square_bracket": "]", "comma": ",", "full_stop": ".", "escape": "esc", "f1": "F1", "enter": "enter ⏎",
+}
+
+STEP = Binding.Group("Step")
+SPEED = Binding.Group("Speed", compact=True)
+DRAFT_LENGTH = Binding.Group("k", compact=True)
+ALPHA = Binding.Group("α", compact=True)
+
+
+class SpecvizApp(App[int]):
+    """Speculative decoding, one phase at a time."""
+
+    TITLE = "specviz"
+    CSS_PATH = [str(Path(__file__).with_name("app.tcss")), *STYLESHEETS]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (76, "-medium"), (110, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
+
+    BINDINGS = [
+        Binding("space", "step", "Phase", tooltip="Step: run the next phase (DRAFT, VERIFY or ACCEPT)",
+                key_display="space", group=STEP, id="step"),
+        Binding("enter", "finish_round", "Round", tooltip="Finish the current round",
+                key_display="⏎", group=STEP, id="finish_round"),
+        Binding("e", "run_to_end", "To end", tooltip="Run to the target length n (press again to stop)",
+                id="run_to_end"),
+        Binding("a", "toggle_autoplay", "Autoplay", tooltip="Autoplay on or off", id="toggle_autoplay"),
+        Binding("minus", "slower", "Slower", tooltip="Autoplay slower", key_display="-", group=SPEED, id="slower"),
+        Binding("plus,equals_sign", "faster", "Faster", tooltip="Autoplay faster", key_display="+", group=SPEED,
+                id="faster"),
+        Binding("r", "reset", "Reset", tooltip="Reset: start the run again from its seed", id="reset"),
+        Binding("escape", "focus_stream", "Stream", tooltip="Focus the token stream (leave a field)", show=False,
+                id="focus_stream"),
+        Binding("f1,question_mark", "help", "Help", tooltip="Help: every key and what each view shows",
+                key_display="?", id="help"),
+        Binding("q", "quit", "Quit", tooltip="Quit specviz", id="quit"),
+        Binding("left_square_bracket", "draft_length(-1)", "k−", tooltip="Draft length k minus 1 (restarts)",
+                key_display="[", group=DRAFT_LENGTH, id="shorter_draft"),
+        Binding("right_square_bracket", "draft_length(1)", "k+", tooltip="Draft length k plus 1 (restarts)",
+                key_display="]", group=DRAFT_LENGTH, id="longer_draft"),
+        Binding("comma", f"acceptance_rate(-{ALPHA_STEP})", "α−",
+                tooltip=f"Acceptance rate α minus {ALPHA_STEP} (restarts)", key_display=",", group=ALPHA,
+                id="lower_alpha"),
+        Binding("full_stop", f"acceptance_rate({ALPHA_STEP})", "α+",
+                tooltip=f"Acceptance rate α plus {ALPHA_STEP} (restarts)", key_display=".", group=ALPHA,
+                id="raise_alpha"),
+    ]
+
+    def __init__(self, config: SimConfig, simulation: Any = None) -> None:
+        super().__init__()
+        self.config = config
+        # A given simulation (a replay of a recorded run) is driven as it is;
+        # reset or an edit then starts a fresh Simulation from the config.
+        self.simulation: Any = simulation if simulation is not None else Simulation(config)
+        self.replaying = simulation is not None
+        self.speed_index = DEFAULT_SPEED
+        self.autoplaying = False
+        self.running = False
+        # A RunAdvanced is on its way: workers post no more until it is handled,
+        # so the App's queue never backs up behind a fast run.
+        self._advance_pending = False
+        self._binding_state: tuple[bool, bool, bool, bool] | None = None
+
+    # ---- layout ----------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="◆")
+        panel = ControlPanel(self.config, id="controls")
+        panel.border_title = "Controls"
+        yield panel
+        with Horizontal(id="status-line"):
+            yield PhaseIndicator(id="phases")
+            yield RunStatus(id="status")
+        with Horizontal(id="main"):
+            with Vertical(id="run-column"):
+                yield TokenStream(id="stream")
+                yield RoundView(id="round")
+            yield StatsSidebar(id="stats")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        status = self.query_one(RunStatus)
+        status.autoplay_speed = SPEEDS[self.speed_index].label
+        status.replaying = self.replaying
+        self._show_config()
+        self.publish(Change.RESET)
+        self.query_one(TokenStream).focus()
+
+    def on_resize(self) -> None:
+        # A compact footer keeps Help and Quit on screen in narrow terminals.
+        self.query_one(Footer).compact = self.size.width < 110
+
+    # ---- routing ---------------------------------------------------------------
+
+    def simulation_views(self) -> Iterator[SimulationView]:
+        for screen in self.screen_stack:
+            for widget in screen.walk_children(with_self=False):
+                if isinstance(widget, SimulationView):
+                    yield widget
+
+    def publish(self, change: Change) -> None:
+        """Tell every view that the run changed."""
+        if not self.screen_stack:
+            return  # shutting down: a worker's last message came after the screens went
+        simulation = self.simulation
+        for view in self.simulation_views():
+            view.show_simulation(simulation, change)
+        # Redrawing the footer is dear: only when a key's availability changed.
+        state = (simulation.done, self.running, self.autoplaying, self._uses_acceptance_rate())
+        if state != self._binding_state:
+            self._binding_state = state
+            self.refresh_bindings()
+
+    def _advanced(self, change: Change) -> None:
+        """From a worker: the run moved on."""
+        if not self._advance_pending:
+            self._advance_pending = True
+            self.post_message(RunAdvanced(change))
+
+    @on(RunAdvanced)
+    def _run_advanced(self, message: RunAdvanced) -> None:
+        self._advance_pending = False
+        self.publish(message.change)
+
+    @on(RunFinished)
+    def _run_finished(self, message: RunFinished) -> None:
+        if not self.screen_stack:
+            return
+        self._set_status(autoplaying=self.autoplaying, running=self.running)
+        self.publish(Change.STEP)  # every view catches up in full, the round view too
+
+    @on(ControlPanel.ConfigSubmitted)
+    def _config_submitted(self, message: ControlPanel.ConfigSubmitted) -> None:
+        self.restart(message.config)
+
+    def _show_config(self) -> None:
+        config = self.config
+        self.sub_title = (f"{config.model} pair · {config.method} · k={config.draft_length} "
+                          f"α={config.acceptance_rate:g} n={config.target_length:,} c={config.draft_cost:g} "
+                          f"seed={config.seed}")
+        self.query_one(ControlPanel).show_config(
+            config, uses_acceptance_rate=self._uses_acceptance_rate(), replaying=self.replaying
+        )
+
+    def _uses_acceptance_rate(self) -> bool:
+        return bool(getattr(self.simulation.model, "uses_acceptance_rate", True))
+
+    def _set_status(self, *, autoplaying: bool, running: bool) -> None:
+        self.autoplaying, self.running = autoplaying, running
+        status = self.query_one(RunStatus)
+        status.autoplaying, status.running = autoplaying, running
+
+    # ---- starting runs -------------------------------------------------------
+
+    def restart(self, config: SimConfig) -> None:
+        """A fresh run from `config` (autoplay carries on if it was on)."""
+        try:
+            simulation = Simulation(config)
+        except (ConfigError, OSError, ValueError) as error:
+            # Building the model can still fail (an unreadable corpus, say).
+            field = error.parameter if isinstance(error, ConfigError) else "model"
+            self.query_one(ControlPanel).show_error(field, str(error))
+            return
+        was_autoplaying = self.autoplaying
+        self._stop_work()
+        self.config, self.simulation, self.replaying = config, simulation, False
+        self.query_one(RunStatus).replaying = False
+        self._show_config()
+        self.publish(Change.RESET)
+        if was_autoplaying:
+            self._start_autoplay()
+
+    def _stop_work(self) -> None:
+        self.workers.cancel_group(self, "run")
+        self.workers.cancel_group(self, "autoplay")
+        self._set_status(autoplaying=False, running=False)
+
+    def _edit(self, name: str, text: str) -> None:
+        try:
+            config = config_from_text(self.config, {name: text})
+        except ConfigError as error:
+            self.query_one(ControlPanel).show_error(name, str(error))
+            return
+        self.restart(config)
+
+    # ---- actions ---------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("step", "finish_round", "run_to_end", "toggle_autoplay"):
+            # Greyed out in the footer once the run is complete.
+            if self.simulation.done and not (self.running or self.autoplaying):
+                return None
+        if action == "acceptance_rate" and not self._uses_acceptance_rate():
+            return None
+        return True
+
+    def action_step(self) -> None:
+        self._stop_work()
+        if self.simulation.step() is not None:
+            self.publish(Change.STEP)
+
+    def action_finish_round(self) -> None:
+        self._stop_work()
+        if self.simulation.finish_round() is not None:
+            self.publish(Change.STEP)
+
+    def action_run_to_end(self) -> None:
+        if self.running:
+            self._stop_work()  # e again stops the run where it is
+            return
+        self._stop_work()
+        if not self.simulation.done:
+            self._set_status(autoplaying=False, running=True)
+            self._run_to_end()
+
+    def action_toggle_autoplay(self) -> None:
+        if self.autoplaying:
+            self._stop_work()
+        else:
+            self._stop_work()
+            if not self.simulation.done:
+                self._start_autoplay()
+
+    def action_faster(self) -> None:
+        self._set_speed(self.speed_index + 1)
+
+    def action_slower(self) -> None:
+        self._set_speed(self.speed_index - 1)
+
+    def _set_speed(self, index: int) -> None:
+        self.speed_index = max(0, min(len(SPEEDS) - 1, index))
+        self.query_one(RunStatus).autoplay_speed = SPEEDS[self.speed_index].label
+
+    def action_reset(self) -> None:
+        self._stop_work()
+        self.restart(self.config)
+
+    def action_draft_length(self, delta: int) -> None:
+        self._edit("draft_length", str(self.config.draft_length + delta))
+
+    def action_acceptance_rate(self, delta: float) -> None:
+        self._edit("acceptance_rate", f"{self.config.acceptance_rate + delta:.2f}")
+
+    def action_focus_stream(self) -> None:
+        self.query_one(TokenStream).focus()
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.help_markdown()))
+
+    def action_quit(self) -> None:  # type: ignore[override]
+        self.exit(0)
+
+    def help_markdown(self) -> str:
+        """Keys from the bindings, then each view's own HELP text."""
+        views = [ControlPanel, PhaseIndicator, RunStatus, TokenStream, RoundView, StatsSidebar]
+        sections = [
+            "# specviz",
+            "Speculative decoding, one phase at a time: a cheap draft model proposes k tokens, "
+            "the target model checks them all in one pass, and a rule keeps a prefix so that "
+            "the output follows the target's distribution exactly.",
+            "## Keys",
+            keys_markdown(self.BINDINGS, KEY_NAMES),  # type: ignore[arg-type]
+            "Every action is also in the command palette (`ctrl+p`). `tab` moves between "
+            "the fields and the stream; `ctrl+q` quits from anywhere.",
+            "## On screen",
+        ]
+        sections.extend(view.HELP for view in views)
+        return "\n\n".join(sections)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for binding in self.BINDINGS:
+            assert isinstance(binding, Binding)
+            if binding.action == "focus_stream":
+                continue
+            keys = binding.key_display or binding.key
+            yield SystemCommand(
+                binding.tooltip or binding.description,
+                f"key: {keys}",
+                lambda action=binding.action: self.run_action(action),
+            )
+
+    # ---- workers ---------------------------------------------------------------
+
+    def _start_autoplay(self) -> None:
+        self._set_status(autoplaying=True, running=False)
+        self._autoplay()
+
+    @work(exclusive=True, group="run")
+    async def _run_to_end(self) -> None:
+        simulation = self.simulation
+        rounds = 64  # the slice size adapts to take about SLICE_SECONDS
+        published = perf_counter()
+        try:
+            while not simulation.done:
+                started = perf_counter()
+                deadline = started + SLICE_SECONDS
+                simulation.run(max_rounds=rounds, should_stop=lambda: perf_counter() > deadline)
+                elapsed = perf_counter() - started
+                rounds = max(1, min(rounds * 4, int(rounds * SLICE_SECONDS / max(elapsed, 1e-6))))
+                if perf_counter() - published >= PUBLISH_SECONDS:
+                    self._advanced(Change.PROGRESS)
+                    published = perf_counter()
+                await asyncio.sleep(REST_SECONDS)
+        finally:
+            self.running = False
+            self.post_message(RunFinished("run"))
+
+    @work(exclusive=True, group="autoplay")
+    async def _autoplay(self) -> None:
+        try:
+            while not self.simulation.done:
+                speed = SPEEDS[self.speed_index]
+                simulation = self.simulation
+                if speed.unit == "phase":
+                    simulation.step()
+                else:
+                    for _ in range(speed.per_tick):
+                        if simulation.finish_round() is None:
+                            break
+                # Many rounds a tick: a progress update, the round view is unreadable anyway.
+                self._advanced(Change.PROGRESS if speed.unit == "round" and speed.per_tick > 1 else Change.STEP)
+                # Sleep in short naps so a new speed takes effect at once.
+                waited = 0.0
+                while waited < SPEEDS[self.speed_index].interval:
+                    await asyncio.sleep(0.05)
+                    waited += 0.05
+        finally:
+            self.autoplaying = False
+            self.post_message(RunFinished("autoplay"))
+
+
+def make_app(config: SimConfig, simulation: Any = None) -> SpecvizApp:
+    """The app for `config`, driving `simulation` when given (a replay); used by run_app and tests."""
+    return SpecvizApp(config, simulation)
+
+
+def run_app(config: SimConfig, simulation: Any = None) -> int:
+    """Open the app; returns the process exit status."""
+    app = make_app(config, simulation)
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,67 @@
+"""One line of where the run is: round, tokens so far, autoplay or a run to the end."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from specviz.app.view import Change, SimulationView
+
+
+class RunStatus(SimulationView, Static):
+    """Round number, progress towards n, and autoplay or run state."""
+
+    HELP = """\
+**Status line.** The round in progress, tokens emitted out of the target
+length n, and whether autoplay (`a`) or a run to
+the end (`e`) is going. `REPLAY` means a recorded run is being stepped
+through: editing a control starts a fresh simulation.
+"""
+
+    # Set by the App: the autoplay speed label, whether autoplay is on, and
+    # whether a run to the end is going.
+    autoplay_speed: reactive[str] = reactive("")
+    autoplaying: reactive[bool] = reactive(False)
+    running: reactive[bool] = reactive(False)
+    replaying: reactive[bool] = reactive(False)
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._progress: tuple[int, int, int] = (0, 0, 1)  # round, tokens emitted, n
+
+    def show_simulation(self, simulation: Any, change: Change) -> None:
+        current = simulation.current
+        round_number = (current.index + 1) if current is not None else 0
+        emitted = min(len(simulation.history) - simulation.prompt_length, len(simulation.kinds))
+        self._progress = (round_number, emitted, simulation.config.target_length)
+        self._redraw()
+
+    def _redraw(self) -> None:
+        round_number, emitted, target = self._progress
+        percent = 100 * emitted // target if target else 0
+        parts = [
+            Content.from_markup("[b]REPLAY[/] · " if self.replaying else ""),
+            Content(f"round {round_number:,} · {emitted:,}/{target:,} tokens ({percent}%) · "),
+        ]
+        if self.running:
+            parts.append(Content.from_markup("[b $warning]▶▶ running to the end[/] (any step key stops)"))
+        elif self.autoplaying:
+            parts.append(Content.from_markup("[b $success]▶ autoplay[/] $speed", speed=self.autoplay_speed))
+        else:
+            parts.append(Content.from_markup("‖ autoplay off [dim]($speed)[/]", speed=self.autoplay_speed))
+        self.update(Content.assemble(*parts))
+
+    def watch_autoplay_speed(self) -> None:
+        self._redraw()
+
+    def watch_autoplaying(self) -> None:
+        self._redraw()
+
+    def watch_running(self) -> None:
+        self._redraw()
+
+    def watch_replaying(self) -> None:
+        self._redraw()

@@ -1,0 +1,78 @@
+"""A few thousand random keys and resizes from a fixed seed: no exception, engine invariants hold."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+from textual import events
+
+from specviz.app.widgets.token_stream import TokenStream
+from specviz.engine.rounds import Phase
+from specviz.engine.simulation import Simulation
+from tests.app.conftest import build_app, settle
+
+# Every bound key but quit, plus keys a person fumbles: digits, letters, tab
+# (into the fields, where they are typed and submitted), escape, arrows.
+KEYS = (
+    ["space"] * 8 + ["enter"] * 6 + ["e", "a", "plus", "minus", "r", "left_square_bracket", "right_square_bracket",
+                                     "comma", "full_stop", "f1", "question_mark", "escape", "escape"]
+    + ["tab", "shift+tab", "backspace", "up", "down", "pageup", "pagedown", "home", "end"]
+    + list("0123456789.-x") + ["minus", "e"]
+)
+SIZES = [(120, 36), (80, 24), (60, 20), (100, 30), (61, 21), (140, 40)]
+PRESSES = int(__import__("os").environ.get("SPECVIZ_FUZZ_PRESSES", 2000))
+BATCH = 25  # keys posted before waiting for the app to catch up
+CHARACTERS = {"space": " ", "plus": "+", "minus": "-", "comma": ",", "full_stop": ".", "question_mark": "?",
+              "left_square_bracket": "[", "right_square_bracket": "]"}
+
+
+def character(key: str) -> str | None:
+    return CHARACTERS.get(key, key if len(key) == 1 else None)
+
+
+def check_invariants(app) -> None:
+    simulation = app.simulation
+    stats = simulation.stats
+    emitted = simulation.emitted
+    assert emitted <= simulation.config.target_length
+    assert len(simulation.kinds) == emitted == stats.emitted
+    assert stats.accepted + stats.rounds == stats.emitted  # each round: kept prefix + one token
+    assert stats.drafted == stats.accepted + stats.corrections + stats.skipped
+    assert sum(stats.length_histogram) == stats.rounds
+    # Driven through the UI or by the engine alone, the run is the same.
+    fresh = Simulation(simulation.config)
+    fresh.run(max_rounds=stats.rounds)
+    while fresh.last_phase is not simulation.last_phase and simulation.last_phase is not Phase.ACCEPT:
+        fresh.step()
+    assert fresh.history == simulation.history and fresh.kinds == simulation.kinds
+    stream = app.query_one(TokenStream)
+    if stream.layout is not None:
+        width = stream.layout.width
+        for y in range(stream.line_count):
+            line = stream._line(y)
+            assert line.cell_length <= width or len(line.text.split()) <= 1
+
+
+async def test_random_keys_and_resizes():
+    rng = random.Random(20240601)
+    app = build_app(target_length=300)
+    async with app.run_test(size=(120, 36)) as pilot:
+        for press in range(PRESSES):
+            if rng.random() < 0.02:
+                await pilot.resize_terminal(*rng.choice(SIZES))
+            key = rng.choice(KEYS)
+            # Posted as the terminal driver would (Pilot.press would wait for
+            # the process to go idle after every key: minutes for 3,000 keys).
+            app.post_message(events.Key(key, character(key)))
+            await asyncio.sleep(0)
+            if press % BATCH == BATCH - 1:
+                await pilot.pause()
+            if press % 500 == 499:
+                await settle(pilot)
+                if app.screen is app.screen_stack[0]:
+                    check_invariants(app)
+        await pilot.press("escape", "escape")
+        await settle(pilot)
+        check_invariants(app)
+    assert app.return_code in (None, 0)
