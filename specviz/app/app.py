@@ -22,9 +22,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
+from specviz.app.analysis_screen import VIEWS, AnalysisScreen
 from specviz.app.autoplay import DEFAULT_SPEED, SPEEDS
 from specviz.app.help_screen import HelpScreen, keys_markdown
 from specviz.app.messages import RunAdvanced, RunFinished
+from specviz.app.recent_rounds import recent_rounds
 from specviz.app.view import Change, SimulationView
 from specviz.app.widgets import STYLESHEETS
 from specviz.app.widgets.control_panel import ControlPanel
@@ -83,6 +85,10 @@ class SpecvizApp(App[int]):
         Binding("f1,question_mark", "help", "Help", tooltip="Help: every key and what each view shows",
                 key_display="?", id="help"),
         Binding("q", "quit", "Quit", tooltip="Quit specviz", id="quit"),
+        Binding("v", "show_view", "Views", tooltip="Views: speedup, lengths, positions, timeline, lossless, compare",
+                id="views"),
+        *(Binding(key, f"show_view('{name}')", view.TITLE, tooltip=f"View: {does}", show=False, id=f"view_{name}")
+          for name, view, key, does in VIEWS),
         Binding("left_square_bracket", "draft_length(-1)", "k−", tooltip="Draft length k minus 1 (restarts)",
                 key_display="[", group=DRAFT_LENGTH, id="shorter_draft"),
         Binding("right_square_bracket", "draft_length(1)", "k+", tooltip="Draft length k plus 1 (restarts)",
@@ -152,6 +158,8 @@ class SpecvizApp(App[int]):
         if not self.screen_stack:
             return  # shutting down: a worker's last message came after the screens went
         simulation = self.simulation
+        if change is Change.RESET:
+            recent_rounds(simulation)  # the timeline's record starts with the run
         for view in self.simulation_views():
             view.show_simulation(simulation, change)
         # Redrawing the footer is dear: only when a key's availability changed.
@@ -177,6 +185,10 @@ class SpecvizApp(App[int]):
             return
         self._set_status(autoplaying=self.autoplaying, running=self.running)
         self.publish(Change.STEP)  # every view catches up in full, the round view too
+
+    @on(AnalysisScreen.Opened)
+    def _views_opened(self) -> None:
+        self.publish(Change.STEP)  # the views catch up with the run
 
     @on(ControlPanel.ConfigSubmitted)
     def _config_submitted(self, message: ControlPanel.ConfigSubmitted) -> None:
@@ -298,6 +310,23 @@ class SpecvizApp(App[int]):
             return
         self.push_screen(HelpScreen(self.help_markdown()))
 
+    def action_show_view(self, name: str = "") -> None:
+        """Open the analysis screen at view `name` (the last one shown when empty)."""
+        if not self.is_screen_installed("analysis"):
+            self.install_screen(AnalysisScreen(), name="analysis")
+        screen = self.get_screen("analysis")
+        assert isinstance(screen, AnalysisScreen)
+        if name:
+            screen.show_view(name)
+        if isinstance(self.screen, HelpScreen):
+            self.pop_screen()
+        if screen not in self.screen_stack:
+            self.push_screen(screen)
+
+    def action_close_views(self) -> None:
+        if isinstance(self.screen, AnalysisScreen):
+            self.pop_screen()
+
     def action_quit(self) -> None:  # type: ignore[override]
         self.exit(0)
 
@@ -316,6 +345,11 @@ class SpecvizApp(App[int]):
             "## On screen",
         ]
         sections.extend(view.HELP for view in views)
+        sections.append("## Views (`v`, or a digit)")
+        sections.append("`v` opens the views over the run, which keeps going underneath (space, enter, e "
+                        "and a still drive it); `1`–`6` pick a view, `esc` or `v` goes back. A hidden "
+                        "view does no work; it catches up when shown.")
+        sections.extend(view.HELP for _, view, _, _ in VIEWS)
         return "\n\n".join(sections)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

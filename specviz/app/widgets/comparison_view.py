@@ -1,0 +1,107 @@
+"""Every method and draft policy on the current config: the `specviz compare` table, in the app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import ProgressBar, Static
+from textual.worker import get_current_worker
+
+from specviz.app.widgets.analysis_view import AnalysisView
+from specviz.engine.compare import DEFAULT_AUDIT_SAMPLES, DEFAULT_TARGET_LENGTH
+
+# Tokens per row: the run's n, but no more than `specviz compare`'s default,
+# so the table comes back in seconds whatever n the run has.
+MAX_ROW_TOKENS = DEFAULT_TARGET_LENGTH
+
+
+class ComparisonCancelled(Exception):
+    """The config changed (or the app closed) while a comparison ran."""
+
+
+def comparison_config(config: Any) -> Any:
+    return config.replace(target_length=min(config.target_length, MAX_ROW_TOKENS))
+
+
+class ComparisonView(AnalysisView):
+    TITLE = "Compare"
+    HELP = f"""\
+**Comparison** (`6`). The `specviz compare` table for the current settings:
+every verification method with the fixed policy, then speculative sampling
+with each draft policy, on the same model pair and seed, each row a run of
+the run's n tokens (at most {MAX_ROW_TOKENS:,}), each method audited on
+{DEFAULT_AUDIT_SAMPLES:,} first tokens from the prompt. Lossy methods
+(`typical`) are marked LOSSY ⚠. It runs in a background thread when the view
+is shown and again after the settings change; the run itself is not touched.
+"""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.compared: Any = None  # the config of the table shown or being computed
+        self.comparison: dict[str, Any] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="compare-caption", classes="view-caption")
+        yield ProgressBar(id="compare-progress", show_eta=False)
+        with VerticalScroll(id="compare-scroll"):
+            yield Static(id="compare-table")
+
+    def draw(self, simulation: Any) -> None:
+        config = comparison_config(simulation.config)
+        if config == self.compared:
+            return  # the table does not depend on how far the run has got
+        self.compared = config
+        self.comparison = None
+        self.query_one("#compare-table", Static).update("")
+        progress = self.query_one("#compare-progress", ProgressBar)
+        progress.update(total=None, progress=0)
+        progress.display = True
+        self.query_one("#compare-caption", Static).update(
+            f"Comparing every method and policy on {config.model}, {config.target_length:,} tokens a row, "
+            f"seed {config.seed}…"
+        )
+        self._compare(config)
+
+    @work(thread=True, exclusive=True, group="compare")
+    def _compare(self, config: Any) -> None:
+        from specviz.engine.compare import compare
+
+        worker = get_current_worker()
+
+        def report(done: int, total: int, what: str) -> None:
+            if worker.is_cancelled:
+                raise ComparisonCancelled
+            self.app.call_from_thread(self._progress, config, done, total, what)
+
+        try:
+            comparison = compare(config, audit_samples=DEFAULT_AUDIT_SAMPLES, progress=report)
+        except ComparisonCancelled:
+            return
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._compared, config, comparison)
+
+    def _progress(self, config: Any, done: int, total: int, what: str) -> None:
+        if config == self.compared:
+            self.query_one("#compare-progress", ProgressBar).update(total=total, progress=done)
+
+    def _compared(self, config: Any, comparison: dict[str, Any]) -> None:
+        if config != self.compared:
+            return
+        from specviz.cli_compare import LOSSY_NOTE, NOTES, _audit_lines, _setting, broken_claims, comparison_table
+
+        self.comparison = comparison
+        self.query_one("#compare-progress", ProgressBar).display = False
+        self.query_one("#compare-caption", Static).update(_setting(comparison["config"]).replace("\n", " · "))
+        notes = [*NOTES, *_audit_lines(comparison)]
+        if any(not row["lossless_claim"] for row in comparison["rows"]):
+            notes.append(LOSSY_NOTE)
+        parts: list[Any] = [comparison_table(comparison), Text("\n".join(notes), style="dim")]
+        for row in broken_claims(comparison):
+            parts.append(Text(f"warning: {row['method']} claims to be lossless but its audit rejects that",
+                              style="bold red"))
+        self.query_one("#compare-table", Static).update(Group(*parts))

@@ -1,0 +1,66 @@
+"""Acceptance-length histogram: tokens per round as measured, beside the truncated geometric law."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from specviz.app.widgets.analysis_view import AnalysisView
+from specviz.app.widgets.chart import Chart, theme_rgb
+from specviz.app.widgets.speedup_view import alpha_is_set
+from specviz.engine import theory
+
+
+def policy_note(simulation: Any) -> str:
+    """Why theory at the starting k may not fit a dynamic policy."""
+    config = simulation.config
+    if config.draft_policy == "fixed":
+        return ""
+    return f" · theory at the starting k = {config.draft_length}; the {config.draft_policy} policy varies k"
+
+
+class LengthHistogramView(AnalysisView):
+    TITLE = "Lengths"
+    HELP = """\
+**Acceptance lengths** (`2`). The share of rounds that emitted j tokens
+(kept drafts plus the correction or bonus), j = 1 … k+1, beside the
+truncated geometric law P(j) = α^(j−1)(1 − α) for j ≤ k and α^k for j = k+1
+that i.i.d. acceptance predicts. A dynamic policy's rounds can be longer than
+k+1; theory is drawn at the starting k.
+"""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="lengths-caption", classes="view-caption")
+        yield Chart(id="lengths-chart")
+
+    def draw(self, simulation: Any) -> None:
+        config, stats = simulation.config, simulation.stats
+        caption = self.query_one("#lengths-caption", Static)
+        chart = self.query_one("#lengths-chart", Chart)
+        plt = chart.plt
+        plt.clear_data()
+        if not stats.rounds:
+            caption.update("No round yet: run some rounds (enter, e or a) to fill the histogram.")
+            chart.refresh()
+            return
+        k = config.draft_length
+        alpha = simulation.theory_alpha()
+        histogram = stats.length_histogram
+        longest = max(k + 1, len(histogram) - 1)
+        measured = [(histogram[j] if j < len(histogram) else 0) / stats.rounds for j in range(1, longest + 1)]
+        law = theory.acceptance_length_distribution(alpha, k)
+        predicted = [law[j - 1] if j <= k + 1 else 0.0 for j in range(1, longest + 1)]
+        labels = [str(j) for j in range(1, longest + 1)]
+        plt.multiple_bar(labels, [measured, predicted], labels=["measured", "theory"],
+                         color=[theme_rgb(self, "primary"), theme_rgb(self, "secondary")])
+        plt.xlabel("tokens emitted in a round")
+        plt.ylabel("share of rounds")
+        source = "set" if alpha_is_set(simulation) else "measured"
+        caption.update(
+            f"{stats.rounds:,} rounds · mean {stats.tokens_per_target_pass:.3f} tokens/round, theory "
+            f"{theory.expected_tokens_per_round(alpha, k):.3f} (α = {alpha:.3f} {source}, k = {k})"
+            + policy_note(simulation)
+        )
+        chart.refresh()

@@ -1,0 +1,133 @@
+"""Losslessness, live: the tokens the run emitted after one fixed context against the target there."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from textual import work
+from textual.app import ComposeResult
+from textual.content import Content
+from textual.widgets import Static
+
+from specviz.app.context_counts import ContextCounts, counts_for
+from specviz.app.widgets.analysis_view import AnalysisView
+from specviz.app.widgets.chart import Chart, theme_rgb
+from specviz.engine.audit import SIGNIFICANCE  # scipy itself loads only when a test runs
+from specviz.engine.methods import AGAINST_ARGMAX
+
+MIN_SAMPLES = 20  # below this the test says little: no verdict yet
+
+
+class LosslessView(AnalysisView):
+    TITLE = "Lossless"
+    HELP = """\
+**Losslessness** (`5`). An audit of the run itself: every token the run
+emitted right after one fixed context, counted, against the target's
+distribution p in that context (argmax p for greedy), with the total-variation
+distance and a chi-square goodness-of-fit p-value (scipy; sparse bins
+pooled, as `specviz audit` does). The context is the one the run emitted after
+most often (it changes only when another is seen 10% more often); for a
+lossless method the tokens after it are independent draws from p there, so
+the bars agree more closely as the run goes on. `typical` is lossy: given
+enough tokens its p-value falls below 0.001. The chi-square test runs in a
+background thread. `specviz audit` instead samples the first token from the
+prompt many times.
+"""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.counts: ContextCounts | None = None
+        self.fit: tuple[float, float] | None = None  # (statistic, p-value) for `fit_key`
+        self.fit_key: tuple | None = None
+        self.tv_distance: float | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="lossless-caption", classes="view-caption")
+        yield Chart(id="lossless-chart")
+        yield Static(id="lossless-verdict", classes="view-caption")
+
+    def new_run(self, simulation: Any) -> None:
+        self.counts = counts_for(simulation)
+        self.fit = self.fit_key = self.tv_distance = None
+
+    def on_resize(self) -> None:
+        if self.simulation is not None and self.displayed:
+            self.catch_up()  # how many bars fit depends on the width
+
+    def reference(self, simulation: Any) -> tuple[str, np.ndarray]:
+        """What the method's tokens must follow in the fixed context: ("p" | "argmax p", probabilities)."""
+        dists = simulation.model.dists(self.counts.context)
+        method = simulation.method
+        label = "argmax p" if method.lossless_against == AGAINST_ARGMAX else "p"
+        return label, np.asarray(method.reference_distribution(dists), dtype=float)
+
+    def draw(self, simulation: Any) -> None:
+        counts = self.counts
+        caption = self.query_one("#lossless-caption", Static)
+        chart = self.query_one("#lossless-chart", Chart)
+        plt = chart.plt
+        plt.clear_data()
+        counts.update(simulation.history)
+        if counts.context is None or not counts.samples:
+            caption.update("No token emitted yet: run some rounds (enter, e or a) to collect them.")
+            self.query_one("#lossless-verdict", Static).update("")
+            chart.refresh()
+            return
+        vocab = simulation.model.vocab
+        label, expected = self.reference(simulation)
+        samples = counts.samples
+        observed = counts.counts / samples
+        self.tv_distance = 0.5 * float(np.abs(observed - expected).sum())
+        bars = max(3, min(12, (chart.size.width or self.size.width) // 9))
+        order = np.argsort(-np.maximum(expected, observed), kind="stable")[:bars]
+        names = [vocab[i][:7] for i in order]
+        plt.multiple_bar(names, [observed[order].tolist(), expected[order].tolist()],
+                         labels=["emitted", label], color=[theme_rgb(self, "primary"), theme_rgb(self, "secondary")])
+        plt.ylabel("probability")
+        context = " ".join(vocab[i] for i in counts.context)
+        caption.update(f"after “{context}”: {samples:,} of the run's {counts.scanned - counts.first:,} tokens "
+                       f"· TV distance {self.tv_distance:.3f} · reference {label} · method {simulation.config.method}")
+        chart.refresh()
+        key = (id(simulation), counts.context, samples)
+        if key != self.fit_key:
+            self.fit_key = key
+            self.fit = None
+            if samples >= MIN_SAMPLES:
+                self._test(key, counts.counts.copy(), expected.copy())
+        self._show_verdict(simulation)
+
+    @work(thread=True, exclusive=True, group="lossless")
+    def _test(self, key: tuple, observed: np.ndarray, expected: np.ndarray) -> None:
+        from specviz.engine.audit import goodness_of_fit  # scipy: imported off the UI thread
+
+        statistic, pvalue, _ = goodness_of_fit(observed, expected)
+        self.app.call_from_thread(self._fitted, key, statistic, pvalue)
+
+    def _fitted(self, key: tuple, statistic: float, pvalue: float) -> None:
+        if key == self.fit_key:
+            self.fit = (statistic, pvalue)
+            self._show_verdict(self.simulation)
+
+    def _show_verdict(self, simulation: Any) -> None:
+        verdict = self.query_one("#lossless-verdict", Static)
+        counts = self.counts
+        claims = simulation.method.lossless
+        claim = ("claims lossless" if claims else "is LOSSY by design")
+        if counts is None or counts.samples < MIN_SAMPLES:
+            verdict.update(f"{simulation.config.method} {claim} · chi-square after {MIN_SAMPLES} tokens in this context")
+            return
+        if self.fit is None:
+            verdict.update(f"{simulation.config.method} {claim} · chi-square test running…")
+            return
+        _, pvalue = self.fit
+        consistent = pvalue >= SIGNIFICANCE
+        text = f"chi-square p-value {pvalue:.3g}: " if pvalue >= 1e-300 else "chi-square p-value < 1e-300: "
+        if consistent:
+            style = "$text-success" if claims else "$text-warning"
+            said = "consistent with the reference" + ("" if claims else " (the bias has not shown yet)")
+        else:
+            style = "$text-error"
+            said = "differs from the reference" + (" (expected: lossy rule)" if not claims else " — a lossless claim refuted!")
+        verdict.update(Content.assemble(text, (said, f"bold {style}"),
+                                        f" · {simulation.config.method} {claim} · threshold {SIGNIFICANCE:g}"))

@@ -1,0 +1,52 @@
+"""Per-position acceptance: the measured rate at each draft position beside alpha^i."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from specviz.app.widgets.analysis_view import AnalysisView
+from specviz.app.widgets.chart import Chart, theme_rgb
+from specviz.app.widgets.length_histogram_view import policy_note
+from specviz.app.widgets.speedup_view import alpha_is_set
+
+
+class PositionView(AnalysisView):
+    TITLE = "Positions"
+    HELP = """\
+**Per-position acceptance** (`3`). For each draft position i: the rounds that
+kept the i-th draft over the rounds that drafted it (vLLM's
+accepted_at_position[i] / num_drafts), beside α^i, the chance under i.i.d.
+acceptance that the first i drafts are all kept. It falls with i: a draft
+is only kept if every draft before it was.
+"""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="positions-caption", classes="view-caption")
+        yield Chart(id="positions-chart")
+
+    def draw(self, simulation: Any) -> None:
+        stats = simulation.stats
+        caption = self.query_one("#positions-caption", Static)
+        chart = self.query_one("#positions-chart", Chart)
+        plt = chart.plt
+        plt.clear_data()
+        measured = stats.per_position_acceptance
+        if not measured:
+            caption.update("No draft tested yet: run some rounds (enter, e or a).")
+            chart.refresh()
+            return
+        alpha = simulation.theory_alpha()
+        predicted = [alpha ** i for i in range(1, len(measured) + 1)]
+        labels = [str(i) for i in range(1, len(measured) + 1)]
+        plt.multiple_bar(labels, [measured, predicted], labels=["measured", "α^i"],
+                         color=[theme_rgb(self, "primary"), theme_rgb(self, "secondary")])
+        plt.ylim(0, 1.05)
+        plt.xlabel("draft position i")
+        plt.ylabel("kept / drafted")
+        source = "set" if alpha_is_set(simulation) else "measured"
+        first = f"position 1: {measured[0]:.3f} measured, {predicted[0]:.3f} theory"
+        caption.update(f"{stats.rounds:,} rounds · α = {alpha:.3f} ({source}) · {first}" + policy_note(simulation))
+        chart.refresh()

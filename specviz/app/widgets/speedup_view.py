@@ -1,0 +1,84 @@
+"""Speedup against k: the closed form for the run's alpha and c, the best k, and this run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from specviz.app.widgets.analysis_view import AnalysisView
+from specviz.app.widgets.chart import Chart, theme_rgb
+from specviz.engine import theory
+from specviz.engine.config import MAX_DRAFT_LENGTH
+
+
+def alpha_is_set(simulation: Any) -> bool:
+    """True when the closed forms use the alpha knob, not the run's measurement."""
+    return bool(simulation.model.uses_acceptance_rate) and simulation.config.method == "speculative"
+
+
+def measured_draft_length(simulation: Any) -> float:
+    """The k the run used: k itself, or the mean drafts per round under a dynamic policy."""
+    stats = simulation.stats
+    if simulation.config.draft_policy == "fixed" or not stats.rounds:
+        return float(simulation.config.draft_length)
+    return stats.drafted / stats.rounds
+
+
+class SpeedupView(AnalysisView):
+    TITLE = "Speedup"
+    HELP = """\
+**Speedup against k** (`1`). The closed form S(k) = (1 − α^(k+1)) / ((1 − α)(k c + 1 + v k))
+for the run's α and draft cost c (Leviathan et al. 2023), the optimal k marked `◆`,
+and the run's measured speedup (plain decoding time / speculative time under the
+cost model) as `●` at its k (the mean k per round under a dynamic policy). α is the
+knob for the synthetic pair with speculative sampling, and the run's measured mean
+acceptance probability otherwise.
+"""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="speedup-caption", classes="view-caption")
+        yield Chart(id="speedup-chart")
+
+    def draw(self, simulation: Any) -> None:
+        config, stats = simulation.config, simulation.stats
+        caption = self.query_one("#speedup-caption", Static)
+        chart = self.query_one("#speedup-chart", Chart)
+        plt = chart.plt
+        plt.clear_data()
+        alpha = simulation.theory_alpha()
+        c, v, k = config.draft_cost, config.verify_overhead, config.draft_length
+        source = "set" if alpha_is_set(simulation) else "measured"
+        if source == "measured" and not stats.rounds:
+            caption.update("α is measured from the run: run a round (enter) to draw the curve.")
+            chart.refresh()
+            return
+        best_k, best_speedup = theory.optimal_k(alpha, c, verify_overhead=v)
+        k_max = min(MAX_DRAFT_LENGTH, max(10, 2 * max(k, best_k)))
+        ks = list(range(1, k_max + 1))
+        curve = [theory.expected_speedup(alpha, j, c, v) for j in ks]
+        plt.plot(ks, curve, color=theme_rgb(self, "primary"), label="theory S(k)", marker="braille")
+        plt.hline(1.0, theme_rgb(self, "foreground-muted"))
+        plt.vline(best_k, theme_rgb(self, "success"))
+        plt.scatter([best_k], [best_speedup], color=theme_rgb(self, "success"), marker="◆",
+                    label=f"optimal k = {best_k}")
+        text = (f"α = {alpha:.3f} ({source}) · c = {c:g}{f' · v = {v:g}' if v else ''} · "
+                f"optimal k = {best_k}: {best_speedup:.2f}× · run k = {k}: theory "
+                f"{theory.expected_speedup(alpha, k, c, v):.2f}×")
+        if stats.rounds:
+            measured = simulation.cost().speedup
+            at = measured_draft_length(simulation)
+            plt.scatter([at], [measured], color=theme_rgb(self, "warning"), marker="●",
+                        label=f"this run ({stats.rounds:,} rounds)")
+            text += f", measured {measured:.2f}× over {stats.rounds:,} rounds"
+            if config.draft_policy != "fixed":
+                text += f" (mean k {at:.2f}, {config.draft_policy} policy)"
+        else:
+            text += " · no round run yet"
+        plt.xticks(ks if k_max <= 16 else ks[::2])
+        plt.xlim(0.5, k_max + 0.5)
+        plt.xlabel("draft length k")
+        plt.ylabel("speedup ×")
+        caption.update(text)
+        chart.refresh()

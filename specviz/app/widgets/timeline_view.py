@@ -1,0 +1,149 @@
+"""Timeline: draft and target passes of the recent rounds on a wall-clock axis from the cost
+model, plain decoding of the same tokens below, and k per round."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from specviz.app.recent_rounds import RoundRecord, recent_rounds
+from specviz.app.widgets.analysis_view import AnalysisView
+from specviz.app.widgets.chart import Chart, theme_rgb
+from specviz.app.widgets.stats_sidebar import format_ms
+
+DRAFT_LANE, TARGET_LANE, PLAIN_LANE = 2.0, 1.0, 0.0
+HALF_BAR = 0.3
+# The k chart shows at most this many rounds (one column or two each).
+K_ROUNDS = 120
+
+
+def rounds_shown(width: int) -> int:
+    """How many rounds the timeline fits: about 14 columns each, 2 to 12."""
+    return max(2, min(12, width // 14))
+
+
+def pass_layout(rounds: list[RoundRecord], target_pass_ms: float, draft_cost: float,
+                verify_overhead: float) -> tuple[list[tuple[float, float, float, int]], list[tuple[float, float, int]]]:
+    """Where each pass falls, in ms from the first round's start.
+
+    Speculative: per round its draft passes (c T each) back to back, then one
+    target pass scoring the drafts (T (1 + v k)): (lane, start, end, round).
+    Plain decoding: one target pass T per token the same rounds emitted:
+    (start, end, round).
+    """
+    draft_ms = target_pass_ms * draft_cost
+    passes = []
+    clock = 0.0
+    for record in rounds:
+        if record.draft_passes:
+            end = clock + draft_ms * record.draft_passes
+            passes.append((DRAFT_LANE, clock, end, record.index))
+            clock = end
+        end = clock + target_pass_ms * (1.0 + verify_overhead * record.drafted)
+        passes.append((TARGET_LANE, clock, end, record.index))
+        clock = end
+    plain = []
+    clock = 0.0
+    for record in rounds:
+        for _ in range(record.emitted):
+            plain.append((clock, clock + target_pass_ms, record.index))
+            clock += target_pass_ms
+    return passes, plain
+
+
+class TimelineView(AnalysisView):
+    TITLE = "Timeline"
+    HELP = """\
+**Timeline** (`4`). The recent rounds on a wall-clock axis from the cost model:
+the draft lane holds each round's draft passes (c·T each), the target lane its
+one verifying pass (T, plus v·T per draft when verify overhead v is set), and
+the plain lane below decodes the same tokens one target pass T each. Each
+round has its own colour in all three lanes, and its target pass is labelled
+with the tokens it emitted. Below: k per round (planned, drafted and kept)
+for the last rounds, which the heuristic and confidence policies move.
+"""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="timeline-caption", classes="view-caption")
+        yield Chart(id="timeline-chart")
+        yield Static(id="rounds-caption", classes="view-caption")
+        yield Chart(id="rounds-chart")
+
+    def new_run(self, simulation: Any) -> None:
+        recent_rounds(simulation)  # start recording if the App has not
+
+    def on_resize(self) -> None:
+        if self.simulation is not None and self.displayed:
+            self.catch_up()  # how many rounds fit depends on the width
+
+    def draw(self, simulation: Any) -> None:
+        record = recent_rounds(simulation)
+        caption = self.query_one("#timeline-caption", Static)
+        timeline = self.query_one("#timeline-chart", Chart)
+        k_chart = self.query_one("#rounds-chart", Chart)
+        timeline.plt.clear_data()
+        k_chart.plt.clear_data()
+        if not record.rounds:
+            caption.update("No round yet: run some rounds (enter, e or a) to see them on the clock.")
+            self.query_one("#rounds-caption", Static).update("")
+            timeline.refresh()
+            k_chart.refresh()
+            return
+        self._draw_timeline(simulation, record.last(rounds_shown(timeline.size.width or self.size.width)))
+        self._draw_draft_lengths(simulation, record.last(K_ROUNDS))
+
+    def _draw_timeline(self, simulation: Any, rounds: list[RoundRecord]) -> None:
+        config = simulation.config
+        chart = self.query_one("#timeline-chart", Chart)
+        plt = chart.plt
+        colours = [theme_rgb(self, "primary"), theme_rgb(self, "accent")]
+        passes, plain = pass_layout(rounds, config.target_pass_ms, config.draft_cost, config.verify_overhead)
+        first = rounds[0].index
+        for lane, start, end, index in passes:
+            plt.rectangle([start, end], [lane - HALF_BAR, lane + HALF_BAR], fill=True,
+                          color=colours[(index - first) % 2])
+        for start, end, index in plain:
+            # A hair's gap between tokens so each pass reads as one.
+            plt.rectangle([start, end - 0.08 * (end - start)], [PLAIN_LANE - HALF_BAR, PLAIN_LANE + HALF_BAR],
+                          fill=True, color=colours[(index - first) % 2])
+        for record, (lane, start, end, index) in zip(rounds, [p for p in passes if p[0] == TARGET_LANE]):
+            plt.text(f"+{record.emitted}", (start + end) / 2, TARGET_LANE + HALF_BAR + 0.25,
+                     color=theme_rgb(self, "foreground"), alignment="center")
+        speculative_ms = passes[-1][2]
+        plain_ms = plain[-1][1]
+        plt.yticks([PLAIN_LANE, TARGET_LANE, DRAFT_LANE], ["plain", "target", "draft"])
+        plt.ylim(PLAIN_LANE - 0.6, DRAFT_LANE + 0.6)
+        plt.xlim(0, max(speculative_ms, plain_ms) * 1.01)
+        plt.xlabel("ms (cost model)")
+        tokens = sum(r.emitted for r in rounds)
+        span = f"round {first + 1:,}" if len(rounds) == 1 else f"rounds {first + 1:,}–{rounds[-1].index + 1:,}"
+        self.query_one("#timeline-caption", Static).update(
+            f"{span}: {tokens} tokens in {format_ms(speculative_ms)} speculative, {format_ms(plain_ms)} plain "
+            f"({plain_ms / speculative_ms:.2f}×) · T = {config.target_pass_ms:g} ms, c = {config.draft_cost:g}"
+            + (f", v = {config.verify_overhead:g}" if config.verify_overhead else "")
+        )
+        chart.refresh()
+
+    def _draw_draft_lengths(self, simulation: Any, rounds: list[RoundRecord]) -> None:
+        chart = self.query_one("#rounds-chart", Chart)
+        plt = chart.plt
+        x = [r.index + 1 for r in rounds]
+        plt.plot(x, [r.planned for r in rounds], color=theme_rgb(self, "secondary"), label="k planned",
+                 marker="braille")
+        plt.scatter(x, [r.drafted for r in rounds], color=theme_rgb(self, "primary"), label="drafted", marker="dot")
+        plt.scatter(x, [r.accepted for r in rounds], color=theme_rgb(self, "success"), label="kept", marker="dot")
+        top = max(r.planned for r in rounds)
+        plt.ylim(0, top + 1)
+        plt.yticks(range(0, top + 2, max(1, (top + 1) // 4)))
+        step = max(1, len(x) // 8)
+        plt.xticks(x[::step])
+        plt.xlabel("round")
+        config = simulation.config
+        mean_k = sum(r.drafted for r in rounds) / len(rounds)
+        self.query_one("#rounds-caption", Static).update(
+            f"k per round, last {len(rounds)}: {config.draft_policy} policy from k = {config.draft_length}, "
+            f"mean drafted {mean_k:.2f}"
+        )
+        chart.refresh()
