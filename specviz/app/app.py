@@ -29,7 +29,7 @@ from specviz.app.messages import RunAdvanced, RunFinished
 from specviz.app.recent_rounds import recent_rounds
 from specviz.app.view import Change, SimulationView
 from specviz.app.widgets import STYLESHEETS
-from specviz.app.widgets.control_panel import ControlPanel
+from specviz.app.widgets.control_panel import ControlPanel, method_label
 from specviz.app.widgets.phase_indicator import PhaseIndicator
 from specviz.app.widgets.round_view import RoundView
 from specviz.app.widgets.run_status import RunStatus
@@ -196,7 +196,8 @@ class SpecvizApp(App[int]):
 
     def _show_config(self) -> None:
         config = self.config
-        self.sub_title = (f"{config.model} pair · {config.method} · k={config.draft_length} "
+        policy = "" if config.draft_policy == "fixed" else f" · {config.draft_policy} k"
+        self.sub_title = (f"{config.model} pair · {method_label(config.method)}{policy} · k={config.draft_length} "
                           f"α={config.acceptance_rate:g} n={config.target_length:,} c={config.draft_cost:g} "
                           f"seed={config.seed}")
         self.query_one(ControlPanel).show_config(

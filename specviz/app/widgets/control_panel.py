@@ -1,4 +1,4 @@
-"""The control panel: k, alpha, n, c, seed and model pair, validated by the engine.
+"""The control panel: k, alpha, n, c, seed, model pair, method and draft policy, validated by the engine.
 
 An edit is applied on Enter or when the field loses focus. The text goes
 through the engine's `config_from_text`, the same function the command line
@@ -18,7 +18,9 @@ from textual.widgets import Input, Label, Select, Static
 
 from specviz.app.widgets.model_select import ModelSelect
 from specviz.engine.config import ConfigError, SimConfig, config_from_text
+from specviz.engine.methods import method_class, method_names
 from specviz.engine.models import model_names
+from specviz.engine.policies import policy_names
 
 # (SimConfig field, label, input width in cells)
 TEXT_FIELDS: tuple[tuple[str, str, int], ...] = (
@@ -28,6 +30,22 @@ TEXT_FIELDS: tuple[tuple[str, str, int], ...] = (
     ("draft_cost", "c", 6),
     ("seed", "seed", 8),
 )
+
+# Fields chosen from a list: (SimConfig field, label).
+SELECT_FIELDS: tuple[tuple[str, str], ...] = (("method", "method"), ("draft_policy", "policy"))
+LOSSY_MARK = "⚠ lossy"
+
+
+def method_label(name: str) -> str:
+    """A method as the selector shows it: lossy rules carry a warning."""
+    return name if method_class(name).lossless else f"{name} {LOSSY_MARK}"
+
+
+def select_options(name: str) -> list[tuple[str, str]]:
+    if name == "method":
+        return [(method_label(method), method) for method in method_names()]
+    return [(policy, policy) for policy in policy_names()]
+
 
 HINT = "Enter applies an edit and restarts the run · Esc returns to the stream"
 REPLAY_HINT = "Replaying a recorded run · an edit (or r) starts a fresh simulation"
@@ -44,7 +62,9 @@ class ControlPanel(Vertical):
     HELP = """\
 **Controls.** k (draft length), α (acceptance rate of the synthetic pair),
 n (tokens to generate), c (cost of a draft pass relative to a target pass),
-seed, and the model pair. Tab into a field, type, press Enter. The engine
+seed, the model pair, the verification method (`typical` is marked
+`⚠ lossy`: its output does not follow the target's distribution) and the
+draft-length policy (fixed, heuristic, confidence). Tab into a field, type, press Enter. The engine
 checks every value; an invalid one is marked `✗` and explained below the
 fields, and changes nothing. A valid change restarts the run. `[` `]` change
 k and `,` `.` change α without leaving the keyboard.
@@ -83,6 +103,18 @@ k and `,` `.` change α without leaving the keyboard.
                     id="input-model",
                 )
                 yield Label(" ", classes="field-mark", id="mark-model")
+        with Horizontal(id="strategy"):
+            for name, label in SELECT_FIELDS:
+                with Horizontal(classes="field", id=f"field-{name}"):
+                    yield Label(label, classes="field-label")
+                    yield ModelSelect(
+                        select_options(name),
+                        value=getattr(self._config, name),
+                        allow_blank=False,
+                        compact=True,
+                        id=f"input-{name}",
+                    )
+                    yield Label(" ", classes="field-mark", id=f"mark-{name}")
         yield Static(HINT, id="config-message")
 
     # ---- what the App calls ------------------------------------------------
@@ -99,6 +131,11 @@ k and `,` `.` change α without leaving the keyboard.
         select = self.query_one("#input-model", Select)
         if select.value != config.model:
             select.value = config.model
+        for name, _ in SELECT_FIELDS:
+            select = self.query_one(f"#input-{name}", Select)
+            if select.value != getattr(config, name):
+                select.value = getattr(config, name)
+        self.query_one("#field-method").set_class(not method_class(config.method).lossless, "-lossy")
         self._errors.clear()
         self._refresh_marks()
 
@@ -138,15 +175,16 @@ k and `,` `.` change α without leaving the keyboard.
     @on(Select.Changed)
     def _model_changed(self, event: Select.Changed) -> None:
         event.stop()
-        if event.value is not Select.NULL and event.value != self._config.model:
-            self._apply("model", str(event.value))
+        name = self._field_of(event.select)  # model, method or draft_policy
+        if event.value is not Select.NULL and event.value != getattr(self._config, name):
+            self._apply(name, str(event.value))
 
     @staticmethod
     def _field_of(widget: Input | Select) -> str:
         return (widget.id or "").removeprefix("input-")
 
     def _refresh_marks(self, latest: str | None = None) -> None:
-        for name in [name for name, _, _ in TEXT_FIELDS] + ["model"]:
+        for name in [name for name, _, _ in TEXT_FIELDS] + ["model"] + [name for name, _ in SELECT_FIELDS]:
             invalid = name in self._errors
             self.query_one(f"#mark-{name}", Label).update("✗" if invalid else " ")
             self.query_one(f"#field-{name}").set_class(invalid, "-invalid")
