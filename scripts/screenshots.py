@@ -33,6 +33,10 @@ SHOTS: list[tuple[str, dict, list[str], tuple[int, int]]] = [
     ("invalid-value", {}, ["tab", "tab", "1", ".", "5", "enter"], (120, 36)),
     ("help", {}, ["f1"], (120, 36)),
     ("80x24", {}, ["enter", "enter", "space", "space", "space"], (80, 24)),
+    ("view-speedup", {"target_length": 2000}, ["enter"] * 30 + ["1"], (120, 36)),
+    ("view-timeline", {"target_length": 2000, "draft_policy": "heuristic"}, ["enter"] * 30 + ["4"], (120, 36)),
+    ("view-lossless", {"target_length": 3000}, ["e", "5"], (120, 36)),
+    ("view-compare", {"target_length": 300}, ["6"], (120, 36)),
 ]
 
 
