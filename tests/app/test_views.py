@@ -241,3 +241,29 @@ async def test_resizing_with_a_view_open_does_not_crash(name):
             await pilot.press("enter")  # the run is done: nothing moves, and nothing breaks
             await settle(pilot)
         assert isinstance(app.screen, AnalysisScreen) and app.screen.active_view == name
+
+
+async def test_the_views_follow_a_replayed_run(tmp_path):
+    from specviz.engine.trace import ReplaySimulation, TraceWriter
+
+    config = SimConfig(target_length=300, seed=9, draft_policy="confidence")
+    recorded = Simulation(config)
+    path = tmp_path / "run.jsonl"
+    with TraceWriter(str(path), recorded):
+        recorded.run()
+    replay = ReplaySimulation.from_file(str(path))
+    app = build_app(replay, target_length=300, seed=9, draft_policy="confidence")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        for _ in range(12):
+            await pilot.press("enter")
+        await settle(pilot)
+        rounds = list(recent_rounds(replay).rounds)
+        assert len(rounds) == 12 and replay.stats.rounds == 12
+        assert "rounds 5–12:" in caption(app, "timeline")
+        await pilot.press("5", "e")
+        await settle(pilot)
+        await pilot.press("1", "5")
+        await settle(pilot)
+        assert replay.history == recorded.history
+        assert app.screen.view("lossless").counts.scanned == len(recorded.history)

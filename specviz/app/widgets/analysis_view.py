@@ -3,16 +3,24 @@
 A view keeps a reference to the latest simulation the App shows it (cheap),
 but draws only while it is displayed: hidden in an inactive tab, or on a
 screen that is not open, it costs nothing, and it catches up when shown.
+While a run goes (Change.PROGRESS, ten a second) a view redraws at most every
+REDRAW_SECONDS: a chart costs tens of milliseconds to build, which the run
+would otherwise pay; the App's final STEP when the run stops draws the end.
 """
 
 from __future__ import annotations
 
+from time import perf_counter
 from typing import Any
 
 from textual.containers import Vertical
+from textual.content import Content
 from textual.widget import Widget
+from textual.widgets import Static
 
 from specviz.app.view import Change, SimulationView
+
+REDRAW_SECONDS = 0.5
 
 
 class AnalysisView(SimulationView, Vertical):
@@ -27,14 +35,18 @@ class AnalysisView(SimulationView, Vertical):
         super().__init__(id=id, classes=classes)
         self.simulation: Any = None
         self._stale = True
+        self._drawn_at = 0.0
 
     def show_simulation(self, simulation: Any, change: Change) -> None:
         if simulation is not self.simulation:
             self.simulation = simulation
             self.new_run(simulation)
         self._stale = True
-        if self.displayed:
-            self.catch_up()
+        if not self.displayed:
+            return
+        if change is Change.PROGRESS and perf_counter() - self._drawn_at < REDRAW_SECONDS:
+            return  # stays stale: drawn at the next update after the pause, or when the run stops
+        self.catch_up()
 
     @property
     def displayed(self) -> bool:
@@ -55,7 +67,17 @@ class AnalysisView(SimulationView, Vertical):
         if self.simulation is None:
             return
         self._stale = False
+        self._drawn_at = perf_counter()
         self.draw(self.simulation)
+
+    def update_caption(self, caption: Static, text: str | Content) -> None:
+        """Set a one- or two-line caption, with a layout pass only when its height changes."""
+        content = text if isinstance(text, Content) else Content(text)
+        width = caption.size.width or self.size.width or 80
+        height = 1 if content.cell_length <= width else 2
+        if caption.styles.height is None or caption.styles.height.value != height:
+            caption.styles.height = height
+        caption.update(content, layout=False)
 
     # ---- for subclasses -----------------------------------------------------
 

@@ -61,7 +61,7 @@ is shown and again after the settings change; the run itself is not touched.
         progress = self.query_one("#compare-progress", ProgressBar)
         progress.update(total=None, progress=0)
         progress.display = True
-        self.query_one("#compare-caption", Static).update(
+        self.update_caption(self.query_one("#compare-caption", Static), 
             f"Comparing every method and policy on {config.model}, {config.target_length:,} tokens a row, "
             f"seed {config.seed}…"
         )
@@ -96,7 +96,7 @@ is shown and again after the settings change; the run itself is not touched.
 
         self.comparison = comparison
         self.query_one("#compare-progress", ProgressBar).display = False
-        self.query_one("#compare-caption", Static).update(_setting(comparison["config"]).replace("\n", " · "))
+        self.update_caption(self.query_one("#compare-caption", Static), _setting(comparison["config"]).replace("\n", " · "))
         notes = [*NOTES, *_audit_lines(comparison)]
         if any(not row["lossless_claim"] for row in comparison["rows"]):
             notes.append(LOSSY_NOTE)

@@ -42,7 +42,7 @@ k+1; theory is drawn at the starting k.
         plt = chart.plt
         plt.clear_data()
         if not stats.rounds:
-            caption.update("No round yet: run some rounds (enter, e or a) to fill the histogram.")
+            self.update_caption(caption, "No round yet: run some rounds (enter, e or a) to fill the histogram.")
             chart.refresh()
             return
         k = config.draft_length
@@ -58,7 +58,7 @@ k+1; theory is drawn at the starting k.
         plt.xlabel("tokens emitted in a round")
         plt.ylabel("share of rounds")
         source = "set" if alpha_is_set(simulation) else "measured"
-        caption.update(
+        self.update_caption(caption, 
             f"{stats.rounds:,} rounds · mean {stats.tokens_per_target_pass:.3f} tokens/round, theory "
             f"{theory.expected_tokens_per_round(alpha, k):.3f} (α = {alpha:.3f} {source}, k = {k})"
             + policy_note(simulation)

@@ -70,8 +70,8 @@ prompt many times.
         plt.clear_data()
         counts.update(simulation.history)
         if counts.context is None or not counts.samples:
-            caption.update("No token emitted yet: run some rounds (enter, e or a) to collect them.")
-            self.query_one("#lossless-verdict", Static).update("")
+            self.update_caption(caption, "No token emitted yet: run some rounds (enter, e or a) to collect them.")
+            self.update_caption(self.query_one("#lossless-verdict", Static), "")
             chart.refresh()
             return
         vocab = simulation.model.vocab
@@ -86,7 +86,7 @@ prompt many times.
                          labels=["emitted", label], color=[theme_rgb(self, "primary"), theme_rgb(self, "secondary")])
         plt.ylabel("probability")
         context = " ".join(vocab[i] for i in counts.context)
-        caption.update(f"after “{context}”: {samples:,} of the run's {counts.scanned - counts.first:,} tokens "
+        self.update_caption(caption, f"after “{context}”: {samples:,} of the run's {counts.scanned - counts.first:,} tokens "
                        f"· TV distance {self.tv_distance:.3f} · reference {label} · method {simulation.config.method}")
         chart.refresh()
         key = (id(simulation), counts.context, samples)
@@ -115,10 +115,10 @@ prompt many times.
         claims = simulation.method.lossless
         claim = ("claims lossless" if claims else "is LOSSY by design")
         if counts is None or counts.samples < MIN_SAMPLES:
-            verdict.update(f"{simulation.config.method} {claim} · chi-square after {MIN_SAMPLES} tokens in this context")
+            self.update_caption(verdict, f"{simulation.config.method} {claim} · chi-square after {MIN_SAMPLES} tokens in this context")
             return
         if self.fit is None:
-            verdict.update(f"{simulation.config.method} {claim} · chi-square test running…")
+            self.update_caption(verdict, f"{simulation.config.method} {claim} · chi-square test running…")
             return
         _, pvalue = self.fit
         consistent = pvalue >= SIGNIFICANCE
@@ -129,5 +129,5 @@ prompt many times.
         else:
             style = "$text-error"
             said = "differs from the reference" + (" (expected: lossy rule)" if not claims else " — a lossless claim refuted!")
-        verdict.update(Content.assemble(text, (said, f"bold {style}"),
+        self.update_caption(verdict, Content.assemble(text, (said, f"bold {style}"),
                                         f" · {simulation.config.method} {claim} · threshold {SIGNIFICANCE:g}"))

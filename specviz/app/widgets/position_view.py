@@ -35,7 +35,7 @@ is only kept if every draft before it was.
         plt.clear_data()
         measured = stats.per_position_acceptance
         if not measured:
-            caption.update("No draft tested yet: run some rounds (enter, e or a).")
+            self.update_caption(caption, "No draft tested yet: run some rounds (enter, e or a).")
             chart.refresh()
             return
         alpha = simulation.theory_alpha()
@@ -48,5 +48,5 @@ is only kept if every draft before it was.
         plt.ylabel("kept / drafted")
         source = "set" if alpha_is_set(simulation) else "measured"
         first = f"position 1: {measured[0]:.3f} measured, {predicted[0]:.3f} theory"
-        caption.update(f"{stats.rounds:,} rounds · α = {alpha:.3f} ({source}) · {first}" + policy_note(simulation))
+        self.update_caption(caption, f"{stats.rounds:,} rounds · α = {alpha:.3f} ({source}) · {first}" + policy_note(simulation))
         chart.refresh()

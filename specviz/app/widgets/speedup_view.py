@@ -51,7 +51,7 @@ acceptance probability otherwise.
         c, v, k = config.draft_cost, config.verify_overhead, config.draft_length
         source = "set" if alpha_is_set(simulation) else "measured"
         if source == "measured" and not stats.rounds:
-            caption.update("α is measured from the run: run a round (enter) to draw the curve.")
+            self.update_caption(caption, "α is measured from the run: run a round (enter) to draw the curve.")
             chart.refresh()
             return
         best_k, best_speedup = theory.optimal_k(alpha, c, verify_overhead=v)
@@ -80,5 +80,5 @@ acceptance probability otherwise.
         plt.xlim(0.5, k_max + 0.5)
         plt.xlabel("draft length k")
         plt.ylabel("speedup ×")
-        caption.update(text)
+        self.update_caption(caption, text)
         chart.refresh()

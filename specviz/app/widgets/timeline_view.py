@@ -86,8 +86,8 @@ for the last rounds, which the heuristic and confidence policies move.
         timeline.plt.clear_data()
         k_chart.plt.clear_data()
         if not record.rounds:
-            caption.update("No round yet: run some rounds (enter, e or a) to see them on the clock.")
-            self.query_one("#rounds-caption", Static).update("")
+            self.update_caption(caption, "No round yet: run some rounds (enter, e or a) to see them on the clock.")
+            self.update_caption(self.query_one("#rounds-caption", Static), "")
             timeline.refresh()
             k_chart.refresh()
             return
@@ -119,7 +119,7 @@ for the last rounds, which the heuristic and confidence policies move.
         plt.xlabel("ms (cost model)")
         tokens = sum(r.emitted for r in rounds)
         span = f"round {first + 1:,}" if len(rounds) == 1 else f"rounds {first + 1:,}–{rounds[-1].index + 1:,}"
-        self.query_one("#timeline-caption", Static).update(
+        self.update_caption(self.query_one("#timeline-caption", Static), 
             f"{span}: {tokens} tokens in {format_ms(speculative_ms)} speculative, {format_ms(plain_ms)} plain "
             f"({plain_ms / speculative_ms:.2f}×) · T = {config.target_pass_ms:g} ms, c = {config.draft_cost:g}"
             + (f", v = {config.verify_overhead:g}" if config.verify_overhead else "")
@@ -142,7 +142,7 @@ for the last rounds, which the heuristic and confidence policies move.
         plt.xlabel("round")
         config = simulation.config
         mean_k = sum(r.drafted for r in rounds) / len(rounds)
-        self.query_one("#rounds-caption", Static).update(
+        self.update_caption(self.query_one("#rounds-caption", Static), 
             f"k per round, last {len(rounds)}: {config.draft_policy} policy from k = {config.draft_length}, "
             f"mean drafted {mean_k:.2f}"
         )
