@@ -53,6 +53,13 @@ def pass_layout(rounds: list[RoundRecord], target_pass_ms: float, draft_cost: fl
     return passes, plain
 
 
+def draft_length_ticks(top: int, rows: int) -> list[int]:
+    """At most one tick per plot row from 0 to `top` (plotext drops clashing
+    labels in no fixed order, so a short chart must not be given too many)."""
+    count = max(2, min(top + 1, rows, 5))
+    return sorted({round(i * top / (count - 1)) for i in range(count)})
+
+
 class TimelineView(AnalysisView):
     TITLE = "Timeline"
     HELP = """\
@@ -136,7 +143,7 @@ for the last rounds, which the heuristic and confidence policies move.
         plt.scatter(x, [r.accepted for r in rounds], color=theme_rgb(self, "success"), label="kept", marker="dot")
         top = max(r.planned for r in rounds)
         plt.ylim(0, top + 1)
-        plt.yticks(range(0, top + 2, max(1, (top + 1) // 4)))
+        plt.yticks(draft_length_ticks(top + 1, chart.size.height - 4))
         step = max(1, len(x) // 8)
         plt.xticks(x[::step])
         plt.xlabel("round")
