@@ -113,7 +113,7 @@ T per round; *without speculation* is one target pass per token.
     def _cost(self, simulation: Any, width: int) -> Content:
         cost = simulation.cost()
         config = simulation.config
-        columns = [Column(f"cost (T = {config.target_pass_ms:g} ms)", width - 13), Column("", 12, "right")]
+        columns = [Column(f"cost, T = {config.target_pass_ms:g} ms", width - 13), Column("", 12, "right")]
         rows = [
             ("target passes", format_ms(cost.target_ms)),
             ("draft passes", format_ms(cost.draft_ms)),
