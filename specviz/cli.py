@@ -12,7 +12,6 @@ import dataclasses
 import json
 import os
 import sys
-import time
 from contextlib import nullcontext
 from typing import Any, Sequence
 
@@ -28,6 +27,7 @@ from specviz.engine.config import (
     SimConfig,
     config_from_text,
 )
+from specviz.progress import stderr_progress
 
 EXIT_USAGE = 2  # bad input: a value, a flag, a file
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
@@ -351,7 +351,7 @@ def command_run(args: argparse.Namespace) -> int:
     # The writer checks the path before the run starts, not after an hour.
     writer = TraceWriter(args.trace, simulation, args.force) if args.trace is not None else nullcontext()
     with writer:
-        shown = run_to_end(simulation, keep=listing, progress=not args.no_progress and _stderr_is_terminal())
+        shown = run_to_end(simulation, keep=listing, progress=not args.no_progress)
     summary = simulation.summary()
     if args.json:
         _print_json(summary)
@@ -362,13 +362,6 @@ def command_run(args: argparse.Namespace) -> int:
 
     render_report(Console(), simulation, summary, shown, rounds_shown=args.rounds_shown, quiet=args.quiet, source=source)
     return 0
-
-
-def _stderr_is_terminal() -> bool:
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 # Rounds run between progress updates: ~20 ms of engine time at k = 5.
@@ -386,44 +379,12 @@ def run_to_end(simulation, keep: int = 0, progress: bool = False) -> list:
     shown = []
     while len(shown) < keep and not simulation.done:
         shown.append(simulation.finish_round())
-    started = time.monotonic()
-    bar = task = None
-    try:
+    with stderr_progress("simulating", "tokens", enabled=progress, delay=PROGRESS_AFTER_S) as report:
         while not simulation.done:
             simulation.run(max_rounds=CHUNK_ROUNDS)
-            if bar is None and progress and time.monotonic() - started > PROGRESS_AFTER_S:
-                bar, task = _start_progress(simulation.config.target_length)
-            if bar is not None:
-                bar.update(task, completed=simulation.emitted)
-    finally:
-        if bar is not None:
-            bar.stop()
+            if report is not None:
+                report(simulation.emitted, simulation.config.target_length)
     return shown
-
-
-def _start_progress(total: int):
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    bar = Progress(
-        TextColumn("simulating"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("tokens"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,  # gone when done: stderr keeps only errors
-    )
-    bar.start()
-    return bar, bar.add_task("simulating", total=total)
 
 
 def command_theory(args: argparse.Namespace, config: SimConfig) -> int:

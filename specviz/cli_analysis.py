@@ -13,8 +13,7 @@ import argparse
 import csv
 import json
 import sys
-from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from specviz.engine.audit import DEFAULT_SAMPLES, MAX_SAMPLES, SIGNIFICANCE
 from specviz.engine.config import MAX_DRAFT_LENGTH, ConfigError
@@ -30,6 +29,7 @@ from specviz.engine.sweep import (
     SweepCell,
     SweepResult,
 )
+from specviz.progress import stderr_progress
 
 ANALYSIS_COMMANDS = ("sweep", "audit")
 # The Monte Carlo is called off the closed form beyond this many standard errors.
@@ -164,7 +164,7 @@ def command_sweep(args: argparse.Namespace) -> int:
         print(f"specviz sweep: note: --alphas ignored: the {config.model} pair's acceptance rate is measured, not set",
               file=sys.stderr)
     show_progress = kind == ENGINE and not args.no_progress
-    with progress_bar(_console(stderr=True), enabled=show_progress) as progress:
+    with stderr_progress("sweep: rounds", enabled=show_progress) as progress:
         result = run_sweep(config, k_max, grid, rounds, model=model, progress=progress)
     if args.json:
         _print_json(result.to_dict())
@@ -173,34 +173,6 @@ def command_sweep(args: argparse.Namespace) -> int:
     else:
         render_sweep(result, _console())
     return 0
-
-
-@contextmanager
-def progress_bar(console, enabled: bool = True) -> Iterator[Any]:
-    """A rich progress bar on `console` (stderr) while the engine runs; yields
-    the sweep's progress callback, or None when the console is no terminal."""
-    if not enabled or not console.is_terminal:
-        yield None
-        return
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    with Progress(
-        TextColumn("sweep: rounds"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
-        console=console, transient=True,
-    ) as bar:
-        task = bar.add_task("sweep", total=None)
-
-        def report(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield report
 
 
 def write_sweep_csv(result: SweepResult, stream) -> None:

@@ -13,7 +13,6 @@ from typing import Any
 from specviz.cli import (
     _choices,
     _print_json,
-    _stderr_is_terminal,
     _wrap,
     add_simulation_options,
     config_from_args,
@@ -27,6 +26,7 @@ from specviz.engine.compare import (
     parse_audit_samples,
 )
 from specviz.engine.config import MAX_TARGET_LENGTH
+from specviz.progress import stderr_progress
 
 # Every example here is run by tests/cli/test_compare_command.py.
 COMPARE_EXAMPLES = """examples:
@@ -94,10 +94,8 @@ def command_compare(args: argparse.Namespace) -> int:
         draft_policy=config.draft_policy if hasattr(args, "draft_policy") else None,
         grid=args.grid,
     )
-    if args.no_progress or not _stderr_is_terminal():
-        comparison = compare(config, plan, audit_samples)
-    else:
-        comparison = _compare_with_progress(config, plan, audit_samples)
+    with stderr_progress("comparing", enabled=not args.no_progress) as report:
+        comparison = compare(config, plan, audit_samples, progress=report)
     if args.json:
         _print_json(comparison)
         return 0
@@ -105,27 +103,6 @@ def command_compare(args: argparse.Namespace) -> int:
 
     render_comparison(Console(), comparison)
     return 0
-
-
-def _compare_with_progress(config, plan, audit_samples: int) -> dict[str, Any]:
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    bar = Progress(
-        TextColumn("{task.description:<32}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,  # gone when done: stderr keeps only errors
-    )
-    task = bar.add_task("comparing", total=None)
-
-    def report(done: int, total: int, what: str) -> None:
-        bar.update(task, completed=done, total=total, description=what)
-
-    with bar:
-        return compare(config, plan, audit_samples, progress=report)
 
 
 # ---- the table ------------------------------------------------------------------

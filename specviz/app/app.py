@@ -141,10 +141,6 @@ class SpecvizApp(App[int]):
         self.publish(Change.RESET)
         self.query_one(TokenStream).focus()
 
-    def on_resize(self) -> None:
-        # A compact footer keeps Help and Quit on screen in narrow terminals.
-        self.query_one(Footer).compact = self.size.width < 110
-
     # ---- routing ---------------------------------------------------------------
 
     def simulation_views(self) -> Iterator[SimulationView]:
@@ -381,7 +377,7 @@ class SpecvizApp(App[int]):
             while not simulation.done:
                 started = perf_counter()
                 deadline = started + SLICE_SECONDS
-                simulation.run(max_rounds=rounds, should_stop=lambda: perf_counter() > deadline)
+                simulation.run(max_rounds=rounds, should_stop=lambda deadline=deadline: perf_counter() > deadline)
                 elapsed = perf_counter() - started
                 rounds = max(1, min(rounds * 4, int(rounds * SLICE_SECONDS / max(elapsed, 1e-6))))
                 if perf_counter() - published >= PUBLISH_SECONDS:

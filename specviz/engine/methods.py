@@ -90,6 +90,19 @@ class VerificationMethod:
     def accepts(self, dists: ContextDists, token: int, u: float) -> bool:
         raise NotImplementedError
 
+    def kept_prefix(self, round_, uniforms: list[float]) -> int:
+        """How many of the round's drafts are kept: the tests run in order and
+        stop at the first rejection. `uniforms[i]` is u_i for position i.
+
+        One call per round; a method may override it with a faster loop that
+        applies the same test as `accepts`.
+        """
+        accepts, dists = self.accepts, round_.dists
+        for i, token in enumerate(round_.drafted):
+            if not accepts(dists[i], token, uniforms[i]):
+                return i
+        return len(round_.drafted)
+
     def correction(self, dists: ContextDists, u: float) -> int:
         raise NotImplementedError
 
@@ -126,6 +139,17 @@ class SpeculativeSampling(VerificationMethod):
         # u is uniform on [0, 1), so `u < p/q` holds with probability exactly
         # min(1, p/q); multiplying avoids dividing by q.
         return u * dists.q_view[token] < dists.p_view[token]
+
+    def kept_prefix(self, round_, uniforms):
+        # The test of `accepts` on the q(x) and p(x) that DRAFT and VERIFY
+        # already looked up: the engine's hottest loop, without a call a token.
+        # A subclass that changes `accepts` gets the generic loop instead.
+        if type(self).accepts is not SpeculativeSampling.accepts:
+            return super().kept_prefix(round_, uniforms)
+        for i, (q, p) in enumerate(zip(round_.draft_probs, round_.target_probs)):
+            if not uniforms[i] * q < p:
+                return i
+        return len(round_.draft_probs)
 
     def correction(self, dists, u):
         return sample_index(dists.residual_cdf, u)

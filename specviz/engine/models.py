@@ -22,10 +22,11 @@ ContextKey = tuple[int, ...]
 class ContextDists:
     """p and q in one context, with what sampling and verification need.
 
-    The arrays are float64 numpy arrays; the `*_view` memoryviews index to
-    plain Python floats, which keeps the per-token hot path free of numpy
-    scalar overhead (bisect over a memoryview is ~6x faster than
-    np.searchsorted on one value).
+    The arrays are float64 numpy arrays. The hot path reads them through
+    `*_view` and the cumulative sums, which index to plain Python floats and
+    work with `bisect` (~6x faster than np.searchsorted on one value): Python
+    lists for a small vocabulary (no float is allocated per read), memoryviews
+    over the arrays for a large one (8 bytes an entry instead of ~32).
     """
 
     __slots__ = ("p", "q", "beta", "p_view", "q_view", "q_cdf", "_p_cdf", "_residual_cdf")
@@ -37,9 +38,9 @@ class ContextDists:
         # beta(p, q) = sum_x min(p, q) = 1 - TV(p, q): the chance a draft from q
         # is accepted here under min(1, p/q) (REFERENCE §2).
         self.beta = float(np.minimum(p, q).sum())
-        self.p_view = memoryview(p)
-        self.q_view = memoryview(q)
-        self.q_cdf = memoryview(np.cumsum(q)) if q_cdf is None else q_cdf
+        self.p_view = _sequence(p)
+        self.q_view = _sequence(q)
+        self.q_cdf = _sequence(np.cumsum(q)) if q_cdf is None else q_cdf
         # Only a bonus token or a correction samples from these: built on
         # first use (most contexts of a real model are never asked).
         self._p_cdf: memoryview | None = None
@@ -48,7 +49,7 @@ class ContextDists:
     @property
     def p_cdf(self) -> memoryview:
         if self._p_cdf is None:
-            self._p_cdf = memoryview(np.cumsum(self.p))
+            self._p_cdf = _sequence(np.cumsum(self.p))
         return self._p_cdf
 
     @property
@@ -59,8 +60,18 @@ class ContextDists:
     @property
     def residual_cdf(self) -> memoryview:
         if self._residual_cdf is None:
-            self._residual_cdf = memoryview(np.cumsum(self.residual))
+            self._residual_cdf = _sequence(np.cumsum(self.residual))
         return self._residual_cdf
+
+
+# Up to this many entries a Python list (fast reads, ~32 bytes an entry) is
+# used; beyond it a memoryview (8 bytes an entry).
+LIST_VOCABULARY_LIMIT = 1024
+
+
+def _sequence(values: np.ndarray):
+    """`values` as an indexable sequence of Python floats for the hot path."""
+    return values.tolist() if len(values) <= LIST_VOCABULARY_LIMIT else memoryview(values)
 
 
 def normalize(weights: np.ndarray, fallback: np.ndarray | None = None) -> np.ndarray:

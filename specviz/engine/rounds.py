@@ -36,7 +36,7 @@ _CORRECTION = bytes([TokenKind.CORRECTION])
 _BONUS = bytes([TokenKind.BONUS])
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Round:
     """What one round did. Lists are indexed by draft position (0-based)."""
 
@@ -64,6 +64,39 @@ class Round:
     # distributions used, kept so a view can show p and q without recomputing.
     dists: list[ContextDists] = field(default_factory=list, repr=False, compare=False)
 
+    # Written out (not generated) because the engine makes one Round per round
+    # and dataclass default factories cost a call per list.
+    def __init__(
+        self,
+        index: int,
+        start: int,
+        draft_length: int,
+        draws: list[float] | None = None,
+        drafted: list[int] | None = None,
+        draft_probs: list[float] | None = None,
+        target_probs: list[float] | None = None,
+        betas: list[float] | None = None,
+        accepted: int = 0,
+        rejected: bool = False,
+        correction: int | None = None,
+        bonus: int | None = None,
+        completed: bool = False,
+    ) -> None:
+        self.index = index
+        self.start = start
+        self.draft_length = draft_length
+        self.draws = [] if draws is None else draws
+        self.drafted = [] if drafted is None else drafted
+        self.draft_probs = [] if draft_probs is None else draft_probs
+        self.target_probs = [] if target_probs is None else target_probs
+        self.betas = [] if betas is None else betas
+        self.accepted = accepted
+        self.rejected = rejected
+        self.correction = correction
+        self.bonus = bonus
+        self.completed = completed
+        self.dists = []
+
     @property
     def decided(self) -> int:
         """Positions where the acceptance test ran (kept prefix + the rejection)."""
@@ -88,7 +121,8 @@ class Round:
     def draft_passes(self) -> int:
         """Draft forward passes spent: one per drafted token, plus the pass whose
         low confidence stopped the draft early (it ran, its token was dropped)."""
-        return len(self.drafted) + (1 if self.stopped_early else 0)
+        drafted = len(self.drafted)
+        return drafted + 1 if drafted < self.draft_length else drafted  # see stopped_early
 
     @property
     def final_token(self) -> int | None:

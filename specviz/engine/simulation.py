@@ -23,6 +23,8 @@ from specviz.engine.rounds import Phase, Round, TokenKind
 from specviz.engine.stats import RunStats
 
 RoundListener = Callable[[Round], None]
+# Enum member lookups cost ~0.1 us each; the phases set these once a round.
+DRAFT, VERIFY, ACCEPT = Phase.DRAFT, Phase.VERIFY, Phase.ACCEPT
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,11 +169,11 @@ class Simulation:
     # however it likes (sample-match samples y ~ p with it).
 
     def _draft(self) -> None:
-        remaining = self.config.target_length - self.emitted
+        emitted = len(self.history) - self.prompt_length
         # Cut the last round so it cannot overshoot n: a round emits at most
         # k + 1 tokens, so draft at most remaining - 1.
-        k = min(self.next_draft_length, remaining - 1)
-        round_ = Round(self.stats.rounds, self.emitted, k, self.draws.take(2 * k + 1))
+        k = min(self.next_draft_length, self.config.target_length - emitted - 1)
+        round_ = Round(self.stats.rounds, emitted, k, self.draws.take(2 * k + 1))
         model, policy = self.model, self.policy
         order = model.context_order
         key = tuple(self.history[-order:])
@@ -196,7 +198,7 @@ class Simulation:
         # The target's distribution after the last draft, for the bonus token.
         all_dists.append(cached(key) or dists_at(key))
         self.current = round_
-        self.last_phase = Phase.DRAFT
+        self.last_phase = DRAFT
 
     def _verify(self) -> None:
         round_ = self.current
@@ -209,19 +211,14 @@ class Simulation:
         else:
             acceptance_probability = self.method.acceptance_probability
             round_.betas = [acceptance_probability(d) for d in dists[: len(round_.drafted)]]
-        self.last_phase = Phase.VERIFY
+        self.last_phase = VERIFY
 
     def _accept(self) -> None:
         round_ = self.current
         method, dists, draws = self.method, round_.dists, round_.draws
         k = round_.draft_length
         drafted = round_.drafted
-        accepted = 0
-        accepts = method.accepts
-        for i, token in enumerate(drafted):
-            if not accepts(dists[i], token, draws[k + i]):
-                break
-            accepted += 1
+        accepted = method.kept_prefix(round_, draws[k : 2 * k])
         round_.accepted = accepted
         if accepted < len(drafted):
             round_.rejected = True
@@ -239,7 +236,7 @@ class Simulation:
         self.kinds.append(final_kind)
         self.stats.record(round_)
         self.next_draft_length = self.policy.next_length(self.next_draft_length, accepted, len(round_.drafted))
-        self.last_phase = Phase.ACCEPT
+        self.last_phase = ACCEPT
         for listener in self._listeners:
             listener(round_)
 

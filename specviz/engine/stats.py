@@ -8,47 +8,79 @@ from typing import Any
 from specviz.engine.rounds import Round
 
 
-@dataclass
+@dataclass(slots=True)
 class RunStats:
+    """Counts kept per round; every other figure derives from them.
+
+    Every completed round emits its kept prefix plus exactly one correction
+    (after a rejection) or bonus token, which is why so much derives from
+    these few counters, and why recording a round is cheap.
+    """
+
     rounds: int = 0  # = target passes = vLLM num_drafts
     draft_passes: int = 0  # one per drafted token, plus one per early stop
     drafted: int = 0  # vLLM num_draft_tokens, llama.cpp n_drafted
     accepted: int = 0  # vLLM num_accepted_tokens, llama.cpp n_accept (kept prefix only)
     rejected: int = 0  # rounds that ended at a rejection
-    skipped: int = 0  # drafts after the first rejection, never tested
-    corrections: int = 0  # = rejected: one correction token per rejection
-    bonus: int = 0  # rounds in which every draft was kept
-    emitted: int = 0  # tokens produced
     beta_sum: float = 0.0  # sum over verified positions of the acceptance probability (beta)
-    verified: int = 0  # positions where the acceptance test ran
-    # Index j: rounds that drafted / kept / emitted exactly j tokens. Per-position
-    # counts derive from these, so recording a round is O(1).
+    # Index j: rounds that drafted / kept exactly j tokens. Per-position counts
+    # and the tokens-per-round histogram derive from these.
     drafted_histogram: list[int] = field(default_factory=list)
     accepted_histogram: list[int] = field(default_factory=list)
-    length_histogram: list[int] = field(default_factory=list)
 
     def record(self, round_: Round) -> None:
         drafted = len(round_.drafted)
         accepted = round_.accepted
-        decided = accepted + 1 if round_.rejected else accepted
-        emitted = accepted + 1  # every completed round ends with a correction or a bonus
         self.rounds += 1
         self.draft_passes += round_.draft_passes  # > drafted when a policy stopped the draft
         self.drafted += drafted
         self.accepted += accepted
+        betas = round_.betas
         if round_.rejected:
             self.rejected += 1
-            self.corrections += 1
+            self.beta_sum += sum(betas[: accepted + 1])
         else:
-            self.bonus += 1
-        self.skipped += drafted - decided
-        self.emitted += emitted
-        betas = round_.betas
-        self.beta_sum += sum(betas) if decided == drafted else sum(betas[:decided])
-        self.verified += decided
-        _count(self.drafted_histogram, drafted)
-        _count(self.accepted_histogram, accepted)
-        _count(self.length_histogram, emitted)
+            self.beta_sum += sum(betas)
+        histogram = self.drafted_histogram
+        if drafted < len(histogram):
+            histogram[drafted] += 1
+        else:
+            _count(histogram, drafted)
+        histogram = self.accepted_histogram
+        if accepted < len(histogram):
+            histogram[accepted] += 1
+        else:
+            _count(histogram, accepted)
+
+    @property
+    def corrections(self) -> int:
+        """Correction tokens: one per rejection."""
+        return self.rejected
+
+    @property
+    def bonus(self) -> int:
+        """Bonus tokens: one per round that kept every draft."""
+        return self.rounds - self.rejected
+
+    @property
+    def emitted(self) -> int:
+        """Tokens produced: the kept drafts plus one token per round."""
+        return self.accepted + self.rounds
+
+    @property
+    def verified(self) -> int:
+        """Positions where the acceptance test ran: the kept ones and each rejection."""
+        return self.accepted + self.rejected
+
+    @property
+    def skipped(self) -> int:
+        """Drafts after the first rejection, never tested."""
+        return self.drafted - self.verified
+
+    @property
+    def length_histogram(self) -> list[int]:
+        """Index j: rounds that emitted j tokens (kept j - 1, then one more)."""
+        return [0] + self.accepted_histogram
 
     # Derived figures. Each says exactly what it divides by.
 
@@ -115,11 +147,9 @@ class RunStats:
 
 
 def _count(histogram: list[int], value: int) -> None:
-    try:
-        histogram[value] += 1
-    except IndexError:
+    if value >= len(histogram):
         histogram.extend([0] * (value + 1 - len(histogram)))
-        histogram[value] += 1
+    histogram[value] += 1
 
 
 def _at_least(histogram: list[int]) -> list[int]:

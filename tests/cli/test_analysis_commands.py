@@ -10,13 +10,14 @@ import pytest
 from rich.console import Console
 
 from specviz.cli import main
-from specviz.cli_analysis import audit_verdict, progress_bar, render_audit, render_sweep
+from specviz.cli_analysis import audit_verdict, render_audit, render_sweep
 from specviz.engine import SimConfig, theory
 from specviz.engine.audit import SIGNIFICANCE, audit
 from specviz.engine.methods import SpeculativeSampling, method_names
 from specviz.engine.models import model_names, sample_index
 from specviz.engine.sweep import parse_alphas, run_sweep
 from specviz.engine.synthetic import SyntheticPair
+from specviz.progress import stderr_progress
 
 
 def run_cli(capsys, *args):
@@ -109,14 +110,14 @@ def test_sweep_json_and_csv_together_is_a_usage_error(capsys):
 
 def test_progress_bar_draws_on_a_terminal_only():
     terminal = Console(file=io.StringIO(), force_terminal=True, width=100)
-    with progress_bar(terminal) as report:
+    with stderr_progress("sweep: rounds", console=terminal) as report:
         report(500, 1_000)
         report(1_000, 1_000)
     assert "sweep: rounds" in terminal.file.getvalue()
     pipe = Console(file=io.StringIO(), force_terminal=False)
-    with progress_bar(pipe) as report:
+    with stderr_progress("sweep: rounds", console=pipe) as report:
         assert report is None
-    with progress_bar(terminal, enabled=False) as report:
+    with stderr_progress("sweep: rounds", console=terminal, enabled=False) as report:
         assert report is None
 
 

@@ -8,6 +8,7 @@ import re
 import pytest
 
 import specviz.cli as cli
+from specviz import progress
 from specviz.engine import Round, Simulation
 from specviz.report import round_row
 from tests.cli.cli_support import run_cli
@@ -164,7 +165,7 @@ def test_round_row_marks_a_bonus():
 
 
 def test_progress_goes_to_stderr_only(monkeypatch):
-    monkeypatch.setattr(cli, "_stderr_is_terminal", lambda: True)
+    monkeypatch.setattr(progress, "stderr_is_terminal", lambda: True)
     # rich draws a live bar only on a terminal; these make it treat stderr as one.
     monkeypatch.setenv("TTY_COMPATIBLE", "1")
     monkeypatch.setenv("TTY_INTERACTIVE", "1")
@@ -184,7 +185,7 @@ def test_no_progress_without_a_terminal(monkeypatch):
 
 
 def test_no_progress_flag(monkeypatch):
-    monkeypatch.setattr(cli, "_stderr_is_terminal", lambda: True)
+    monkeypatch.setattr(progress, "stderr_is_terminal", lambda: True)
     monkeypatch.setattr(cli, "PROGRESS_AFTER_S", 0.0)
     monkeypatch.setattr(cli, "CHUNK_ROUNDS", 50)
     code, _, err = run_cli("run", "-n", "5000", "--json", "--no-progress")

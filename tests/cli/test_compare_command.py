@@ -11,6 +11,7 @@ from rich.console import Console
 
 import specviz.cli as cli
 import specviz.cli_compare as cli_compare
+from specviz import progress
 from specviz.engine.compare import DEFAULT_AUDIT_SAMPLES, DEFAULT_TARGET_LENGTH
 from tests.cli.cli_support import REPO, assert_one_line_error, run_cli
 from tests.engine.test_isolation import _modules_after
@@ -192,7 +193,7 @@ def test_progress_only_on_a_terminal(monkeypatch):
 
     monkeypatch.setattr(cli_compare, "compare", spy)
     assert run_cli("compare", "-n", "30", "--audit-samples", "0", "--json")[2] == ""
-    monkeypatch.setattr(cli_compare, "_stderr_is_terminal", lambda: True)
+    monkeypatch.setattr(progress, "stderr_is_terminal", lambda: True)
     run_cli("compare", "-n", "30", "--audit-samples", "0", "--json")
     run_cli("compare", "-n", "30", "--audit-samples", "0", "--json", "--no-progress")
     assert calls[0] is None and callable(calls[1]) and calls[2] is None

@@ -64,8 +64,8 @@ class ControlPanel(Vertical):
 n (tokens to generate), c (cost of a draft pass relative to a target pass),
 seed, the model pair, the verification method (`typical` is marked
 `⚠ lossy`: its output does not follow the target's distribution) and the
-draft-length policy (fixed, heuristic, confidence). Tab into a field, type, press Enter. The engine
-checks every value; an invalid one is marked `✗` and explained below the
+draft-length policy (fixed, heuristic, confidence). Tab into a field, type,
+press Enter (or pick from a list). The engine checks every value; an invalid one is marked `✗` and explained below the
 fields, and changes nothing. A valid change restarts the run. `[` `]` change
 k and `,` `.` change α without leaving the keyboard.
 """
@@ -123,11 +123,15 @@ k and `,` `.` change α without leaving the keyboard.
         """Show `config` in every field and clear the messages."""
         self._config = config
         self._replaying = replaying
+        # Only fields whose text differs are touched: each change restyles the field.
         for name, _, _ in TEXT_FIELDS:
-            self.query_one(f"#input-{name}", Input).value = field_text(config, name)
+            field = self.query_one(f"#input-{name}", Input)
+            if field.value != field_text(config, name):
+                field.value = field_text(config, name)
         alpha = self.query_one("#input-acceptance_rate", Input)
-        alpha.disabled = not uses_acceptance_rate
-        alpha.tooltip = None if uses_acceptance_rate else "this model pair's acceptance is measured, not set"
+        if alpha.disabled == uses_acceptance_rate:
+            alpha.disabled = not uses_acceptance_rate
+            alpha.tooltip = None if uses_acceptance_rate else "this model pair's acceptance is measured, not set"
         select = self.query_one("#input-model", Select)
         if select.value != config.model:
             select.value = config.model
@@ -186,8 +190,10 @@ k and `,` `.` change α without leaving the keyboard.
     def _refresh_marks(self, latest: str | None = None) -> None:
         for name in [name for name, _, _ in TEXT_FIELDS] + ["model"] + [name for name, _ in SELECT_FIELDS]:
             invalid = name in self._errors
-            self.query_one(f"#mark-{name}", Label).update("✗" if invalid else " ")
-            self.query_one(f"#field-{name}").set_class(invalid, "-invalid")
+            field = self.query_one(f"#field-{name}")
+            if field.has_class("-invalid") != invalid:
+                self.query_one(f"#mark-{name}", Label).update("✗" if invalid else " ")
+                field.set_class(invalid, "-invalid")
         message = self.query_one("#config-message", Static)
         if self._errors:
             name = latest if latest in self._errors else next(iter(self._errors))

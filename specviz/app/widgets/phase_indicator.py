@@ -29,8 +29,10 @@ ran last is marked `▶` and highlighted; `✓ done` once the run is complete.
     def show_simulation(self, simulation: Any, change: Change) -> None:
         phase, done = simulation.last_phase, simulation.done
         if (phase, done) != (self._phase, self._done) or change is Change.RESET:
+            # The width changes only with "✓ done"; skip the layout pass otherwise.
+            layout = done != self._done or change is Change.RESET
             self._phase, self._done = phase, done
-            self.update(self.describe(phase, done))
+            self.update(self.describe(phase, done), layout=layout)
 
     @staticmethod
     def describe(phase: Phase | None, done: bool) -> Content:

@@ -84,7 +84,7 @@ when every draft was kept, the `+` bonus token drawn from p at position k+1.
         number = 5 if compact else 6
         columns = [
             Column("#", 2, "right"),
-            Column("draft x", word_width),
+            Column("x" if compact else "draft x", word_width),
             Column("q(x)", number, "right"),
             Column("p(x)", number, "right"),
             Column("p/q", number, "right"),

@@ -52,7 +52,7 @@ through: editing a control starts a fresh simulation.
             parts.append(Content.from_markup("[b $success]▶ autoplay[/] $speed", speed=self.autoplay_speed))
         else:
             parts.append(Content.from_markup("‖ autoplay off [dim]($speed)[/]", speed=self.autoplay_speed))
-        self.update(Content.assemble(*parts))
+        self.update(Content.assemble(*parts), layout=False)  # one line, fixed size
 
     def watch_autoplay_speed(self) -> None:
         self._redraw()

@@ -68,8 +68,9 @@ T per round; *without speculation* is one target pass per token.
         width = self.scrollable_content_region.width
         if simulation is None or width <= 0:
             return
-        self.query_one("#stats-measured", Static).update(self._measured(simulation, width))
-        self.query_one("#stats-cost", Static).update(self._cost(simulation, width))
+        # Fixed heights (see the .tcss), so no layout pass per update.
+        self.query_one("#stats-measured", Static).update(self._measured(simulation, width), layout=False)
+        self.query_one("#stats-cost", Static).update(self._cost(simulation, width), layout=False)
 
     def _measured(self, simulation: Any, width: int) -> Content:
         stats = simulation.stats
@@ -113,7 +114,7 @@ T per round; *without speculation* is one target pass per token.
     def _cost(self, simulation: Any, width: int) -> Content:
         cost = simulation.cost()
         config = simulation.config
-        columns = [Column(f"cost (T = {config.target_pass_ms:g} ms)", width - 13), Column("", 12, "right")]
+        columns = [Column(f"cost, T = {config.target_pass_ms:g} ms", width - 13), Column("", 12, "right")]
         rows = [
             ("target passes", format_ms(cost.target_ms)),
             ("draft passes", format_ms(cost.draft_ms)),
