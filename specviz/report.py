@@ -263,7 +263,7 @@ def render_report(
     )
     console.print(summary_section(summary))
     console.print(cost_section(summary))
-    console.print(math_section(summary, uses_acceptance_rate))
+    console.print(math_section(summary, simulation.alpha_is_set))
 
 
 def render_theory(console: Console, data: dict[str, Any]) -> None:

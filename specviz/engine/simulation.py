@@ -86,13 +86,17 @@ class Simulation:
     def prompt_text(self) -> str:
         return self.model.decode(self.history[: self.prompt_length])
 
+    @property
+    def alpha_is_set(self) -> bool:
+        """True when the alpha knob is exactly the acceptance rate (the
+        synthetic pair under speculative sampling); otherwise acceptance
+        emerges from the models and the method, and is measured."""
+        return self.model.uses_acceptance_rate and self.config.method == "speculative"
+
     def theory_alpha(self) -> float:
-        """The alpha the closed forms should use: the knob where it holds exactly
-        (synthetic pair, speculative sampling), else the measured mean
-        acceptance probability (acceptance then emerges from the models)."""
-        if self.model.uses_acceptance_rate and self.config.method == "speculative":
-            return self.config.acceptance_rate
-        return self.stats.empirical_alpha
+        """The alpha the closed forms should use: the knob where it is set,
+        else the measured mean acceptance probability."""
+        return self.config.acceptance_rate if self.alpha_is_set else self.stats.empirical_alpha
 
     def cost(self) -> CostBreakdown:
         s = self.stats

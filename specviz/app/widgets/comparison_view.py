@@ -92,7 +92,14 @@ is shown and again after the settings change; the run itself is not touched.
     def _compared(self, config: Any, comparison: dict[str, Any]) -> None:
         if config != self.compared:
             return
-        from specviz.cli_compare import LOSSY_NOTE, NOTES, _audit_lines, _setting, broken_claims, comparison_table
+        from specviz.cli_compare import (
+            LOSSY_NOTE,
+            NOTES,
+            _audit_lines,
+            _setting,
+            broken_claims,
+            comparison_table,
+        )
 
         self.comparison = comparison
         self.query_one("#compare-progress", ProgressBar).display = False

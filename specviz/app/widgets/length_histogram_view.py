@@ -9,7 +9,6 @@ from textual.widgets import Static
 
 from specviz.app.widgets.analysis_view import AnalysisView
 from specviz.app.widgets.chart import Chart, theme_rgb
-from specviz.app.widgets.speedup_view import alpha_is_set
 from specviz.engine import theory
 
 
@@ -57,7 +56,7 @@ k+1; theory is drawn at the starting k.
                          color=[theme_rgb(self, "primary"), theme_rgb(self, "secondary")])
         plt.xlabel("tokens emitted in a round")
         plt.ylabel("share of rounds")
-        source = "set" if alpha_is_set(simulation) else "measured"
+        source = "set" if simulation.alpha_is_set else "measured"
         self.update_caption(caption, 
             f"{stats.rounds:,} rounds · mean {stats.tokens_per_target_pass:.3f} tokens/round, theory "
             f"{theory.expected_tokens_per_round(alpha, k):.3f} (α = {alpha:.3f} {source}, k = {k})"

@@ -13,7 +13,9 @@ from textual.widgets import Static
 from specviz.app.context_counts import ContextCounts, counts_for
 from specviz.app.widgets.analysis_view import AnalysisView
 from specviz.app.widgets.chart import Chart, theme_rgb
-from specviz.engine.audit import SIGNIFICANCE  # scipy itself loads only when a test runs
+from specviz.engine.audit import (
+    SIGNIFICANCE,  # scipy itself loads only when a test runs
+)
 from specviz.engine.methods import AGAINST_ARGMAX
 
 MIN_SAMPLES = 20  # below this the test says little: no verdict yet
@@ -99,7 +101,9 @@ prompt many times.
 
     @work(thread=True, exclusive=True, group="lossless")
     def _test(self, key: tuple, observed: np.ndarray, expected: np.ndarray) -> None:
-        from specviz.engine.audit import goodness_of_fit  # scipy: imported off the UI thread
+        from specviz.engine.audit import (
+            goodness_of_fit,  # scipy: imported off the UI thread
+        )
 
         statistic, pvalue, _ = goodness_of_fit(observed, expected)
         self.app.call_from_thread(self._fitted, key, statistic, pvalue)

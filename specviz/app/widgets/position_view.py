@@ -10,7 +10,6 @@ from textual.widgets import Static
 from specviz.app.widgets.analysis_view import AnalysisView
 from specviz.app.widgets.chart import Chart, theme_rgb
 from specviz.app.widgets.length_histogram_view import policy_note
-from specviz.app.widgets.speedup_view import alpha_is_set
 
 
 class PositionView(AnalysisView):
@@ -46,7 +45,7 @@ is only kept if every draft before it was.
         plt.ylim(0, 1.05)
         plt.xlabel("draft position i")
         plt.ylabel("kept / drafted")
-        source = "set" if alpha_is_set(simulation) else "measured"
+        source = "set" if simulation.alpha_is_set else "measured"
         first = f"position 1: {measured[0]:.3f} measured, {predicted[0]:.3f} theory"
         self.update_caption(caption, f"{stats.rounds:,} rounds · α = {alpha:.3f} ({source}) · {first}" + policy_note(simulation))
         chart.refresh()

@@ -13,11 +13,6 @@ from specviz.engine import theory
 from specviz.engine.config import MAX_DRAFT_LENGTH
 
 
-def alpha_is_set(simulation: Any) -> bool:
-    """True when the closed forms use the alpha knob, not the run's measurement."""
-    return bool(simulation.model.uses_acceptance_rate) and simulation.config.method == "speculative"
-
-
 def measured_draft_length(simulation: Any) -> float:
     """The k the run used: k itself, or the mean drafts per round under a dynamic policy."""
     stats = simulation.stats
@@ -49,7 +44,7 @@ acceptance probability otherwise.
         plt.clear_data()
         alpha = simulation.theory_alpha()
         c, v, k = config.draft_cost, config.verify_overhead, config.draft_length
-        source = "set" if alpha_is_set(simulation) else "measured"
+        source = "set" if simulation.alpha_is_set else "measured"
         if source == "measured" and not stats.rounds:
             self.update_caption(caption, "α is measured from the run: run a round (enter) to draw the curve.")
             chart.refresh()

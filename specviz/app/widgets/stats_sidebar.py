@@ -27,9 +27,7 @@ def theory_alpha(simulation: Any) -> tuple[float, str]:
     The synthetic pair's alpha is a knob; for models whose acceptance emerges
     from p and q the closed forms take the measured mean of beta instead.
     """
-    if simulation.model.uses_acceptance_rate:
-        return simulation.config.acceptance_rate, "set"
-    return simulation.stats.empirical_alpha, "measured"
+    return simulation.theory_alpha(), "set" if simulation.alpha_is_set else "measured"
 
 
 class StatsSidebar(SimulationView, VerticalScroll):
