@@ -17,6 +17,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
+from specviz.app.view_catalog import VIEW_CATALOG, VIEW_NAMES
 from specviz.app.widgets.analysis_view import AnalysisView
 from specviz.app.widgets.comparison_view import ComparisonView
 from specviz.app.widgets.length_histogram_view import LengthHistogramView
@@ -25,16 +26,18 @@ from specviz.app.widgets.position_view import PositionView
 from specviz.app.widgets.speedup_view import SpeedupView
 from specviz.app.widgets.timeline_view import TimelineView
 
-# (name, view class, key, what the key does)
-VIEWS: tuple[tuple[str, type[AnalysisView], str, str], ...] = (
-    ("speedup", SpeedupView, "1", "Speedup against k: theory curve, optimal k, this run"),
-    ("lengths", LengthHistogramView, "2", "Acceptance-length histogram beside theory"),
-    ("positions", PositionView, "3", "Per-position acceptance beside α^i"),
-    ("timeline", TimelineView, "4", "Timeline of draft and target passes, and k per round"),
-    ("lossless", LosslessView, "5", "Losslessness: emitted tokens against the target, live"),
-    ("compare", ComparisonView, "6", "Compare every method and draft policy"),
+_VIEW_CLASSES: dict[str, type[AnalysisView]] = {
+    "speedup": SpeedupView,
+    "lengths": LengthHistogramView,
+    "positions": PositionView,
+    "timeline": TimelineView,
+    "lossless": LosslessView,
+    "compare": ComparisonView,
+}
+# (name, view class, key, what the key does), in the catalog's order
+VIEWS: tuple[tuple[str, type[AnalysisView], str, str], ...] = tuple(
+    (entry.name, _VIEW_CLASSES[entry.name], entry.key, entry.does) for entry in VIEW_CATALOG
 )
-VIEW_NAMES = tuple(name for name, *_ in VIEWS)
 
 VIEWS_GROUP = Binding.Group("Views", compact=True)
 

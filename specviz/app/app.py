@@ -22,12 +22,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
-from specviz.app.analysis_screen import VIEWS, AnalysisScreen
 from specviz.app.autoplay import DEFAULT_SPEED, SPEEDS
 from specviz.app.help_screen import HelpScreen, keys_markdown
 from specviz.app.messages import RunAdvanced, RunFinished
 from specviz.app.recent_rounds import recent_rounds
 from specviz.app.view import Change, SimulationView
+from specviz.app.view_catalog import VIEW_CATALOG
 from specviz.app.widgets import STYLESHEETS
 from specviz.app.widgets.control_panel import ControlPanel, method_label
 from specviz.app.widgets.phase_indicator import PhaseIndicator
@@ -87,8 +87,8 @@ class SpecvizApp(App[int]):
         Binding("q", "quit", "Quit", tooltip="Quit specviz", id="quit"),
         Binding("v", "show_view", "Views", tooltip="Views: speedup, lengths, positions, timeline, lossless, compare",
                 id="views"),
-        *(Binding(key, f"show_view('{name}')", view.TITLE, tooltip=f"View: {does}", show=False, id=f"view_{name}")
-          for name, view, key, does in VIEWS),
+        *(Binding(key, f"show_view('{name}')", title, tooltip=f"View: {does}", show=False, id=f"view_{name}")
+          for name, key, title, does in VIEW_CATALOG),
         Binding("left_square_bracket", "draft_length(-1)", "k−", tooltip="Draft length k minus 1 (restarts)",
                 key_display="[", group=DRAFT_LENGTH, id="shorter_draft"),
         Binding("right_square_bracket", "draft_length(1)", "k+", tooltip="Draft length k plus 1 (restarts)",
@@ -182,8 +182,7 @@ class SpecvizApp(App[int]):
         self._set_status(autoplaying=self.autoplaying, running=self.running)
         self.publish(Change.STEP)  # every view catches up in full, the round view too
 
-    @on(AnalysisScreen.Opened)
-    def _views_opened(self) -> None:
+    def on_analysis_screen_opened(self) -> None:  # AnalysisScreen.Opened, by handler name
         self.publish(Change.STEP)  # the views catch up with the run
 
     @on(ControlPanel.ConfigSubmitted)
@@ -309,6 +308,10 @@ class SpecvizApp(App[int]):
 
     def action_show_view(self, name: str = "") -> None:
         """Open the analysis screen at view `name` (the last one shown when empty)."""
+        from specviz.app.analysis_screen import (
+            AnalysisScreen,  # on first use: see view_catalog
+        )
+
         if not self.is_screen_installed("analysis"):
             self.install_screen(AnalysisScreen(), name="analysis")
         screen = self.get_screen("analysis")
@@ -321,7 +324,7 @@ class SpecvizApp(App[int]):
             self.push_screen(screen)
 
     def action_close_views(self) -> None:
-        if isinstance(self.screen, AnalysisScreen):
+        if self.screen.id == "analysis":
             self.pop_screen()
 
     def action_quit(self) -> None:  # type: ignore[override]
@@ -346,6 +349,8 @@ class SpecvizApp(App[int]):
         sections.append("`v` opens the views over the run, which keeps going underneath (space, enter, e "
                         "and a still drive it); `1`–`6` pick a view, `esc` or `v` goes back. A hidden "
                         "view does no work; it catches up when shown.")
+        from specviz.app.analysis_screen import VIEWS
+
         sections.extend(view.HELP for _, view, _, _ in VIEWS)
         return "\n\n".join(sections)
 

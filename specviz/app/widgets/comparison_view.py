@@ -12,6 +12,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import ProgressBar, Static
 from textual.worker import get_current_worker
 
+from specviz.app.view_catalog import view_title
 from specviz.app.widgets.analysis_view import AnalysisView
 from specviz.engine.compare import DEFAULT_AUDIT_SAMPLES, DEFAULT_TARGET_LENGTH
 
@@ -29,7 +30,7 @@ def comparison_config(config: Any) -> Any:
 
 
 class ComparisonView(AnalysisView):
-    TITLE = "Compare"
+    TITLE = view_title("compare")
     HELP = f"""\
 **Comparison** (`6`). The `specviz compare` table for the current settings:
 every verification method with the fixed policy, then speculative sampling

@@ -7,6 +7,7 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.widgets import Static
 
+from specviz.app.view_catalog import view_title
 from specviz.app.widgets.analysis_view import AnalysisView
 from specviz.app.widgets.chart import Chart, theme_rgb
 from specviz.engine import theory
@@ -21,7 +22,7 @@ def policy_note(simulation: Any) -> str:
 
 
 class LengthHistogramView(AnalysisView):
-    TITLE = "Lengths"
+    TITLE = view_title("lengths")
     HELP = """\
 **Acceptance lengths** (`2`). The share of rounds that emitted j tokens
 (kept drafts plus the correction or bonus), j = 1 … k+1, beside the

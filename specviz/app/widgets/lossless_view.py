@@ -11,6 +11,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from specviz.app.context_counts import ContextCounts, counts_for
+from specviz.app.view_catalog import view_title
 from specviz.app.widgets.analysis_view import AnalysisView
 from specviz.app.widgets.chart import Chart, theme_rgb
 from specviz.engine.audit import (
@@ -22,7 +23,7 @@ MIN_SAMPLES = 20  # below this the test says little: no verdict yet
 
 
 class LosslessView(AnalysisView):
-    TITLE = "Lossless"
+    TITLE = view_title("lossless")
     HELP = """\
 **Losslessness** (`5`). An audit of the run itself: every token the run
 emitted right after one fixed context, counted, against the target's

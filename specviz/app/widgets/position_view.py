@@ -7,13 +7,14 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.widgets import Static
 
+from specviz.app.view_catalog import view_title
 from specviz.app.widgets.analysis_view import AnalysisView
 from specviz.app.widgets.chart import Chart, theme_rgb
 from specviz.app.widgets.length_histogram_view import policy_note
 
 
 class PositionView(AnalysisView):
-    TITLE = "Positions"
+    TITLE = view_title("positions")
     HELP = """\
 **Per-position acceptance** (`3`). For each draft position i: the rounds that
 kept the i-th draft over the rounds that drafted it (vLLM's

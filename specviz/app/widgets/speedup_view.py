@@ -7,6 +7,7 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.widgets import Static
 
+from specviz.app.view_catalog import view_title
 from specviz.app.widgets.analysis_view import AnalysisView
 from specviz.app.widgets.chart import Chart, theme_rgb
 from specviz.engine import theory
@@ -22,7 +23,7 @@ def measured_draft_length(simulation: Any) -> float:
 
 
 class SpeedupView(AnalysisView):
-    TITLE = "Speedup"
+    TITLE = view_title("speedup")
     HELP = """\
 **Speedup against k** (`1`). The closed form S(k) = (1 − α^(k+1)) / ((1 − α)(k c + 1 + v k))
 for the run's α and draft cost c (Leviathan et al. 2023), the optimal k marked `◆`,

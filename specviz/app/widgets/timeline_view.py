@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from specviz.app.recent_rounds import RoundRecord, recent_rounds
+from specviz.app.view_catalog import view_title
 from specviz.app.widgets.analysis_view import AnalysisView
 from specviz.app.widgets.chart import Chart, theme_rgb
 from specviz.app.widgets.stats_sidebar import format_ms
@@ -61,7 +62,7 @@ def draft_length_ticks(top: int, rows: int) -> list[int]:
 
 
 class TimelineView(AnalysisView):
-    TITLE = "Timeline"
+    TITLE = view_title("timeline")
     HELP = """\
 **Timeline** (`4`). The recent rounds on a wall-clock axis from the cost model:
 the draft lane holds each round's draft passes (c·T each), the target lane its
