@@ -118,6 +118,10 @@ class SpecvizApp(App[int]):
 
     # ---- layout ----------------------------------------------------------------
 
+    # Focus the stream straight away: focusing a field first (Textual's default)
+    # and then the stream restyles the whole screen twice before the first paint.
+    AUTO_FOCUS = "#stream"
+
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
         panel = ControlPanel(self.config, id="controls")
@@ -139,7 +143,6 @@ class SpecvizApp(App[int]):
         status.replaying = self.replaying
         self._show_config()
         self.publish(Change.RESET)
-        self.query_one(TokenStream).focus()
 
     # ---- routing ---------------------------------------------------------------
 
