@@ -46,6 +46,7 @@ class AnalysisScreen(Screen[None]):
     """The analysis views as tabs."""
 
     CSS_PATH = Path(__file__).with_suffix(".tcss")
+    AUTO_FOCUS = "*"  # the first tab, not the App's "#stream" (not on this screen)
     BINDINGS = [
         *(Binding(key, f"app.show_view('{name}')", view.TITLE, tooltip=does, group=VIEWS_GROUP)
           for name, view, key, does in VIEWS),
