@@ -108,14 +108,17 @@ def first_token_counts(simulation: Simulation, samples: int) -> np.ndarray:
     return counts
 
 
+def reference_in(method, dists) -> tuple[str, np.ndarray]:
+    """What `method`'s emitted tokens must follow in a context: ("p" or
+    "argmax p", probabilities). The method says what it preserves."""
+    label = "argmax p" if method.lossless_against == AGAINST_ARGMAX else "p"
+    return label, np.asarray(method.reference_distribution(dists), dtype=float)
+
+
 def reference_distribution(simulation: Simulation) -> tuple[str, np.ndarray]:
     """What a lossless method must reproduce in the prompt's context."""
     model = simulation.model
-    dists = model.dists(model.context_key(simulation.history[: simulation.prompt_length]))
-    method = simulation.method
-    # The method says what it preserves (greedy: argmax p; others: p).
-    label = "argmax p" if method.lossless_against == AGAINST_ARGMAX else "p"
-    return label, np.asarray(method.reference_distribution(dists), dtype=float)
+    return reference_in(simulation.method, model.dists(model.context_key(simulation.history[: simulation.prompt_length])))
 
 
 def goodness_of_fit(observed: np.ndarray, expected_probs: np.ndarray) -> tuple[float, float, int]:

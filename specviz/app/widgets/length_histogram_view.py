@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual.app import ComposeResult
-from textual.widgets import Static
-
 from specviz.app.view_catalog import view_title
-from specviz.app.widgets.analysis_view import AnalysisView
-from specviz.app.widgets.chart import Chart, theme_rgb
+from specviz.app.widgets.chart import theme_rgb
+from specviz.app.widgets.chart_view import ChartView
 from specviz.engine import theory
 
 
@@ -21,7 +18,8 @@ def policy_note(simulation: Any) -> str:
     return f" · theory at the starting k = {config.draft_length}; the {config.draft_policy} policy varies k"
 
 
-class LengthHistogramView(AnalysisView):
+class LengthHistogramView(ChartView):
+    NAME = "lengths"
     TITLE = view_title("lengths")
     HELP = """\
 **Acceptance lengths** (`2`). The share of rounds that emitted j tokens
@@ -31,16 +29,10 @@ that i.i.d. acceptance predicts. A dynamic policy's rounds can be longer than
 k+1; theory is drawn at the starting k.
 """
 
-    def compose(self) -> ComposeResult:
-        yield Static(id="lengths-caption", classes="view-caption")
-        yield Chart(id="lengths-chart")
-
     def draw(self, simulation: Any) -> None:
         config, stats = simulation.config, simulation.stats
-        caption = self.query_one("#lengths-caption", Static)
-        chart = self.query_one("#lengths-chart", Chart)
+        caption, chart = self.fresh_chart()
         plt = chart.plt
-        plt.clear_data()
         if not stats.rounds:
             self.update_caption(caption, "No round yet: run some rounds (enter, e or a) to fill the histogram.")
             chart.refresh()

@@ -12,17 +12,18 @@ from textual.widgets import Static
 
 from specviz.app.context_counts import ContextCounts, counts_for
 from specviz.app.view_catalog import view_title
-from specviz.app.widgets.analysis_view import AnalysisView
-from specviz.app.widgets.chart import Chart, theme_rgb
-from specviz.engine.audit import (
-    SIGNIFICANCE,  # scipy itself loads only when a test runs
+from specviz.app.widgets.chart import theme_rgb
+from specviz.app.widgets.chart_view import ChartView
+from specviz.engine.audit import (  # scipy itself loads only when a test runs
+    SIGNIFICANCE,
+    reference_in,
 )
-from specviz.engine.methods import AGAINST_ARGMAX
 
 MIN_SAMPLES = 20  # below this the test says little: no verdict yet
 
 
-class LosslessView(AnalysisView):
+class LosslessView(ChartView):
+    NAME = "lossless"
     TITLE = view_title("lossless")
     HELP = """\
 **Losslessness** (`5`). An audit of the run itself: every token the run
@@ -46,8 +47,7 @@ prompt many times.
         self.tv_distance: float | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(id="lossless-caption", classes="view-caption")
-        yield Chart(id="lossless-chart")
+        yield from super().compose()
         yield Static(id="lossless-verdict", classes="view-caption")
 
     def new_run(self, simulation: Any) -> None:
@@ -60,17 +60,12 @@ prompt many times.
 
     def reference(self, simulation: Any) -> tuple[str, np.ndarray]:
         """What the method's tokens must follow in the fixed context: ("p" | "argmax p", probabilities)."""
-        dists = simulation.model.dists(self.counts.context)
-        method = simulation.method
-        label = "argmax p" if method.lossless_against == AGAINST_ARGMAX else "p"
-        return label, np.asarray(method.reference_distribution(dists), dtype=float)
+        return reference_in(simulation.method, simulation.model.dists(self.counts.context))
 
     def draw(self, simulation: Any) -> None:
         counts = self.counts
-        caption = self.query_one("#lossless-caption", Static)
-        chart = self.query_one("#lossless-chart", Chart)
+        caption, chart = self.fresh_chart()
         plt = chart.plt
-        plt.clear_data()
         counts.update(simulation.history)
         if counts.context is None or not counts.samples:
             self.update_caption(caption, "No token emitted yet: run some rounds (enter, e or a) to collect them.")

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual.app import ComposeResult
-from textual.widgets import Static
-
 from specviz.app.view_catalog import view_title
-from specviz.app.widgets.analysis_view import AnalysisView
-from specviz.app.widgets.chart import Chart, theme_rgb
+from specviz.app.widgets.chart import theme_rgb
+from specviz.app.widgets.chart_view import ChartView
 from specviz.app.widgets.length_histogram_view import policy_note
 
 
-class PositionView(AnalysisView):
+class PositionView(ChartView):
+    NAME = "positions"
     TITLE = view_title("positions")
     HELP = """\
 **Per-position acceptance** (`3`). For each draft position i: the rounds that
@@ -23,16 +21,10 @@ acceptance that the first i drafts are all kept. It falls with i: a draft
 is only kept if every draft before it was.
 """
 
-    def compose(self) -> ComposeResult:
-        yield Static(id="positions-caption", classes="view-caption")
-        yield Chart(id="positions-chart")
-
     def draw(self, simulation: Any) -> None:
         stats = simulation.stats
-        caption = self.query_one("#positions-caption", Static)
-        chart = self.query_one("#positions-chart", Chart)
+        caption, chart = self.fresh_chart()
         plt = chart.plt
-        plt.clear_data()
         measured = stats.per_position_acceptance
         if not measured:
             self.update_caption(caption, "No draft tested yet: run some rounds (enter, e or a).")

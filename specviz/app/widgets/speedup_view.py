@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual.app import ComposeResult
-from textual.widgets import Static
-
 from specviz.app.view_catalog import view_title
-from specviz.app.widgets.analysis_view import AnalysisView
-from specviz.app.widgets.chart import Chart, theme_rgb
+from specviz.app.widgets.chart import theme_rgb
+from specviz.app.widgets.chart_view import ChartView
 from specviz.engine import theory
 from specviz.engine.config import MAX_DRAFT_LENGTH
 
@@ -22,7 +19,8 @@ def measured_draft_length(simulation: Any) -> float:
     return stats.drafted / stats.rounds
 
 
-class SpeedupView(AnalysisView):
+class SpeedupView(ChartView):
+    NAME = "speedup"
     TITLE = view_title("speedup")
     HELP = """\
 **Speedup against k** (`1`). The closed form S(k) = (1 − α^(k+1)) / ((1 − α)(k c + 1 + v k))
@@ -33,16 +31,10 @@ knob for the synthetic pair with speculative sampling, and the run's measured me
 acceptance probability otherwise.
 """
 
-    def compose(self) -> ComposeResult:
-        yield Static(id="speedup-caption", classes="view-caption")
-        yield Chart(id="speedup-chart")
-
     def draw(self, simulation: Any) -> None:
         config, stats = simulation.config, simulation.stats
-        caption = self.query_one("#speedup-caption", Static)
-        chart = self.query_one("#speedup-chart", Chart)
+        caption, chart = self.fresh_chart()
         plt = chart.plt
-        plt.clear_data()
         alpha = simulation.theory_alpha()
         c, v, k = config.draft_cost, config.verify_overhead, config.draft_length
         source = "set" if simulation.alpha_is_set else "measured"
