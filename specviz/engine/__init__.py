@@ -1,30 +1,61 @@
 """The shared simulation engine: pure Python + numpy, no UI imports.
 
-The TUI, the command line and the tests all drive this API.
+The TUI, the command line and the tests all drive this API. Names are
+imported on first use (PEP 562), so `from specviz.engine import SimConfig`
+does not import numpy: the app validates its config and paints its first
+frame before it loads the models.
 """
 
-from specviz.engine.config import ConfigError, SimConfig, config_from_text, parse_field
-from specviz.engine.cost import CostBreakdown, CostModel
-from specviz.engine.models import ContextDists, ModelPair, build_model, model_names
-from specviz.engine.rounds import Phase, Round, TokenKind
-from specviz.engine.simulation import PhaseEvent, Simulation
-from specviz.engine.stats import RunStats
+from __future__ import annotations
 
-__all__ = [
-    "ConfigError",
-    "ContextDists",
-    "CostBreakdown",
-    "CostModel",
-    "ModelPair",
-    "Phase",
-    "PhaseEvent",
-    "Round",
-    "RunStats",
-    "SimConfig",
-    "Simulation",
-    "TokenKind",
-    "build_model",
-    "config_from_text",
-    "model_names",
-    "parse_field",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Public name -> the module that defines it.
+_EXPORTS = {
+    "ConfigError": "config",
+    "SimConfig": "config",
+    "config_from_text": "config",
+    "parse_field": "config",
+    "CostBreakdown": "cost",
+    "CostModel": "cost",
+    "ContextDists": "models",
+    "ModelPair": "models",
+    "build_model": "models",
+    "model_names": "catalog",
+    "Phase": "rounds",
+    "Round": "rounds",
+    "TokenKind": "rounds",
+    "RunState": "run_state",
+    "PhaseEvent": "simulation",
+    "Simulation": "simulation",
+    "RunStats": "stats",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        # A submodule (`from specviz.engine import sweep`) or a missing name.
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as error:
+            if error.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from specviz.engine.config import ConfigError, SimConfig, config_from_text, parse_field
+    from specviz.engine.cost import CostBreakdown, CostModel
+    from specviz.engine.models import ContextDists, ModelPair, build_model
+    from specviz.engine.catalog import model_names
+    from specviz.engine.rounds import Phase, Round, TokenKind
+    from specviz.engine.run_state import RunState
+    from specviz.engine.simulation import PhaseEvent, Simulation
+    from specviz.engine.stats import RunStats

@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from specviz.engine.catalog import method_names, model_names, policy_names
+
 # k beyond this is never useful: even at alpha = 0.99 and c = 0.01 the optimal k
 # is below 64, and each round stores O(k) numbers.
 MAX_DRAFT_LENGTH = 64
@@ -57,24 +59,6 @@ FIELD_LABELS: dict[str, str] = {
     "typical_epsilon": "typical acceptance epsilon (--typical-epsilon)",
     "typical_delta": "typical acceptance delta (--typical-delta)",
 }
-
-
-def _known_models() -> tuple[str, ...]:
-    from specviz.engine.models import model_names
-
-    return model_names()
-
-
-def _known_methods() -> tuple[str, ...]:
-    from specviz.engine.methods import method_names
-
-    return method_names()
-
-
-def _known_policies() -> tuple[str, ...]:
-    from specviz.engine.policies import policy_names
-
-    return policy_names()
 
 
 @dataclass(frozen=True)
@@ -149,12 +133,12 @@ def validate(config: SimConfig) -> None:
     _int_in("target_length", config.target_length, 1, MAX_TARGET_LENGTH)
     _real_in("draft_cost", config.draft_cost, 0.0, None, "a finite number >= 0")
     _int_in("seed", config.seed, 0, MAX_SEED)
-    if config.model not in _known_models():
-        raise ConfigError("model", config.model, "one of " + ", ".join(_known_models()))
-    if config.method not in _known_methods():
-        raise ConfigError("method", config.method, "one of " + ", ".join(_known_methods()))
-    if config.draft_policy not in _known_policies():
-        raise ConfigError("draft_policy", config.draft_policy, "one of " + ", ".join(_known_policies()))
+    if config.model not in model_names():
+        raise ConfigError("model", config.model, "one of " + ", ".join(model_names()))
+    if config.method not in method_names():
+        raise ConfigError("method", config.method, "one of " + ", ".join(method_names()))
+    if config.draft_policy not in policy_names():
+        raise ConfigError("draft_policy", config.draft_policy, "one of " + ", ".join(policy_names()))
     _real_in("confidence_threshold", config.confidence_threshold, 0.0, 1.0, "a number from 0 to 1")
     if not _is_real(config.target_pass_ms) or config.target_pass_ms <= 0:
         raise ConfigError("target_pass_ms", config.target_pass_ms, "a finite number > 0")

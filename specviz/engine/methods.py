@@ -26,6 +26,7 @@ from typing import Callable, Generic, TypeVar
 
 import numpy as np
 
+from specviz.engine import catalog
 from specviz.engine.models import ContextDists, sample_index
 
 T = TypeVar("T")
@@ -274,6 +275,7 @@ _METHODS: dict[str, type[VerificationMethod]] = {
 
 def register_method(method: type[VerificationMethod]) -> None:
     _METHODS[method.name] = method
+    catalog.METHODS[method.name] = method.lossless
 
 
 def method_names() -> tuple[str, ...]:

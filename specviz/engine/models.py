@@ -9,12 +9,15 @@ once per context, not once per token.
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from bisect import bisect_right
 from collections import OrderedDict
 from typing import Callable, Sequence
 
 import numpy as np
+
+from specviz.engine import catalog
 
 ContextKey = tuple[int, ...]
 
@@ -177,24 +180,19 @@ ModelFactory = Callable[["SimConfig"], ModelPair]  # noqa: F821
 _REGISTRY: dict[str, ModelFactory] = {}
 
 
-def register_model(name: str, factory: ModelFactory) -> None:
+def register_model(name: str, factory: ModelFactory, *, sets_alpha: bool = False) -> None:
     _REGISTRY[name] = factory
+    catalog.MODELS.setdefault(name, factory.__module__)
+    if sets_alpha:
+        catalog.MODELS_SETTING_ALPHA = catalog.MODELS_SETTING_ALPHA | {name}
 
 
 def model_names() -> tuple[str, ...]:
-    _load_builtin_models()
-    return tuple(_REGISTRY)
+    return catalog.model_names()
 
 
 def build_model(config) -> ModelPair:
-    _load_builtin_models()
+    if config.model not in _REGISTRY:
+        # Each model module registers its factory as it is imported.
+        importlib.import_module(catalog.MODELS[config.model])
     return _REGISTRY[config.model](config)
-
-
-def _load_builtin_models() -> None:
-    # Imported here so that each model module can register itself without a
-    # circular import through config validation.
-    from specviz.engine import (
-        ngram,  # noqa: F401
-        synthetic,  # noqa: F401
-    )

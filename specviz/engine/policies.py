@@ -8,6 +8,7 @@ for the next round's k (before the cut at the target length), and, when
 
 from __future__ import annotations
 
+from specviz.engine import catalog
 from specviz.engine.config import MAX_DRAFT_LENGTH
 from specviz.engine.methods import ContextMemo
 from specviz.engine.models import ContextDists
@@ -83,6 +84,8 @@ _POLICIES: dict[str, type[DraftPolicy]] = {p.name: p for p in (FixedPolicy, Heur
 
 def register_policy(policy: type[DraftPolicy]) -> None:
     _POLICIES[policy.name] = policy
+    if policy.name not in catalog.POLICIES:
+        catalog.POLICIES += (policy.name,)
 
 
 def policy_names() -> tuple[str, ...]:

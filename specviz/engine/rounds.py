@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from specviz.engine.models import ContextDists
+if TYPE_CHECKING:  # numpy stays out of a plain `import rounds` (see catalog)
+    from specviz.engine.models import ContextDists
 
 
 class Phase(enum.Enum):

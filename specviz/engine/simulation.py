@@ -7,19 +7,18 @@ TUI, `specviz run` and the tests all produce the same tokens from a seed.
 
 from __future__ import annotations
 
-from array import array
 from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from specviz.engine import theory
 from specviz.engine.config import SimConfig
-from specviz.engine.cost import CostBreakdown
 from specviz.engine.methods import build_method
 from specviz.engine.models import ModelPair, build_model, sample_index
 from specviz.engine.policies import build_policy
 from specviz.engine.random import UniformStream
 from specviz.engine.rounds import Phase, Round, TokenKind
+from specviz.engine.run_state import RunState
 from specviz.engine.stats import RunStats
 
 RoundListener = Callable[[Round], None]
@@ -35,72 +34,23 @@ class PhaseEvent:
     round: Round
 
 
-class Simulation:
+class Simulation(RunState):
     """A speculative decoding run over a model pair, from a config and its seed."""
 
     def __init__(self, config: SimConfig, model: ModelPair | None = None):
-        self.config = config
         self.model = model if model is not None else build_model(config)
+        super().__init__(config, self.model.encode_prompt(config.prompt), self.model.uses_acceptance_rate)
         self.method = build_method(config)
         self.policy = build_policy(config)
-        self.cost_model = config.cost_model
         self.draws = UniformStream(config.seed)
-        self.stats = RunStats()
-        prompt_ids = self.model.encode_prompt(config.prompt)
-        # history = prompt ids then emitted ids; compact, 4 bytes a token.
-        self.history = array("i", prompt_ids)
-        self.prompt_length = len(prompt_ids)
-        self.kinds = bytearray()  # TokenKind per emitted token
-        self.current: Round | None = None  # the round in progress or just finished
-        self.last_phase: Phase | None = None  # the phase that ran last
         self.next_draft_length = config.draft_length
         self._listeners: list[RoundListener] = []
-
-    # ---- queries -------------------------------------------------------
-
-    @property
-    def emitted(self) -> int:
-        return len(self.history) - self.prompt_length
-
-    @property
-    def done(self) -> bool:
-        return self.emitted >= self.config.target_length and self.last_phase in (None, Phase.ACCEPT)
-
-    @property
-    def next_phase(self) -> Phase | None:
-        if self.done:
-            return None
-        return Phase.DRAFT if self.last_phase in (None, Phase.ACCEPT) else self.last_phase.next()
-
-    @property
-    def tokens(self) -> array:
-        """Emitted token ids (a view-free copy would cost O(n); slice as needed)."""
-        return self.history[self.prompt_length :]
-
-    def token_kind(self, position: int) -> TokenKind:
-        return TokenKind(self.kinds[position])
 
     def text(self) -> str:
         return self.model.decode(self.history[self.prompt_length :])
 
     def prompt_text(self) -> str:
         return self.model.decode(self.history[: self.prompt_length])
-
-    @property
-    def alpha_is_set(self) -> bool:
-        """True when the alpha knob is exactly the acceptance rate (the
-        synthetic pair under speculative sampling); otherwise acceptance
-        emerges from the models and the method, and is measured."""
-        return self.model.uses_acceptance_rate and self.config.method == "speculative"
-
-    def theory_alpha(self) -> float:
-        """The alpha the closed forms should use: the knob where it is set,
-        else the measured mean acceptance probability."""
-        return self.config.acceptance_rate if self.alpha_is_set else self.stats.empirical_alpha
-
-    def cost(self) -> CostBreakdown:
-        s = self.stats
-        return self.cost_model.breakdown(s.rounds, s.draft_passes, s.drafted, s.emitted)
 
     def add_listener(self, listener: RoundListener) -> None:
         """Call `listener(round)` after every completed round."""

@@ -33,3 +33,16 @@ def test_headless_run_does_not_import_textual():
         "    main(['theory', '--json'])"
     )
     assert "textual" not in modules
+
+
+def test_a_config_and_the_closed_forms_do_not_import_numpy():
+    # The app paints its first frame from these before it loads the models.
+    modules = _modules_after(
+        "from specviz.engine import SimConfig, RunState, config_from_text, theory\n"
+        "from specviz.engine.catalog import method_is_lossless\n"
+        "config = config_from_text(SimConfig(), {'model': 'ngram', 'method': 'typical'})\n"
+        "RunState.before_start(config).cost()\n"
+        "theory.expected_speedup(0.8, 4, 0.1)"
+    )
+    assert "numpy" not in modules
+    assert "numpy" in _modules_after("from specviz.engine import Simulation")

@@ -1,0 +1,49 @@
+"""The engine's named parts, known without importing them.
+
+Validating a config, listing the choices in the app's control panel and
+labelling a method lossy need only names and a flag or two; importing the
+parts themselves means importing numpy (~0.1 s), which the app puts off until
+after its first frame. This module is that index: plain data, no numpy. Each
+part's module registers the part itself; a test checks the two agree.
+"""
+
+from __future__ import annotations
+
+# Model pair -> the module that registers its factory.
+MODELS: dict[str, str] = {
+    "synthetic": "specviz.engine.synthetic",
+    "ngram": "specviz.engine.ngram",
+}
+# Model pairs whose acceptance rate is the alpha knob (ModelPair.uses_acceptance_rate).
+MODELS_SETTING_ALPHA: frozenset[str] = frozenset({"synthetic"})
+
+# Verification method -> whether its output follows the target's distribution
+# (VerificationMethod.lossless), in the order the methods are listed.
+METHODS: dict[str, bool] = {
+    "speculative": True,
+    "greedy": True,
+    "sample-match": True,
+    "typical": False,
+}
+
+POLICIES: tuple[str, ...] = ("fixed", "heuristic", "confidence")
+
+
+def model_names() -> tuple[str, ...]:
+    return tuple(MODELS)
+
+
+def method_names() -> tuple[str, ...]:
+    return tuple(METHODS)
+
+
+def policy_names() -> tuple[str, ...]:
+    return POLICIES
+
+
+def method_is_lossless(name: str) -> bool:
+    return METHODS[name]
+
+
+def model_sets_alpha(name: str) -> bool:
+    return name in MODELS_SETTING_ALPHA

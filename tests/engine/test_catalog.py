@@ -1,0 +1,28 @@
+"""The catalog (names known without importing numpy) agrees with the parts themselves."""
+
+import pytest
+
+from specviz.engine import SimConfig, catalog
+from specviz.engine.methods import method_class
+from specviz.engine.methods import method_names as registered_methods
+from specviz.engine.models import build_model
+from specviz.engine.policies import policy_class
+from specviz.engine.policies import policy_names as registered_policies
+
+
+def test_methods_and_their_lossless_flags():
+    assert catalog.method_names() == registered_methods()
+    for name in catalog.method_names():
+        assert catalog.method_is_lossless(name) is method_class(name).lossless
+
+
+def test_policies():
+    assert catalog.policy_names() == registered_policies()
+    assert all(policy_class(name).name == name for name in catalog.policy_names())
+
+
+@pytest.mark.parametrize("name", catalog.model_names())
+def test_each_model_builds_from_its_module_and_says_whether_it_sets_alpha(name):
+    model = build_model(SimConfig(model=name))
+    assert model.name == name
+    assert model.uses_acceptance_rate is catalog.model_sets_alpha(name)
