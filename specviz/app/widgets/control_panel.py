@@ -18,9 +18,9 @@ from textual.widgets import Input, Label, Select, Static
 
 from specviz.app.widgets.model_select import ModelSelect
 from specviz.engine.config import ConfigError, SimConfig, config_from_text
-from specviz.engine.methods import method_class, method_names
-from specviz.engine.models import model_names
-from specviz.engine.policies import policy_names
+from specviz.engine.catalog import method_names, method_is_lossless
+from specviz.engine.catalog import model_names
+from specviz.engine.catalog import policy_names
 
 # (SimConfig field, label, input width in cells)
 TEXT_FIELDS: tuple[tuple[str, str, int], ...] = (
@@ -38,7 +38,7 @@ LOSSY_MARK = "⚠ lossy"
 
 def method_label(name: str) -> str:
     """A method as the selector shows it: lossy rules carry a warning."""
-    return name if method_class(name).lossless else f"{name} {LOSSY_MARK}"
+    return name if method_is_lossless(name) else f"{name} {LOSSY_MARK}"
 
 
 def select_options(name: str) -> list[tuple[str, str]]:
@@ -139,7 +139,7 @@ k and `,` `.` change α without leaving the keyboard.
             select = self.query_one(f"#input-{name}", Select)
             if select.value != getattr(config, name):
                 select.value = getattr(config, name)
-        self.query_one("#field-method").set_class(not method_class(config.method).lossless, "-lossy")
+        self.query_one("#field-method").set_class(not method_is_lossless(config.method), "-lossy")
         self._errors.clear()
         self._refresh_marks()
 
