@@ -86,6 +86,7 @@ async def memory_after_run_to_end(tokens: int) -> tuple[float, float, int]:
     app.animation_level = "none"
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
+        assert app.simulation.emitted == 0  # built (just after the first frame): not counted in the growth
         before = rss_mb()
         started = perf_counter()
         await pilot.press("e")
