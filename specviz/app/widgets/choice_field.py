@@ -70,7 +70,8 @@ class ChoiceField(Widget, can_focus=True):
         self.label = label
         self.options: tuple[tuple[str, str], ...] = tuple(options)
         self._values = [option_value for _, option_value in self.options]
-        self._shown = dict((option_value, text) for text, option_value in self.options)
+        self._shown = {option_value: text for text, option_value in self.options}
+        self._option_width = max(Content(text).cell_length for text, _ in self.options)
         self.set_reactive(ChoiceField.value, self.validate_value(value))
         self.tooltip = f"one of: {', '.join(text for text, _ in self.options)} · ←/→ to change"
 
@@ -84,21 +85,18 @@ class ChoiceField(Widget, can_focus=True):
 
     # ---- drawing ---------------------------------------------------------------
 
-    def _option_width(self) -> int:
-        return max(Content(text).cell_length for text, _ in self.options)
-
     def _label_text(self) -> str:
         return f"{INVALID_MARK} {self.label}" if self.invalid else self.label
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
         # Room for the longest option, so the row does not shift as the value changes.
-        return Content(self._label_text()).cell_length + len(" ‹  ›") + self._option_width()
+        return Content(self._label_text()).cell_length + len(" ‹  ›") + self._option_width
 
     def render(self) -> Content:
         label_style = "bold $text-error" if self.invalid else "$foreground-muted"
         shown = Content(self._shown[self.value])
         # Padded to the longest option, so the closing mark stays put.
-        shown = shown.stylize("bold").pad_right(self._option_width() - shown.cell_length)
+        shown = shown.stylize("bold").pad_right(self._option_width - shown.cell_length)
         return Content.assemble((self._label_text(), label_style), " ‹ ", shown, " ›")
 
     # ---- changing --------------------------------------------------------------
