@@ -440,7 +440,15 @@ def command_replay(args: argparse.Namespace) -> int:
 def command_app(args: argparse.Namespace, config: SimConfig) -> int:
     from specviz.app import run_app
 
-    return run_app(config)
+    # The app builds its models after its first frame. A corpus the person
+    # named is read here first, so a bad file is one line and exit 2, as for
+    # every other command, not an error inside the app.
+    simulation = None
+    if config.corpus is not None:
+        from specviz.engine.simulation import Simulation
+
+        simulation = Simulation(config)
+    return run_app(config, simulation=simulation)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 from time import perf_counter
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -36,7 +36,10 @@ from specviz.app.widgets.run_status import RunStatus
 from specviz.app.widgets.stats_sidebar import StatsSidebar
 from specviz.app.widgets.token_stream import TokenStream
 from specviz.engine.config import ConfigError, SimConfig, config_from_text
-from specviz.engine.simulation import Simulation
+from specviz.engine.run_state import RunState
+
+if TYPE_CHECKING:
+    from specviz.engine.simulation import Simulation
 
 # A run to the end works in slices of about this long between awaits: short
 # enough that a key press is answered at once, long enough to cost little.
@@ -104,10 +107,18 @@ class SpecvizApp(App[int]):
     def __init__(self, config: SimConfig, simulation: Any = None) -> None:
         super().__init__()
         self.config = config
-        # A given simulation (a replay of a recorded run) is driven as it is;
-        # reset or an edit then starts a fresh Simulation from the config.
-        self.simulation: Any = simulation if simulation is not None else Simulation(config)
-        self.replaying = simulation is not None
+        # A given simulation (a replay of a recorded run, or a run built
+        # beforehand) is driven as it is; reset or an edit then starts a fresh
+        # Simulation from the config. Otherwise the Simulation (numpy and the
+        # model pair: 0.1-0.3 s) is built after the first frame, which shows
+        # the run before it starts.
+        self._simulation: Simulation | None = simulation
+        self._before_start = RunState.before_start(config)
+        self.replaying = False
+        if simulation is not None:
+            from specviz.engine.trace import ReplaySimulation
+
+            self.replaying = isinstance(simulation, ReplaySimulation)
         self.speed_index = DEFAULT_SPEED
         self.autoplaying = False
         self.running = False
@@ -143,6 +154,24 @@ class SpecvizApp(App[int]):
         status.replaying = self.replaying
         self._show_config()
         self.publish(Change.RESET)
+        if self._simulation is None:
+            self.call_after_refresh(lambda: self.simulation)
+
+    @property
+    def simulation(self) -> Simulation:
+        """The run, built on first use: just after the first frame, or by the
+        first key that needs it if that comes sooner."""
+        if self._simulation is None:
+            from specviz.engine.simulation import Simulation
+
+            self._simulation = Simulation(self.config)
+            self.publish(Change.RESET)
+        return self._simulation
+
+    @property
+    def run_state(self) -> RunState:
+        """What the views show: the run, or the run before its models are loaded."""
+        return self._simulation if self._simulation is not None else self._before_start
 
     # ---- routing ---------------------------------------------------------------
 
@@ -156,8 +185,8 @@ class SpecvizApp(App[int]):
         """Tell every view that the run changed."""
         if not self.screen_stack:
             return  # shutting down: a worker's last message came after the screens went
-        simulation = self.simulation
-        if change is Change.RESET:
+        simulation = self.run_state
+        if change is Change.RESET and simulation is self._simulation:
             recent_rounds(simulation)  # the timeline's record starts with the run
         for view in self.simulation_views():
             view.show_simulation(simulation, change)
@@ -203,7 +232,7 @@ class SpecvizApp(App[int]):
         )
 
     def _uses_acceptance_rate(self) -> bool:
-        return bool(getattr(self.simulation.model, "uses_acceptance_rate", True))
+        return self.run_state.uses_acceptance_rate
 
     def _set_status(self, *, autoplaying: bool, running: bool) -> None:
         self.autoplaying, self.running = autoplaying, running
@@ -214,6 +243,8 @@ class SpecvizApp(App[int]):
 
     def restart(self, config: SimConfig) -> None:
         """A fresh run from `config` (autoplay carries on if it was on)."""
+        from specviz.engine.simulation import Simulation
+
         try:
             simulation = Simulation(config)
         except (ConfigError, OSError, ValueError) as error:
@@ -223,7 +254,7 @@ class SpecvizApp(App[int]):
             return
         was_autoplaying = self.autoplaying
         self._stop_work()
-        self.config, self.simulation, self.replaying = config, simulation, False
+        self.config, self._simulation, self.replaying = config, simulation, False
         self.query_one(RunStatus).replaying = False
         self._show_config()
         self.publish(Change.RESET)
@@ -248,7 +279,7 @@ class SpecvizApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("step", "finish_round", "run_to_end", "toggle_autoplay"):
             # Greyed out in the footer once the run is complete.
-            if self.simulation.done and not (self.running or self.autoplaying):
+            if self.run_state.done and not (self.running or self.autoplaying):
                 return None
         if action == "acceptance_rate" and not self._uses_acceptance_rate():
             return None
@@ -421,7 +452,8 @@ class SpecvizApp(App[int]):
 
 
 def make_app(config: SimConfig, simulation: Any = None) -> SpecvizApp:
-    """The app for `config`, driving `simulation` when given (a replay); used by run_app and tests."""
+    """The app for `config`, driving `simulation` when given (a replay, or a run
+    built beforehand); used by run_app and tests."""
     return SpecvizApp(config, simulation)
 
 

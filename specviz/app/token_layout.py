@@ -5,16 +5,19 @@ only where each display line starts (one integer a line) and extends that
 index as tokens arrive. The widths come from the model's vocabulary (each
 token id's text as it joins running text, e.g. " word" or ",") plus the width
 of the mark its kind carries; at the start of a line the joining space is
-dropped. Pure Python + numpy, no Textual, so it is tested on its own.
+dropped. Pure Python + numpy, no Textual, so it is tested on its own. numpy is
+imported with the first layout: the app's first frame, drawn before the
+engine loads, has none.
 """
 
 from __future__ import annotations
 
 from array import array
 from bisect import bisect_right
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 # Kind code for prompt tokens; the engine's TokenKind values are 0, 1, 2.
 PROMPT_KIND = 255
@@ -34,6 +37,8 @@ class TokenLayout:
     """
 
     def __init__(self, joined: Sequence[str], mark_width: dict[int, int], prompt_length: int, width: int):
+        import numpy as np
+
         self.width = max(1, width)
         self.prompt_length = prompt_length
         self._token_width = np.array([len(text) for text in joined], dtype=np.int64)
@@ -60,6 +65,8 @@ class TokenLayout:
 
     def kind_codes(self, kinds: bytes | bytearray, start: int, stop: int) -> np.ndarray:
         """Kind code per token in [start, stop): PROMPT_KIND for prompt tokens."""
+        import numpy as np
+
         codes = np.full(stop - start, PROMPT_KIND, dtype=np.uint8)
         first_emitted = max(start, self.prompt_length)
         if first_emitted < stop:
@@ -80,6 +87,8 @@ class TokenLayout:
 
     def _wrap_chunk(self, history: array, kinds: bytes | bytearray, start: int, stop: int, last: bool) -> int:
         """Wrap tokens [start, stop); returns where the open line starts (to re-wrap next)."""
+        import numpy as np
+
         # Copies of the slices: numpy must not hold a buffer on the engine's
         # array, or the engine could not grow it.
         ids = np.frombuffer(history[start:stop].tobytes(), dtype=np.int32)

@@ -309,9 +309,22 @@ async def test_a_palette_command_runs_its_action():
         assert app.simulation.stats.rounds == 1
 
 
-async def test_a_given_simulation_is_driven_as_it_is_and_reset_starts_fresh():
+async def test_a_given_simulation_is_driven_as_it_is_and_reset_starts_fresh(tmp_path):
+    from specviz.engine.trace import ReplaySimulation, TraceWriter
+
     config = SimConfig(target_length=80, seed=7)
-    recorded = Simulation(config)
+    built = Simulation(config)
+    built.run(max_rounds=3)
+    app = build_app(built, target_length=80, seed=7)
+    async with app.run_test(size=SIZE) as pilot:
+        # A run built beforehand (as the CLI does when it must read a corpus) is not a replay.
+        assert app.simulation is built and not app.replaying
+        await pilot.press("enter")
+        assert built.stats.rounds == 4
+
+    with TraceWriter(str(tmp_path / "run.jsonl"), Simulation(config)) as writer:
+        writer.simulation.run()
+    recorded = ReplaySimulation.from_file(str(tmp_path / "run.jsonl"))
     recorded.run(max_rounds=3)
     app = build_app(recorded, target_length=80, seed=7)
     async with app.run_test(size=SIZE) as pilot:

@@ -249,3 +249,13 @@ def test_bad_value_leaves_existing_trace_alone(tmp_path):
     code, _, err = run_cli("run", "-k", "0", "--trace", str(path), "--force")
     assert_one_line_error(code, err, "draft length")
     assert path.read_text() == "precious\n"
+
+
+def test_the_app_reads_a_named_corpus_before_its_screen_opens(tmp_path, monkeypatch):
+    # The app builds its models after its first frame; a bad corpus must still
+    # be one line and exit 2 from the command line, with no screen opened.
+    import specviz.app
+
+    monkeypatch.setattr(specviz.app, "run_app", lambda *a, **k: pytest.fail("the app was opened"))
+    code, _, err = run_cli("--model", "ngram", "--corpus", str(tmp_path / "missing.txt"))
+    assert_one_line_error(code, err, "missing.txt")

@@ -91,7 +91,8 @@ it follows the end of the run while you are at the bottom.
     def show_simulation(self, simulation: Any, change: Change) -> None:
         if change is Change.RESET or simulation is not self._simulation:
             self._simulation = simulation
-            self._joined = simulation.model.joined
+            # No model yet (the first frame, before it loads): no prompt tokens to show.
+            self._joined = simulation.model.joined if simulation.model is not None else ()
             self._layout = None
             self._follow = True
         self._committed, self._tail = self._split(simulation)
@@ -142,6 +143,8 @@ it follows the end of the run while you are at the bottom.
         width = self._wrap_width()
         if simulation is None or width <= 0:
             return  # laid out on the first resize, once the width is known
+        if simulation.model is None:
+            return  # the first frame, before the engine loads: no tokens to lay out
         if self._layout is None or self._layout.width != width:
             self._layout = TokenLayout(self._joined, {k: len(m) for k, m in HISTORY_MARKS.items()},
                                        simulation.prompt_length, width)
