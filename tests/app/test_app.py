@@ -210,7 +210,10 @@ async def test_an_invalid_value_is_explained_beside_its_field_and_changes_nothin
             config_from_text(config, {name: text})
         # The engine's words, exactly as the command line prints them.
         assert panel.errors == {name: str(engine_error.value)}
-        assert "✗" in str(app.query_one(f"#mark-{name}").render())
+        # Marked, not only coloured: the label reads "✗ k" and label and input carry -invalid.
+        label = app.query_one(f"#label-{name}")
+        assert "✗" in str(label.render()) and label.has_class("-invalid")
+        assert app.query_one(f"#input-{name}", Input).has_class("-invalid")
         assert str(engine_error.value) in str(app.query_one("#config-message").render())
         assert app.simulation is simulation and app.config == config
 

@@ -17,7 +17,7 @@ from tests.app.conftest import build_app, settle
 KEYS = (
     ["space"] * 8 + ["enter"] * 6 + ["e", "a", "plus", "minus", "r", "left_square_bracket", "right_square_bracket",
                                      "comma", "full_stop", "f1", "question_mark", "escape", "escape"]
-    + ["tab", "shift+tab", "backspace", "up", "down", "pageup", "pagedown", "home", "end"]
+    + ["tab", "shift+tab", "backspace", "up", "down", "left", "right", "pageup", "pagedown", "home", "end"]
     + list("0123456789.-x") + ["minus", "e"]
 )
 SIZES = [(120, 36), (80, 24), (60, 20), (100, 30), (61, 21), (140, 40)]

@@ -1,25 +1,21 @@
-"""The method and draft-policy selectors of the control panel (issue 7)."""
+"""The model, method and draft-policy choices of the control panel (issue 7)."""
 
 from __future__ import annotations
 
-from textual.widgets import Select
-
+from specviz.app.widgets.choice_field import ChoiceField
 from specviz.app.widgets.control_panel import ControlPanel, method_label
+from specviz.engine.catalog import method_names, model_names, policy_names
 from specviz.engine.config import config_from_text
-from specviz.engine.methods import method_names
-from specviz.engine.policies import policy_names
 from tests.app.conftest import SIZE, build_app, settle
 
 
 async def _choose(pilot, name: str, value: str, options: tuple[str, ...]) -> None:
-    """Pick `value` in the select for `name` with the keyboard, as a person would."""
-    select = pilot.app.query_one(f"#input-{name}", Select)
-    select.focus()
+    """Pick `value` in the choice for `name` with the keyboard, as a person would."""
+    choice = pilot.app.query_one(f"#input-{name}", ChoiceField)
+    choice.focus()
     await pilot.pause()
-    await pilot.press("enter")  # opens the list at the current value
-    await pilot.pause()
-    steps = options.index(value) - options.index(select.value)
-    await pilot.press(*(["down"] * steps if steps > 0 else ["up"] * -steps), "enter")
+    steps = options.index(value) - options.index(choice.value)
+    await pilot.press(*(["right"] * steps if steps > 0 else ["left"] * -steps))
     await settle(pilot)
 
 
@@ -48,18 +44,24 @@ async def test_choosing_a_policy_restarts_the_run_with_it():
 async def test_the_lossy_method_is_marked_in_the_list_the_field_and_the_title():
     app = build_app()
     async with app.run_test(size=SIZE) as pilot:
-        options = [label for label, _ in app.query_one("#input-method", Select)._options]
-        assert [str(label) for label in options] == [method_label(m) for m in method_names()]
-        assert "typical ⚠ lossy" in [str(label) for label in options]
-        assert all("lossy" not in str(label) for label, value in zip(options, method_names()) if value != "typical")
-        field = app.query_one("#field-method")
+        options = app.query_one("#input-method", ChoiceField).options
+        assert [value for _, value in options] == list(method_names())
+        assert [label for label, _ in options] == [method_label(m) for m in method_names()]
+        assert "typical ⚠ lossy" in [label for label, _ in options]
+        assert all("lossy" not in label for label, value in options if value != "typical")
+        field = app.query_one("#input-method", ChoiceField)
         assert not field.has_class("-lossy")
         await _choose(pilot, "method", "typical", method_names())
         assert app.config.method == "typical"
         assert field.has_class("-lossy")
         assert "typical ⚠ lossy" in app.sub_title
+        assert "typical ⚠ lossy" in field.render().plain
         await pilot.press("r")  # reset keeps the method, and its mark
-        assert app.query_one("#input-method", Select).value == "typical" and field.has_class("-lossy")
+        assert field.value == "typical" and field.has_class("-lossy")
+        field.focus()
+        await pilot.press("right")  # from the last method round to the first
+        await settle(pilot)
+        assert app.config.method == "speculative" and not field.has_class("-lossy")
 
 
 async def test_a_keyed_edit_keeps_the_chosen_method_and_policy():
@@ -68,6 +70,21 @@ async def test_a_keyed_edit_keeps_the_chosen_method_and_policy():
         await pilot.press("right_square_bracket")
         assert app.config.method == "sample-match" and app.config.draft_policy == "confidence"
         panel = app.query_one(ControlPanel)
-        assert panel.query_one("#input-method", Select).value == "sample-match"
-        assert panel.query_one("#input-draft_policy", Select).value == "confidence"
+        assert panel.query_one("#input-method", ChoiceField).value == "sample-match"
+        assert panel.query_one("#input-draft_policy", ChoiceField).value == "confidence"
         assert panel.errors == {}
+
+
+async def test_choosing_the_model_by_keys_restarts_the_run_with_it():
+    app = build_app(target_length=20)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("space")
+        choice = app.query_one("#input-model", ChoiceField)
+        await _choose(pilot, "model", "ngram", model_names())
+        assert choice.has_focus  # a choice keeps the focus: right again would move on
+        assert app.config.model == "ngram" == app.simulation.config.model
+        assert app.simulation.last_phase is None  # a fresh run
+        assert app.query_one(ControlPanel).errors == {}
+        await pilot.press("left")
+        await settle(pilot)
+        assert app.config.model == "synthetic" == choice.value

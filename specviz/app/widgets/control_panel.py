@@ -14,37 +14,38 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Input, Label, Static
 
-from specviz.app.widgets.model_select import ModelSelect
+from specviz.app.widgets.choice_field import INVALID_MARK, ChoiceField
+from specviz.engine.catalog import method_is_lossless, method_names, model_names, policy_names
 from specviz.engine.config import ConfigError, SimConfig, config_from_text
-from specviz.engine.catalog import method_names, method_is_lossless
-from specviz.engine.catalog import model_names
-from specviz.engine.catalog import policy_names
 
-# (SimConfig field, label, input width in cells)
-TEXT_FIELDS: tuple[tuple[str, str, int], ...] = (
-    ("draft_length", "k", 4),
-    ("acceptance_rate", "α", 6),
-    ("target_length", "n", 10),
-    ("draft_cost", "c", 6),
-    ("seed", "seed", 8),
+# Typed fields: (SimConfig field, label). Their widths are in control_panel.tcss
+# (narrower on a medium terminal, so the first row fits in 80 columns).
+TEXT_FIELDS: tuple[tuple[str, str], ...] = (
+    ("draft_length", "k"),
+    ("acceptance_rate", "α"),
+    ("target_length", "n"),
+    ("draft_cost", "c"),
+    ("seed", "seed"),
 )
 
-# Fields chosen from a list: (SimConfig field, label).
-SELECT_FIELDS: tuple[tuple[str, str], ...] = (("method", "method"), ("draft_policy", "policy"))
+# Fields chosen from a few options: (SimConfig field, label). The model sits
+# on the first row with the numbers; method and policy make the second.
+CHOICE_FIELDS: tuple[tuple[str, str], ...] = (("model", "model"), ("method", "method"), ("draft_policy", "policy"))
 LOSSY_MARK = "⚠ lossy"
 
 
 def method_label(name: str) -> str:
-    """A method as the selector shows it: lossy rules carry a warning."""
+    """A method as the panel shows it: lossy rules carry a warning."""
     return name if method_is_lossless(name) else f"{name} {LOSSY_MARK}"
 
 
-def select_options(name: str) -> list[tuple[str, str]]:
+def choice_options(name: str) -> list[tuple[str, str]]:
+    """(shown text, value) for each option of the choice field `name`."""
     if name == "method":
         return [(method_label(method), method) for method in method_names()]
-    return [(policy, policy) for policy in policy_names()]
+    return [(option, option) for option in (model_names() if name == "model" else policy_names())]
 
 
 HINT = "Enter applies an edit and restarts the run · Esc returns to the stream"
@@ -57,17 +58,19 @@ def field_text(config: SimConfig, name: str) -> str:
 
 
 class ControlPanel(Vertical):
-    """Editable run parameters; invalid values are explained beside their field."""
+    """Editable run parameters; invalid values are explained below the fields."""
 
     HELP = """\
 **Controls.** k (draft length), α (acceptance rate of the synthetic pair),
 n (tokens to generate), c (cost of a draft pass relative to a target pass),
 seed, the model pair, the verification method (`typical` is marked
 `⚠ lossy`: its output does not follow the target's distribution) and the
-draft-length policy (fixed, heuristic, confidence). Tab into a field, type,
-press Enter (or pick from a list). The engine checks every value; an invalid one is marked `✗` and explained below the
-fields, and changes nothing. A valid change restarts the run. `[` `]` change
-k and `,` `.` change α without leaving the keyboard.
+draft-length policy (fixed, heuristic, confidence). Tab into a field, type and
+press Enter; in the model, method and policy fields `←` `→` (or enter, space,
+a click) change the choice. The engine checks every value; an invalid one is
+marked `✗` and explained below the fields, and changes nothing. A valid change
+restarts the run. `[` `]` change k and `,` `.` change α without leaving the
+keyboard.
 """
 
     class ConfigSubmitted(Message):
@@ -82,39 +85,24 @@ k and `,` `.` change α without leaving the keyboard.
         self._config = config
         self._errors: dict[str, str] = {}
         self._replaying = False
+        self._message: str | Content = HINT
 
     def compose(self) -> ComposeResult:
+        # Few widgets on purpose: each costs its share of the first frame, so a
+        # text field is a bare Label + Input and a choice is one ChoiceField.
+        choices = {name: ChoiceField(label, choice_options(name), getattr(self._config, name), id=f"input-{name}")
+                   for name, label in CHOICE_FIELDS}
+        choices["method"].set_class(not method_is_lossless(self._config.method), "-lossy")
         with Horizontal(id="fields"):
-            for name, label, width in TEXT_FIELDS:
-                with Horizontal(classes="field", id=f"field-{name}"):
-                    yield Label(label, classes="field-label")
-                    field = Input(field_text(self._config, name), id=f"input-{name}", compact=True, select_on_focus=True)
-                    field.cursor_blink = False  # a steady cursor keeps screenshots stable
-                    field.styles.width = width + 2
-                    yield field
-                    yield Label(" ", classes="field-mark", id=f"mark-{name}")
-            with Horizontal(classes="field", id="field-model"):
-                yield Label("model", classes="field-label")
-                yield ModelSelect(
-                    [(name, name) for name in model_names()],
-                    value=self._config.model,
-                    allow_blank=False,
-                    compact=True,
-                    id="input-model",
-                )
-                yield Label(" ", classes="field-mark", id="mark-model")
+            for name, label in TEXT_FIELDS:
+                yield Label(label, id=f"label-{name}", classes="field-label")
+                field = Input(field_text(self._config, name), id=f"input-{name}", compact=True, select_on_focus=True)
+                field.cursor_blink = False  # a steady cursor keeps screenshots stable
+                yield field
+            yield choices["model"]
         with Horizontal(id="strategy"):
-            for name, label in SELECT_FIELDS:
-                with Horizontal(classes="field", id=f"field-{name}"):
-                    yield Label(label, classes="field-label")
-                    yield ModelSelect(
-                        select_options(name),
-                        value=getattr(self._config, name),
-                        allow_blank=False,
-                        compact=True,
-                        id=f"input-{name}",
-                    )
-                    yield Label(" ", classes="field-mark", id=f"mark-{name}")
+            yield choices["method"]
+            yield choices["draft_policy"]
         yield Static(HINT, id="config-message")
 
     # ---- what the App calls ------------------------------------------------
@@ -124,7 +112,7 @@ k and `,` `.` change α without leaving the keyboard.
         self._config = config
         self._replaying = replaying
         # Only fields whose text differs are touched: each change restyles the field.
-        for name, _, _ in TEXT_FIELDS:
+        for name, _ in TEXT_FIELDS:
             field = self.query_one(f"#input-{name}", Input)
             if field.value != field_text(config, name):
                 field.value = field_text(config, name)
@@ -132,14 +120,13 @@ k and `,` `.` change α without leaving the keyboard.
         if alpha.disabled == uses_acceptance_rate:
             alpha.disabled = not uses_acceptance_rate
             alpha.tooltip = None if uses_acceptance_rate else "this model pair's acceptance is measured, not set"
-        select = self.query_one("#input-model", Select)
-        if select.value != config.model:
-            select.value = config.model
-        for name, _ in SELECT_FIELDS:
-            select = self.query_one(f"#input-{name}", Select)
-            if select.value != getattr(config, name):
-                select.value = getattr(config, name)
-        self.query_one("#field-method").set_class(not method_is_lossless(config.method), "-lossy")
+        for name, _ in CHOICE_FIELDS:
+            choice = self.query_one(f"#input-{name}", ChoiceField)
+            if choice.value != getattr(config, name):
+                choice.value = getattr(config, name)  # posts nothing: this is not the person's choice
+        method = self.query_one("#input-method", ChoiceField)
+        if method.has_class("-lossy") == method_is_lossless(config.method):
+            method.set_class(not method_is_lossless(config.method), "-lossy")
         self._errors.clear()
         self._refresh_marks()
 
@@ -176,28 +163,37 @@ k and `,` `.` change α without leaving the keyboard.
         if event.value != field_text(self._config, name) or name in self._errors:
             self._apply(name, event.value)
 
-    @on(Select.Changed)
-    def _model_changed(self, event: Select.Changed) -> None:
+    @on(ChoiceField.Changed)
+    def _chosen(self, event: ChoiceField.Changed) -> None:
         event.stop()
-        name = self._field_of(event.select)  # model, method or draft_policy
-        if event.value is not Select.NULL and event.value != getattr(self._config, name):
-            self._apply(name, str(event.value))
+        name = self._field_of(event.choice_field)  # model, method or draft_policy
+        if event.value != getattr(self._config, name) or name in self._errors:
+            self._apply(name, event.value)
 
     @staticmethod
-    def _field_of(widget: Input | Select) -> str:
+    def _field_of(widget: Input | ChoiceField) -> str:
         return (widget.id or "").removeprefix("input-")
 
     def _refresh_marks(self, latest: str | None = None) -> None:
-        for name in [name for name, _, _ in TEXT_FIELDS] + ["model"] + [name for name, _ in SELECT_FIELDS]:
+        for name, label in TEXT_FIELDS:
             invalid = name in self._errors
-            field = self.query_one(f"#field-{name}")
+            field = self.query_one(f"#input-{name}", Input)
             if field.has_class("-invalid") != invalid:
-                self.query_one(f"#mark-{name}", Label).update("✗" if invalid else " ")
+                # The mark, not only the colour, says which field is wrong.
+                self.query_one(f"#label-{name}", Label).update(f"{INVALID_MARK} {label}" if invalid else label)
+                self.query_one(f"#label-{name}").set_class(invalid, "-invalid")
                 field.set_class(invalid, "-invalid")
+        for name, _ in CHOICE_FIELDS:
+            choice = self.query_one(f"#input-{name}", ChoiceField)
+            if choice.invalid != (name in self._errors):
+                choice.invalid = name in self._errors  # marks itself (✗, class -invalid)
         message = self.query_one("#config-message", Static)
         if self._errors:
             name = latest if latest in self._errors else next(iter(self._errors))
-            message.update(Content.from_markup("[b]✗[/b] $message", message=self._errors[name]))
+            text: str | Content = Content.from_markup("[b]✗[/b] $message", message=self._errors[name])
         else:
-            message.update(REPLAY_HINT if self._replaying else HINT)
+            text = REPLAY_HINT if self._replaying else HINT
+        if text != self._message:  # each update re-lays out the message
+            self._message = text
+            message.update(text)
         message.set_class(bool(self._errors), "-error")
