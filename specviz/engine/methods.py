@@ -22,6 +22,7 @@ Ties in argmax p go to the lowest token id (numpy's argmax), everywhere.
 from __future__ import annotations
 
 import math
+import weakref
 from typing import Callable, Generic, TypeVar
 
 import numpy as np
@@ -39,27 +40,28 @@ AGAINST_ARGMAX = "argmax"  # a point mass at argmax p: greedy decoding of the ta
 class ContextMemo(Generic[T]):
     """`compute(dists)` done once per context instead of once per token.
 
-    Keyed by the ContextDists object: model pairs cache and reuse one per
-    context, and the memo holding its key keeps that identity from being reused
-    by another object. Emptied when full, so a model with millions of contexts
-    cannot grow it without bound.
+    Keyed weakly by the ContextDists object: model pairs cache and reuse one
+    per context, and a value lives exactly as long as its context stays in the
+    model's (memory-bounded) cache. A strong key would keep every context the
+    run ever met alive: with the n-gram pair's 2,900-word rows that grew to
+    gigabytes over a few thousand short runs.
     """
 
-    __slots__ = ("_compute", "_values", "_limit")
+    __slots__ = ("_compute", "_values")
 
-    def __init__(self, compute: Callable[[ContextDists], T], limit: int = 65_536):
+    def __init__(self, compute: Callable[[ContextDists], T]):
         self._compute = compute
-        self._values: dict[ContextDists, T] = {}
-        self._limit = limit
+        self._values: weakref.WeakKeyDictionary[ContextDists, T] = weakref.WeakKeyDictionary()
 
     def __call__(self, dists: ContextDists) -> T:
         values = self._values
         found = values.get(dists)
         if found is None:
-            if len(values) >= self._limit:
-                values.clear()
             found = values[dists] = self._compute(dists)
         return found
+
+    def __len__(self) -> int:
+        return len(self._values)
 
 
 def argmax_p(dists: ContextDists) -> int:

@@ -32,7 +32,8 @@ class ContextDists:
     over the arrays for a large one (8 bytes an entry instead of ~32).
     """
 
-    __slots__ = ("p", "q", "beta", "p_view", "q_view", "q_cdf", "_p_cdf", "_residual_cdf")
+    # __weakref__: methods memoise per-context values weakly (methods.ContextMemo).
+    __slots__ = ("p", "q", "beta", "p_view", "q_view", "q_cdf", "_p_cdf", "_residual_cdf", "__weakref__")
 
     def __init__(self, p: np.ndarray, q: np.ndarray, q_cdf: memoryview | None = None):
         # q_cdf: np.cumsum(q) computed once, for pairs whose q is shared by many contexts.

@@ -411,3 +411,19 @@ def test_methods_see_the_same_drafts_from_the_same_seed():
         sim = Simulation(config, model=synthetic_pair(config.acceptance_rate))
         first[name] = sim.finish_round().drafted
     assert len({tuple(d) for d in first.values()}) == 1
+
+
+def test_a_methods_per_context_memo_lets_contexts_go_with_the_models_cache():
+    # A memo holding its contexts strongly kept every context a run met alive
+    # (gigabytes with the n-gram pair); it must stay within the model's cache.
+    from specviz.engine.models import build_model
+    from specviz.engine.simulation import Simulation
+
+    config = SimConfig(model="ngram", method="greedy", draft_length=3, target_length=600, seed=3)
+    model = build_model(config)
+    model.cache_size = 16  # both of the pair's caches of ContextDists
+    simulation = Simulation(config, model)
+    simulation.run()
+    memo = simulation.method._argmax
+    assert simulation.stats.rounds > 100  # many more contexts than the cache holds
+    assert 0 < len(memo) <= 2 * 16 + config.draft_length + 1
