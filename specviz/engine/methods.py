@@ -83,6 +83,9 @@ class VerificationMethod:
     #: (greedy decoding of the target); None for a lossy method
     lossless_against: str | None = AGAINST_TARGET
     description: str = ""
+    #: when a draft is kept, in a few words (the app's round view says why a
+    #: draft was rejected with it)
+    keeps_when: str = ""
     #: True when acceptance_probability(dists) is dists.beta (lets the engine
     #: skip a call per position)
     acceptance_is_beta: bool = False
@@ -133,6 +136,7 @@ class SpeculativeSampling(VerificationMethod):
     """Leviathan et al. 2023 / Chen et al. 2023: keep x with probability min(1, p/q)."""
 
     name = "speculative"
+    keeps_when = "u < p/q"
     lossless = True
     lossless_against = AGAINST_TARGET
     description = "accept with min(1, p/q); correction from norm(max(0, p - q)); bonus from p"
@@ -169,6 +173,7 @@ class GreedyVerification(VerificationMethod):
     """
 
     name = "greedy"
+    keeps_when = "x = argmax p"
     lossless = True
     lossless_against = AGAINST_ARGMAX
     description = (
@@ -201,6 +206,7 @@ class SampleMatch(VerificationMethod):
     """
 
     name = "sample-match"
+    keeps_when = "x = y, with y ~ p drawn from u"
     lossless = True
     lossless_against = AGAINST_TARGET
     description = "sample y ~ p at each position, accept while the draft equals y; on a mismatch emit y; bonus from p"
@@ -244,6 +250,7 @@ class TypicalAcceptance(VerificationMethod):
     """
 
     name = "typical"
+    keeps_when = "p(x) > min(ε, δ·exp(−H(p)))"
     lossless = False
     lossless_against = None
     description = (

@@ -88,3 +88,18 @@ async def test_choosing_the_model_by_keys_restarts_the_run_with_it():
         await pilot.press("left")
         await settle(pilot)
         assert app.config.model == "synthetic" == choice.value
+
+
+async def test_the_round_view_says_why_another_methods_rule_rejected_a_draft():
+    from textual.widgets import Static
+
+    from specviz.engine.methods import method_class
+
+    for method in ("greedy", "typical", "sample-match"):
+        app = build_app(method=method, model="ngram", target_length=200, seed=3)
+        async with app.run_test(size=SIZE) as pilot:
+            while not app.simulation.current or not app.simulation.current.rejected:
+                await pilot.press("enter")
+            caption = str(app.query_one("#round-caption", Static).render())
+            assert f"{method} keeps x only if {method_class(method).keeps_when}" in caption
+            assert "u =" not in caption  # speculative sampling's test is not this rule's

@@ -26,3 +26,8 @@ def test_each_model_builds_from_its_module_and_says_whether_it_sets_alpha(name):
     model = build_model(SimConfig(model=name))
     assert model.name == name
     assert model.uses_acceptance_rate is catalog.model_sets_alpha(name)
+
+
+def test_every_method_says_when_it_keeps_a_draft():
+    # The round view explains a rejection with it.
+    assert all(method_class(name).keeps_when for name in catalog.method_names())

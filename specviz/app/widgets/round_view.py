@@ -150,7 +150,10 @@ when every draft was kept, the `+` bonus token drawn from p at position k+1.
             position = current.accepted
             u = current.draws[current.draft_length + position]
             ratio = current.ratios()[position]
-            why = f" (u = {u:.3f} ≥ p/q = {_ratio_text(ratio)})" if lossless_rule else ""
+            if lossless_rule:
+                why = f" (u = {u:.3f} ≥ p/q = {_ratio_text(ratio)})"
+            else:  # another rule: say what it keeps
+                why = f" ({simulation.config.method} keeps x only if {simulation.method.keeps_when})"
             skipped = f", {current.skipped} skipped" if current.skipped else ""
             source = " from norm(max(0, p − q))" if lossless_rule else ""
             return Content.assemble(
