@@ -20,11 +20,13 @@ from specviz.cli_analysis import (
     add_analysis_commands,
     run_analysis_command,
 )
+from specviz.engine import catalog
 from specviz.engine.config import (
     MAX_DRAFT_LENGTH,
     MAX_TARGET_LENGTH,
     ConfigError,
     SimConfig,
+    TraceError,
     config_from_text,
 )
 from specviz.progress import stderr_progress
@@ -129,18 +131,13 @@ def add_simulation_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _choices(field_name: str) -> tuple[str, ...]:
+    # From the numpy-free catalog: the parser is built on every start, the app's too.
     if field_name == "model":
-        from specviz.engine.models import model_names
-
-        return model_names()
+        return catalog.model_names()
     if field_name == "method":
-        from specviz.engine.methods import method_names
-
-        return method_names()
+        return catalog.method_names()
     if field_name == "draft_policy":
-        from specviz.engine.policies import policy_names
-
-        return policy_names()
+        return catalog.policy_names()
     return ()
 
 
@@ -293,7 +290,6 @@ def _prog(args: argparse.Namespace) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from specviz.engine.trace import TraceError
 
     try:
         if args.command in ANALYSIS_COMMANDS:

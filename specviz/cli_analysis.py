@@ -13,22 +13,27 @@ import argparse
 import csv
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from specviz.engine.audit import DEFAULT_SAMPLES, MAX_SAMPLES, SIGNIFICANCE
-from specviz.engine.config import MAX_DRAFT_LENGTH, ConfigError
-from specviz.engine.sweep import (
+# numpy-free: this module builds part of the help on every start (the app's
+# too); the audit and sweep themselves are imported when they run.
+from specviz.engine.analysis_defaults import (
     ALPHA_MEASURED,
     DEFAULT_ALPHAS,
     DEFAULT_ENGINE_ROUNDS,
     DEFAULT_K_MAX,
+    DEFAULT_SAMPLES,
     DEFAULT_VECTORISED_ROUNDS,
     ENGINE,
     MAX_ENGINE_ROUNDS,
+    MAX_SAMPLES,
     MAX_VECTORISED_ROUNDS,
-    SweepCell,
-    SweepResult,
+    SIGNIFICANCE,
 )
+from specviz.engine.config import MAX_DRAFT_LENGTH, ConfigError
+
+if TYPE_CHECKING:
+    from specviz.engine.sweep import SweepCell, SweepResult
 from specviz.progress import stderr_progress
 
 ANALYSIS_COMMANDS = ("sweep", "audit")

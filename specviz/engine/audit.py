@@ -20,14 +20,9 @@ from specviz.engine.methods import AGAINST_ARGMAX
 from specviz.engine.models import ModelPair
 from specviz.engine.simulation import Simulation
 
-# Below this p-value the audit calls the output distribution different from
-# the reference. With a fixed seed the verdict is reproducible; 1e-3 keeps
-# false alarms for a correct rule rare across many configurations.
-SIGNIFICANCE = 1e-3
+from specviz.engine.analysis_defaults import DEFAULT_SAMPLES, MAX_SAMPLES, SIGNIFICANCE  # noqa: F401
+
 MIN_EXPECTED = 5.0  # chi-square needs about 5 expected counts per bin
-# Each sample is one round (~50 us), so a million is under a minute.
-MAX_SAMPLES = 1_000_000
-DEFAULT_SAMPLES = 20_000
 
 FIELD_LABELS.update({"samples": "samples (--samples)", "context": "audit context (--context)", "tokens_shown": "tokens shown (--tokens-shown)"})
 

@@ -17,17 +17,17 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from specviz.engine.catalog import method_names, policy_names
 from specviz.engine.config import ConfigError, SimConfig, _parse_int
-from specviz.engine.methods import method_class, method_names
-from specviz.engine.models import ModelPair, build_model
-from specviz.engine.policies import policy_names
-from specviz.engine.simulation import Simulation
 
-# The audit module (and with it scipy, most of a second to import) is loaded
-# only when an audit runs: the command line reads this module's defaults to
-# build its help, for every command.
+# The command line reads this module's defaults to build its help, for every
+# command (the app too): the engine itself (numpy) is imported when a
+# comparison runs, and the audit module (and with it scipy, most of a second
+# to import) only when an audit runs.
 if TYPE_CHECKING:
     from specviz.engine.audit import AuditResult
+    from specviz.engine.models import ModelPair
+    from specviz.engine.simulation import Simulation
 
 DEFAULT_TARGET_LENGTH = 2_000  # tokens per row: ~3 s in all on the synthetic pair, ~10 s with --model ngram
 DEFAULT_AUDIT_SAMPLES = 2_000  # first tokens per audit: catches typical's bias many times over
@@ -85,9 +85,12 @@ def compare(
         raise ConfigError(AUDIT_SAMPLES_LABEL, audit_samples, f"an integer from 0 (no audit) to {MAX_AUDIT_SAMPLES:,}")
     # One model for every row: the pair does not depend on the method or the
     # policy, and building the n-gram pair is the slow part of a short run.
+    from specviz.engine.audit import audit
+    from specviz.engine.models import build_model
+    from specviz.engine.simulation import Simulation
+
     if model is None:
         model = build_model(config)
-    from specviz.engine.audit import audit
 
     audited_methods = list(dict.fromkeys(m for m, _ in plan)) if audit_samples else []
     total = len(plan) * config.target_length + len(audited_methods) * audit_samples
@@ -119,6 +122,8 @@ def compare(
 
 
 def _row(simulation: Simulation, audited: tuple[str, AuditResult] | None) -> dict[str, Any]:
+    from specviz.engine.methods import method_class
+
     config, stats = simulation.config, simulation.stats
     cost = simulation.cost()
     method = method_class(config.method)

@@ -22,6 +22,14 @@ MAX_TARGET_LENGTH = 100_000_000
 MAX_SEED = 2**63 - 1
 
 
+class TraceError(ValueError):
+    """A trace that cannot be written or read. The message is one line.
+
+    Defined here, beside ConfigError, and not in trace.py (which imports the
+    engine and numpy): the command line catches both on every start.
+    """
+
+
 class ConfigError(ValueError):
     """A parameter value that the engine does not allow.
 

@@ -54,15 +54,19 @@ FIELD_LABELS.update(
     }
 )
 
-DEFAULT_K_MAX = 16
-DEFAULT_ALPHAS = "0.05:0.95:0.05"
-# Vectorised rounds cost ~10 ns per (round, position); 10M rounds at k_max 64
-# is about 6 s. Engine rounds cost ~10 us per drafted token, and each run keeps
-# its emitted tokens, so the engine gets a smaller cap and default.
-MAX_VECTORISED_ROUNDS = 10_000_000
-MAX_ENGINE_ROUNDS = 1_000_000
-DEFAULT_VECTORISED_ROUNDS = 100_000
-DEFAULT_ENGINE_ROUNDS = 2_000
+from specviz.engine.analysis_defaults import (  # noqa: F401
+    ALPHA_MEASURED,
+    ALPHA_SET,
+    DEFAULT_ALPHAS,
+    DEFAULT_ENGINE_ROUNDS,
+    DEFAULT_K_MAX,
+    DEFAULT_VECTORISED_ROUNDS,
+    ENGINE,
+    MAX_ENGINE_ROUNDS,
+    MAX_VECTORISED_ROUNDS,
+    VECTORISED,
+)
+
 MAX_ALPHAS = 1_001
 # Rounds the engine runs between progress reports.
 ENGINE_CHUNK_ROUNDS = 512
@@ -70,10 +74,6 @@ ENGINE_CHUNK_ROUNDS = 512
 # per-call overhead vanishes, small enough to stay in cache.
 BLOCK_ELEMENTS = 1 << 18
 
-VECTORISED = "vectorised"
-ENGINE = "engine"
-ALPHA_SET = "set"
-ALPHA_MEASURED = "measured"
 
 
 # ---- the alpha grid ------------------------------------------------------

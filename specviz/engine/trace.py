@@ -20,7 +20,8 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from specviz.engine.config import ConfigError, SimConfig
+# TraceError lives in config.py (numpy-free, for the command line); importable from here too.
+from specviz.engine.config import ConfigError, SimConfig, TraceError
 from specviz.engine.models import ModelPair
 from specviz.engine.rounds import Phase, Round
 from specviz.engine.simulation import Simulation
@@ -28,10 +29,6 @@ from specviz.engine.simulation import Simulation
 TRACE_FORMAT = "specviz-trace"
 TRACE_VERSION = 1
 _EXPECTED = "a specviz trace: a header line, then one JSON line per round"
-
-
-class TraceError(ValueError):
-    """A trace that cannot be written or read. The message is one line."""
 
 
 def _dumps(data: dict[str, Any]) -> str:

@@ -224,20 +224,20 @@ def test_progress_counts_up_to_the_total():
 
 
 def test_a_prebuilt_model_is_used_as_given(monkeypatch):
-    import specviz.engine.compare as compare_module
+    import specviz.engine.models as models_module  # compare imports build_model from it when it runs
 
     model = build_model(BASE)
-    monkeypatch.setattr(compare_module, "build_model", lambda config: pytest.fail("built a second model"))
+    monkeypatch.setattr(models_module, "build_model", lambda config: pytest.fail("built a second model"))
     result = compare(BASE.replace(target_length=60), [("speculative", "fixed")], audit_samples=100, model=model)
     assert result["rows"][0]["tokens"] == 60
 
 
 def test_one_model_is_built_for_all_rows(monkeypatch):
-    import specviz.engine.compare as compare_module
+    import specviz.engine.models as models_module  # compare imports build_model from it when it runs
     import specviz.engine.simulation as simulation_module
 
     built = []
-    monkeypatch.setattr(compare_module, "build_model", lambda config: built.append(config) or build_model(config))
+    monkeypatch.setattr(models_module, "build_model", lambda config: built.append(config) or build_model(config))
     monkeypatch.setattr(simulation_module, "build_model", lambda config: pytest.fail("a row built its own model"))
     compare(BASE.replace(target_length=40), audit_samples=50)
     assert len(built) == 1

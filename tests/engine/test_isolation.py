@@ -46,3 +46,15 @@ def test_a_config_and_the_closed_forms_do_not_import_numpy():
     )
     assert "numpy" not in modules
     assert "numpy" in _modules_after("from specviz.engine import Simulation")
+
+
+def test_the_command_line_opens_the_app_without_numpy():
+    # The parser (choices, analysis defaults) and the error handling are
+    # numpy-free, so `specviz` paints its first frame before numpy loads.
+    modules = _modules_after(
+        "from specviz.cli import build_parser, config_from_args\n"
+        "from specviz.engine.config import TraceError\n"
+        "config_from_args(build_parser().parse_args(['-k', '3', '--model', 'ngram']))\n"
+        "import specviz.app, specviz.engine.compare"
+    )
+    assert "numpy" not in modules
