@@ -181,11 +181,9 @@ ModelFactory = Callable[["SimConfig"], ModelPair]  # noqa: F821
 _REGISTRY: dict[str, ModelFactory] = {}
 
 
-def register_model(name: str, factory: ModelFactory, *, sets_alpha: bool = False) -> None:
+def register_model(name: str, factory: ModelFactory) -> None:
     _REGISTRY[name] = factory
     catalog.MODELS.setdefault(name, factory.__module__)
-    if sets_alpha:
-        catalog.MODELS_SETTING_ALPHA = catalog.MODELS_SETTING_ALPHA | {name}
 
 
 def model_names() -> tuple[str, ...]:
