@@ -30,3 +30,29 @@ async def settle(pilot) -> None:
     except WorkerCancelled:
         pass
     await pilot.pause()
+
+
+def keys_then_settle(*keys: str, settle_each: bool = False):
+    """A snapshot's `run_before`: press `keys`, then wait for workers and the
+    screen (after every key with `settle_each`, so each one's work is done
+    before the next: the analysis views compute in the background)."""
+
+    async def run_before(pilot) -> None:
+        await pilot.pause()
+        for key in keys:
+            await pilot.press(key)
+            if settle_each:
+                await settle(pilot)
+        await settle(pilot)
+
+    return run_before
+
+
+async def run_from_palette(pilot, query: str) -> None:
+    """Open the command palette, type `query`, and run the best match, as a person would."""
+    await pilot.press("ctrl+p")
+    await pilot.pause()
+    await pilot.press(*query)
+    await pilot.pause(0.3)  # the palette searches in the background
+    await pilot.press("enter")
+    await pilot.pause(0.1)

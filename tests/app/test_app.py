@@ -20,7 +20,7 @@ from specviz.app.widgets.token_stream import TokenStream
 from specviz.engine.config import ConfigError, SimConfig, config_from_text
 from specviz.engine.rounds import Phase
 from specviz.engine.simulation import Simulation
-from tests.app.conftest import SIZE, build_app, settle
+from tests.app.conftest import SIZE, build_app, run_from_palette, settle
 
 
 def stream_text(app) -> str:
@@ -300,12 +300,7 @@ async def test_every_action_is_in_the_command_palette():
 async def test_a_palette_command_runs_its_action():
     app = build_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"finish the current round")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause(0.1)
+        await run_from_palette(pilot, "finish the current round")
         assert app.simulation.stats.rounds == 1
 
 

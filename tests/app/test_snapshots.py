@@ -6,17 +6,11 @@ update with `pytest tests/app --snapshot-update`, then look at the SVGs.
 
 from __future__ import annotations
 
-from tests.app.conftest import SIZE, build_app, settle
+from tests.app.conftest import SIZE, build_app, keys_then_settle, settle
 
 
 def _after(*keys: str):
-    async def run_before(pilot) -> None:
-        await pilot.pause()
-        for key in keys:
-            await pilot.press(key)
-        await settle(pilot)
-
-    return run_before
+    return keys_then_settle(*keys)
 
 
 def test_start_screen(snap_compare):

@@ -6,17 +6,11 @@ Plain `def` tests: `snap_compare` runs the app itself. Record or update with
 
 from __future__ import annotations
 
-from tests.app.conftest import SIZE, build_app, settle
+from tests.app.conftest import SIZE, build_app, keys_then_settle
 
 
 def _after(*keys: str):
-    async def run_before(pilot) -> None:
-        await pilot.pause()
-        for key in keys:
-            await pilot.press(key)
-            await settle(pilot)
-
-    return run_before
+    return keys_then_settle(*keys, settle_each=True)
 
 
 ROUNDS = ["enter"] * 30

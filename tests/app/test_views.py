@@ -19,7 +19,7 @@ from specviz.app.widgets.timeline_view import pass_layout
 from specviz.engine.compare import compare
 from specviz.engine.config import SimConfig
 from specviz.engine.simulation import Simulation
-from tests.app.conftest import SIZE, build_app, settle
+from tests.app.conftest import SIZE, build_app, run_from_palette, settle
 
 KEYS = dict(zip(VIEW_NAMES, "123456"))
 
@@ -115,12 +115,7 @@ async def test_v_and_digits_open_and_switch_the_views():
 async def test_a_view_opens_from_the_command_palette():
     app = build_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"timeline of draft")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause(0.1)
+        await run_from_palette(pilot, "timeline of draft")
         assert isinstance(app.screen, AnalysisScreen) and app.screen.active_view == "timeline"
 
 
