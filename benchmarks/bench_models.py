@@ -22,11 +22,11 @@ import time
 COLD_BUILD = """
 import json, time
 start = time.perf_counter()
-from specviz.engine.config import SimConfig
-from specviz.engine.models import build_model
+from specviz.engine.run.config import SimConfig
+from specviz.engine.models.pair import build_model
 config = SimConfig(model="ngram")
 imported = time.perf_counter()
-from specviz.engine.corpus import default_corpus
+from specviz.engine.models.corpus import default_corpus
 default_corpus()
 corpus = time.perf_counter()
 model = build_model(config)

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from specviz.engine import SimConfig  # noqa: E402
-from specviz.engine import sweep  # noqa: E402
+from specviz.engine.analysis import sweep  # noqa: E402
 
 K_MAX = 16
 ALPHAS = "0.05:0.95:0.05"

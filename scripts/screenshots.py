@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from specviz.app import make_app
-from specviz.engine.config import SimConfig
+from specviz.engine.run.config import SimConfig
 
 OUT = Path(__file__).resolve().parent.parent / "screenshots"
 

@@ -35,11 +35,11 @@ from specviz.app.widgets.round_view import RoundView
 from specviz.app.widgets.run_status import RunStatus
 from specviz.app.widgets.stats_sidebar import StatsSidebar
 from specviz.app.widgets.token_stream import TokenStream
-from specviz.engine.config import ConfigError, SimConfig, config_from_text
-from specviz.engine.run_state import RunState
+from specviz.engine.run.config import ConfigError, SimConfig, config_from_text
+from specviz.engine.run.run_state import RunState
 
 if TYPE_CHECKING:
-    from specviz.engine.simulation import Simulation
+    from specviz.engine.run.simulation import Simulation
 
 # A run to the end works in slices of about this long between awaits: short
 # enough that a key press is answered at once, long enough to cost little.
@@ -116,7 +116,7 @@ class SpecvizApp(App[int]):
         self._before_start = RunState.before_start(config)
         self.replaying = False
         if simulation is not None:
-            from specviz.engine.trace import ReplaySimulation
+            from specviz.engine.io.trace import ReplaySimulation
 
             self.replaying = isinstance(simulation, ReplaySimulation)
         self.speed_index = DEFAULT_SPEED
@@ -162,7 +162,7 @@ class SpecvizApp(App[int]):
         """The run, built on first use: just after the first frame, or by the
         first key that needs it if that comes sooner."""
         if self._simulation is None:
-            from specviz.engine.simulation import Simulation
+            from specviz.engine.run.simulation import Simulation
 
             self._simulation = Simulation(self.config)
             self.publish(Change.RESET)
@@ -243,7 +243,7 @@ class SpecvizApp(App[int]):
 
     def restart(self, config: SimConfig) -> None:
         """A fresh run from `config` (autoplay carries on if it was on)."""
-        from specviz.engine.simulation import Simulation
+        from specviz.engine.run.simulation import Simulation
 
         try:
             simulation = Simulation(config)

@@ -13,23 +13,23 @@ from typing import TYPE_CHECKING, Any
 
 # Public name -> the module that defines it.
 _EXPORTS = {
-    "ConfigError": "config",
-    "SimConfig": "config",
-    "config_from_text": "config",
-    "parse_field": "config",
-    "CostBreakdown": "cost",
-    "CostModel": "cost",
-    "ContextDists": "models",
-    "ModelPair": "models",
-    "build_model": "models",
+    "ConfigError": "run.config",
+    "SimConfig": "run.config",
+    "config_from_text": "run.config",
+    "parse_field": "run.config",
+    "CostBreakdown": "analysis.cost",
+    "CostModel": "analysis.cost",
+    "ContextDists": "models.pair",
+    "ModelPair": "models.pair",
+    "build_model": "models.pair",
     "model_names": "catalog",
-    "Phase": "rounds",
-    "Round": "rounds",
-    "TokenKind": "rounds",
-    "RunState": "run_state",
-    "PhaseEvent": "simulation",
-    "Simulation": "simulation",
-    "RunStats": "stats",
+    "Phase": "run.rounds",
+    "Round": "run.rounds",
+    "TokenKind": "run.rounds",
+    "RunState": "run.run_state",
+    "PhaseEvent": "run.simulation",
+    "Simulation": "run.simulation",
+    "RunStats": "run.stats",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -51,11 +51,11 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from specviz.engine.config import ConfigError, SimConfig, config_from_text, parse_field
-    from specviz.engine.cost import CostBreakdown, CostModel
-    from specviz.engine.models import ContextDists, ModelPair, build_model
+    from specviz.engine.run.config import ConfigError, SimConfig, config_from_text, parse_field
+    from specviz.engine.analysis.cost import CostBreakdown, CostModel
+    from specviz.engine.models.pair import ContextDists, ModelPair, build_model
     from specviz.engine.catalog import model_names
-    from specviz.engine.rounds import Phase, Round, TokenKind
-    from specviz.engine.run_state import RunState
-    from specviz.engine.simulation import PhaseEvent, Simulation
-    from specviz.engine.stats import RunStats
+    from specviz.engine.run.rounds import Phase, Round, TokenKind
+    from specviz.engine.run.run_state import RunState
+    from specviz.engine.run.simulation import PhaseEvent, Simulation
+    from specviz.engine.run.stats import RunStats

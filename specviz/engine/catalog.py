@@ -11,8 +11,8 @@ from __future__ import annotations
 
 # Model pair -> the module that registers its factory.
 MODELS: dict[str, str] = {
-    "synthetic": "specviz.engine.synthetic",
-    "ngram": "specviz.engine.ngram",
+    "synthetic": "specviz.engine.models.synthetic",
+    "ngram": "specviz.engine.models.ngram",
 }
 # Model pairs whose acceptance rate is the alpha knob (ModelPair.uses_acceptance_rate).
 MODELS_SETTING_ALPHA: frozenset[str] = frozenset({"synthetic"})

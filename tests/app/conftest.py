@@ -9,7 +9,7 @@ import os
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 
 from specviz.app import SpecvizApp, make_app  # noqa: E402
-from specviz.engine.config import SimConfig  # noqa: E402
+from specviz.engine.run.config import SimConfig  # noqa: E402
 
 SIZE = (120, 36)
 

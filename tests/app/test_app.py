@@ -17,9 +17,9 @@ from specviz.app.widgets.phase_indicator import PhaseIndicator
 from specviz.app.widgets.round_view import RoundView
 from specviz.app.widgets.run_status import RunStatus
 from specviz.app.widgets.token_stream import TokenStream
-from specviz.engine.config import ConfigError, SimConfig, config_from_text
-from specviz.engine.rounds import Phase
-from specviz.engine.simulation import Simulation
+from specviz.engine.run.config import ConfigError, SimConfig, config_from_text
+from specviz.engine.run.rounds import Phase
+from specviz.engine.run.simulation import Simulation
 from tests.app.conftest import SIZE, build_app, run_from_palette, settle
 
 
@@ -305,7 +305,7 @@ async def test_a_palette_command_runs_its_action():
 
 
 async def test_a_given_simulation_is_driven_as_it_is_and_reset_starts_fresh(tmp_path):
-    from specviz.engine.trace import ReplaySimulation, TraceWriter
+    from specviz.engine.io.trace import ReplaySimulation, TraceWriter
 
     config = SimConfig(target_length=80, seed=7)
     built = Simulation(config)

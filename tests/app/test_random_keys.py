@@ -8,8 +8,8 @@ import random
 from textual import events
 
 from specviz.app.widgets.token_stream import TokenStream
-from specviz.engine.rounds import Phase
-from specviz.engine.simulation import Simulation
+from specviz.engine.run.rounds import Phase
+from specviz.engine.run.simulation import Simulation
 from tests.app.conftest import build_app, settle
 
 # Every bound key but quit, plus keys a person fumbles: digits, letters, tab

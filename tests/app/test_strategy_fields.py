@@ -5,7 +5,7 @@ from __future__ import annotations
 from specviz.app.widgets.choice_field import ChoiceField
 from specviz.app.widgets.control_panel import ControlPanel, method_label
 from specviz.engine.catalog import method_names, model_names, policy_names
-from specviz.engine.config import config_from_text
+from specviz.engine.run.config import config_from_text
 from tests.app.conftest import SIZE, build_app, settle
 
 
@@ -93,7 +93,7 @@ async def test_choosing_the_model_by_keys_restarts_the_run_with_it():
 async def test_the_round_view_says_why_another_methods_rule_rejected_a_draft():
     from textual.widgets import Static
 
-    from specviz.engine.methods import method_class
+    from specviz.engine.verification.methods import method_class
 
     for method in ("greedy", "typical", "sample-match"):
         app = build_app(method=method, model="ngram", target_length=200, seed=3)

@@ -16,9 +16,9 @@ from specviz.app.recent_rounds import recent_rounds
 from specviz.app.widgets.comparison_view import ComparisonView
 from specviz.app.widgets.lossless_view import LosslessView
 from specviz.app.widgets.timeline_view import pass_layout
-from specviz.engine.compare import compare
-from specviz.engine.config import SimConfig
-from specviz.engine.simulation import Simulation
+from specviz.engine.analysis.compare import compare
+from specviz.engine.run.config import SimConfig
+from specviz.engine.run.simulation import Simulation
 from tests.app.conftest import SIZE, build_app, run_from_palette, settle
 
 KEYS = dict(zip(VIEW_NAMES, "123456"))
@@ -239,7 +239,7 @@ async def test_resizing_with_a_view_open_does_not_crash(name):
 
 
 async def test_the_views_follow_a_replayed_run(tmp_path):
-    from specviz.engine.trace import ReplaySimulation, TraceWriter
+    from specviz.engine.io.trace import ReplaySimulation, TraceWriter
 
     config = SimConfig(target_length=300, seed=9, draft_policy="confidence")
     recorded = Simulation(config)

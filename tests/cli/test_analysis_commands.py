@@ -10,14 +10,16 @@ import pytest
 from rich.console import Console
 
 from specviz.cli import main
-from specviz.cli_analysis import audit_verdict, render_audit, render_sweep
-from specviz.engine import SimConfig, theory
-from specviz.engine.audit import SIGNIFICANCE, audit
-from specviz.engine.methods import SpeculativeSampling, method_names
-from specviz.engine.models import model_names, sample_index
-from specviz.engine.sweep import parse_alphas, run_sweep
-from specviz.engine.synthetic import SyntheticPair
-from specviz.progress import stderr_progress
+from specviz.render.audit import audit_verdict, render_audit
+from specviz.render.sweep import render_sweep
+from specviz.engine import SimConfig
+from specviz.engine.analysis import theory
+from specviz.engine.analysis.audit import SIGNIFICANCE, audit
+from specviz.engine.verification.methods import SpeculativeSampling, method_names
+from specviz.engine.models.pair import model_names, sample_index
+from specviz.engine.analysis.sweep import parse_alphas, run_sweep
+from specviz.engine.models.synthetic import SyntheticPair
+from specviz.cli.progress import stderr_progress
 
 
 def run_cli(capsys, *args):

@@ -9,6 +9,10 @@ import pytest
 
 import specviz.app
 import specviz.cli as cli
+import specviz.cli.options as cli_options
+import specviz.cli.replay as cli_replay
+import specviz.cli.run as cli_run
+import specviz.cli.theory as cli_theory
 from tests.cli.cli_support import REPO, run_cli
 
 
@@ -23,11 +27,11 @@ def test_help_exits_zero(command):
 def test_help_lists_every_simulation_option_with_its_default(command):
     _, out, _ = run_cli(*command, "--help")
     flat = " ".join(out.split("simulation options:", 1)[1].split())
-    for flags, field_name, _ in cli.SIMULATION_OPTIONS:
+    for flags, field_name, _ in cli_options.SIMULATION_OPTIONS:
         assert flags[-1] in out
         helped = re.search(re.escape(flags[-1]) + r" \S+ (.*?)\(default: ([^)]*)\)", flat)
         assert helped, flags
-        assert helped.group(2) == cli._default_text(field_name)
+        assert helped.group(2) == cli_options.default_text(field_name)
 
 
 def test_run_help_names_its_own_options():
@@ -69,8 +73,8 @@ def _run_examples(commands: list[str], tmp_path, monkeypatch) -> None:
 def test_help_examples_work(tmp_path, monkeypatch):
     commands = (
         _example_commands(cli.EXAMPLES)
-        + _example_commands(cli.RUN_EXAMPLES)
-        + _example_commands(cli.THEORY_EXAMPLES)
+        + _example_commands(cli_run.EXAMPLES)
+        + _example_commands(cli_theory.EXAMPLES)
     )
     assert len(commands) >= 10
     help_dir = tmp_path / "help"
@@ -78,7 +82,7 @@ def test_help_examples_work(tmp_path, monkeypatch):
     _run_examples(commands, help_dir, monkeypatch)
     replay_dir = tmp_path / "replay"
     replay_dir.mkdir()
-    _run_examples(_example_commands(cli.REPLAY_EXAMPLES), replay_dir, monkeypatch)
+    _run_examples(_example_commands(cli_replay.EXAMPLES), replay_dir, monkeypatch)
 
 
 def test_readme_command_line_examples_work(tmp_path, monkeypatch):

@@ -8,9 +8,10 @@ import re
 import pytest
 
 import specviz.cli as cli
-from specviz import progress
+import specviz.cli.run as cli_run
+from specviz.cli import progress
 from specviz.engine import Round, Simulation
-from specviz.report import round_row
+from specviz.render.report import round_row
 from tests.cli.cli_support import run_cli
 
 # The keys issue 2 promises in `specviz run --json`.
@@ -169,8 +170,8 @@ def test_progress_goes_to_stderr_only(monkeypatch):
     # rich draws a live bar only on a terminal; these make it treat stderr as one.
     monkeypatch.setenv("TTY_COMPATIBLE", "1")
     monkeypatch.setenv("TTY_INTERACTIVE", "1")
-    monkeypatch.setattr(cli, "PROGRESS_AFTER_S", 0.0)
-    monkeypatch.setattr(cli, "CHUNK_ROUNDS", 50)
+    monkeypatch.setattr(cli_run, "PROGRESS_AFTER_S", 0.0)
+    monkeypatch.setattr(cli_run, "CHUNK_ROUNDS", 50)
     code, out, err = run_cli("run", "-n", "5000", "--json")
     assert code == 0
     assert json.loads(out)["tokens"] == 5000  # stdout is exactly one JSON object
@@ -178,15 +179,15 @@ def test_progress_goes_to_stderr_only(monkeypatch):
 
 
 def test_no_progress_without_a_terminal(monkeypatch):
-    monkeypatch.setattr(cli, "PROGRESS_AFTER_S", 0.0)
-    monkeypatch.setattr(cli, "CHUNK_ROUNDS", 50)
+    monkeypatch.setattr(cli_run, "PROGRESS_AFTER_S", 0.0)
+    monkeypatch.setattr(cli_run, "CHUNK_ROUNDS", 50)
     code, _, err = run_cli("run", "-n", "5000", "--json")
     assert code == 0 and err == ""
 
 
 def test_no_progress_flag(monkeypatch):
     monkeypatch.setattr(progress, "stderr_is_terminal", lambda: True)
-    monkeypatch.setattr(cli, "PROGRESS_AFTER_S", 0.0)
-    monkeypatch.setattr(cli, "CHUNK_ROUNDS", 50)
+    monkeypatch.setattr(cli_run, "PROGRESS_AFTER_S", 0.0)
+    monkeypatch.setattr(cli_run, "CHUNK_ROUNDS", 50)
     code, _, err = run_cli("run", "-n", "5000", "--json", "--no-progress")
     assert code == 0 and err == ""

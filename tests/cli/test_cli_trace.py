@@ -7,7 +7,7 @@ import json
 import pytest
 
 from specviz.engine import Phase, SimConfig, Simulation
-from specviz.engine.trace import (
+from specviz.engine.io.trace import (
     TRACE_FORMAT,
     TRACE_VERSION,
     ReplaySimulation,

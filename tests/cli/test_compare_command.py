@@ -10,9 +10,11 @@ import pytest
 from rich.console import Console
 
 import specviz.cli as cli
-import specviz.cli_compare as cli_compare
-from specviz import progress
-from specviz.engine.compare import DEFAULT_AUDIT_SAMPLES, DEFAULT_TARGET_LENGTH
+import specviz.cli.compare as cli_compare
+import specviz.cli.options as cli_options
+from specviz.render.compare import render_comparison
+from specviz.cli import progress
+from specviz.engine.analysis.compare import DEFAULT_AUDIT_SAMPLES, DEFAULT_TARGET_LENGTH
 from tests.cli.cli_support import REPO, assert_one_line_error, run_cli
 from tests.engine.test_isolation import _modules_after
 
@@ -115,7 +117,7 @@ def test_a_lossless_claim_the_audit_refutes_is_flagged():
     data = compare_json("-n", "50", "--audit-samples", "300", "--method", "speculative", "--draft-policy", "fixed")
     data["rows"][0]["audit"].update(lossless=False, chi2_pvalue=1e-9, tv_distance=0.3)
     console = Console(record=True, width=100)
-    cli_compare.render_comparison(console, data)
+    render_comparison(console, data)
     text = console.export_text()
     assert "FAIL" in text and "speculative: NOT lossless" in text
     assert "warning: speculative claims to be lossless but its audit rejects that" in text
@@ -146,7 +148,7 @@ def test_help_lists_every_option_with_default_and_range():
     code, out, err = run_cli("compare", "--help")
     assert code == 0 and err == ""
     flat = " ".join(out.split())
-    for flags, _, _ in cli.SIMULATION_OPTIONS:
+    for flags, _, _ in cli_options.SIMULATION_OPTIONS:
         assert re.search(re.escape(flags[-1]) + r" \S+ [^()]*(\([^)]*\))?[^()]*\(default: [^)]*\)", flat), flags
     for flag in ("--grid", "--audit-samples", "--json", "--no-progress"):
         assert flag in out
@@ -172,7 +174,7 @@ def test_help_and_readme_examples_work():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Comparing methods", 1)[1].split("\n## ", 1)[0]
     readme_commands = [c.split("#")[0].strip() for c in _example_commands(section)]
-    help_commands = _example_commands(cli_compare.COMPARE_EXAMPLES)
+    help_commands = _example_commands(cli_compare.EXAMPLES)
     assert len(help_commands) >= 5 and readme_commands
     for command in dict.fromkeys(help_commands + readme_commands):
         argv = shlex.split(command)
@@ -219,4 +221,4 @@ def test_other_commands_do_not_pay_for_the_audit():
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    main(['run', '-n', '20', '--json'])\n"
     )
-    assert "specviz.cli_compare" in modules and "scipy" not in modules
+    assert "specviz.cli.compare" in modules and "scipy" not in modules

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from specviz.engine import theory
+from specviz.engine.analysis import theory
 
 
 def specviz(*args):

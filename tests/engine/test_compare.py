@@ -6,18 +6,18 @@ import json
 
 import pytest
 
-from specviz.engine.audit import SIGNIFICANCE, audit
-from specviz.engine.compare import (
+from specviz.engine.analysis.audit import SIGNIFICANCE, audit
+from specviz.engine.analysis.compare import (
     MAX_AUDIT_SAMPLES,
     compare,
     comparison_plan,
     parse_audit_samples,
 )
-from specviz.engine.config import ConfigError, SimConfig
-from specviz.engine.methods import GreedyVerification, method_names
-from specviz.engine.models import build_model
-from specviz.engine.policies import policy_names
-from specviz.engine.simulation import Simulation
+from specviz.engine.run.config import ConfigError, SimConfig
+from specviz.engine.verification.methods import GreedyVerification, method_names
+from specviz.engine.models.pair import build_model
+from specviz.engine.drafting.policies import policy_names
+from specviz.engine.run.simulation import Simulation
 
 METHODS = ("speculative", "greedy", "sample-match", "typical")
 POLICIES = ("fixed", "heuristic", "confidence")
@@ -224,7 +224,7 @@ def test_progress_counts_up_to_the_total():
 
 
 def test_a_prebuilt_model_is_used_as_given(monkeypatch):
-    import specviz.engine.models as models_module  # compare imports build_model from it when it runs
+    import specviz.engine.models.pair as models_module  # compare imports build_model from it when it runs
 
     model = build_model(BASE)
     monkeypatch.setattr(models_module, "build_model", lambda config: pytest.fail("built a second model"))
@@ -233,8 +233,8 @@ def test_a_prebuilt_model_is_used_as_given(monkeypatch):
 
 
 def test_one_model_is_built_for_all_rows(monkeypatch):
-    import specviz.engine.models as models_module  # compare imports build_model from it when it runs
-    import specviz.engine.simulation as simulation_module
+    import specviz.engine.models.pair as models_module  # compare imports build_model from it when it runs
+    import specviz.engine.run.simulation as simulation_module
 
     built = []
     monkeypatch.setattr(models_module, "build_model", lambda config: built.append(config) or build_model(config))

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from specviz.engine.config import (
+from specviz.engine.run.config import (
     MAX_DRAFT_LENGTH,
     ConfigError,
     SimConfig,

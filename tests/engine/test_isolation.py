@@ -15,9 +15,9 @@ def _modules_after(code: str) -> set[str]:
 
 def test_engine_imports_neither_textual_nor_rich():
     modules = _modules_after(
-        "import specviz.engine, specviz.engine.simulation, specviz.engine.theory, specviz.engine.audit\n"
+        "import specviz.engine, specviz.engine.run.simulation, specviz.engine.analysis.theory, specviz.engine.analysis.audit\n"
         "import pkgutil, importlib, specviz.engine as e\n"
-        "[importlib.import_module('specviz.engine.' + m.name) for m in pkgutil.iter_modules(e.__path__)]\n"
+        "[importlib.import_module(m.name) for m in pkgutil.walk_packages(e.__path__, 'specviz.engine.')]\n"
         "from specviz.engine import SimConfig, Simulation\n"
         "Simulation(SimConfig(target_length=50)).run()"
     )
@@ -38,7 +38,7 @@ def test_headless_run_does_not_import_textual():
 def test_a_config_and_the_closed_forms_do_not_import_numpy():
     # The app paints its first frame from these before it loads the models.
     modules = _modules_after(
-        "from specviz.engine import SimConfig, RunState, config_from_text, theory\n"
+        "from specviz.engine import SimConfig, RunState, config_from_text\nfrom specviz.engine.analysis import theory\n"
         "from specviz.engine.catalog import method_is_lossless\n"
         "config = config_from_text(SimConfig(), {'model': 'ngram', 'method': 'typical'})\n"
         "RunState.before_start(config).cost()\n"
@@ -53,8 +53,8 @@ def test_the_command_line_opens_the_app_without_numpy():
     # numpy-free, so `specviz` paints its first frame before numpy loads.
     modules = _modules_after(
         "from specviz.cli import build_parser, config_from_args\n"
-        "from specviz.engine.config import TraceError\n"
+        "from specviz.engine.run.config import TraceError\n"
         "config_from_args(build_parser().parse_args(['-k', '3', '--model', 'ngram']))\n"
-        "import specviz.app, specviz.engine.compare"
+        "import specviz.app, specviz.engine.analysis.compare"
     )
     assert "numpy" not in modules

@@ -18,8 +18,8 @@ from specviz.engine import (
     Simulation,
     build_model,
 )
-from specviz.engine.config import MAX_DRAFT_LENGTH
-from specviz.engine.methods import (
+from specviz.engine.run.config import MAX_DRAFT_LENGTH
+from specviz.engine.verification.methods import (
     AGAINST_ARGMAX,
     AGAINST_TARGET,
     build_method,
@@ -27,7 +27,7 @@ from specviz.engine.methods import (
     method_class,
     method_names,
 )
-from specviz.engine.policies import policy_names
+from specviz.engine.drafting.policies import policy_names
 
 P = np.array([0.2, 0.5, 0.3])
 Q = np.array([0.4, 0.25, 0.35])
@@ -416,8 +416,8 @@ def test_methods_see_the_same_drafts_from_the_same_seed():
 def test_a_methods_per_context_memo_lets_contexts_go_with_the_models_cache():
     # A memo holding its contexts strongly kept every context a run met alive
     # (gigabytes with the n-gram pair); it must stay within the model's cache.
-    from specviz.engine.models import build_model
-    from specviz.engine.simulation import Simulation
+    from specviz.engine.models.pair import build_model
+    from specviz.engine.run.simulation import Simulation
 
     config = SimConfig(model="ngram", method="greedy", draft_length=3, target_length=600, seed=3)
     model = build_model(config)

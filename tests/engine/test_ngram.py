@@ -5,12 +5,12 @@ import pytest
 
 from specviz.cli import main
 from specviz.engine import SimConfig, Simulation
-from specviz.engine.audit import SIGNIFICANCE, audit
-from specviz.engine.config import ConfigError
-from specviz.engine.corpus import MIN_CORPUS_WORDS, default_corpus, read_corpus
-from specviz.engine.methods import SpeculativeSampling
-from specviz.engine.models import PUNCTUATION, model_names, sample_index, tokenize
-from specviz.engine.ngram import (
+from specviz.engine.analysis.audit import SIGNIFICANCE, audit
+from specviz.engine.run.config import ConfigError
+from specviz.engine.models.corpus import MIN_CORPUS_WORDS, default_corpus, read_corpus
+from specviz.engine.verification.methods import SpeculativeSampling
+from specviz.engine.models.pair import PUNCTUATION, model_names, sample_index, tokenize
+from specviz.engine.models.ngram import (
     UNKNOWN,
     KneserNeyModel,
     NgramPair,

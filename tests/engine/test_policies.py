@@ -17,8 +17,8 @@ from specviz.engine import (
     Simulation,
     build_model,
 )
-from specviz.engine.config import MAX_DRAFT_LENGTH
-from specviz.engine.policies import build_policy, policy_class, policy_names
+from specviz.engine.run.config import MAX_DRAFT_LENGTH
+from specviz.engine.drafting.policies import build_policy, policy_class, policy_names
 
 
 @functools.cache

@@ -7,10 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from specviz.engine import SimConfig, Simulation, theory
-from specviz.engine.audit import SIGNIFICANCE, audit
-from specviz.engine.methods import SpeculativeSampling
-from specviz.engine.models import sample_index
+from specviz.engine import SimConfig, Simulation
+from specviz.engine.analysis import theory
+from specviz.engine.analysis.audit import SIGNIFICANCE, audit
+from specviz.engine.verification.methods import SpeculativeSampling
+from specviz.engine.models.pair import sample_index
 
 SAMPLES = 20_000
 

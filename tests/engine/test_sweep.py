@@ -8,9 +8,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from specviz.engine import ConfigError, SimConfig, theory
-from specviz.engine import sweep as sweep_module
-from specviz.engine.sweep import (
+from specviz.engine import ConfigError, SimConfig
+from specviz.engine.analysis import theory
+from specviz.engine.analysis import sweep as sweep_module
+from specviz.engine.analysis.sweep import (
     ALPHA_MEASURED,
     ALPHA_SET,
     ENGINE,
@@ -27,7 +28,7 @@ from specviz.engine.sweep import (
     parse_rounds,
     run_sweep,
 )
-from specviz.engine.synthetic import SyntheticPair
+from specviz.engine.models.synthetic import SyntheticPair
 
 STANDARD_ERRORS = 4.0
 

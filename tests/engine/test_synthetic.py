@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from specviz.engine.synthetic import SyntheticPair
+from specviz.engine.models.synthetic import SyntheticPair
 
 
 @pytest.mark.parametrize("alpha", [0.0, 0.05, 0.3, 0.5, 0.75, 0.8, 0.99, 1.0])

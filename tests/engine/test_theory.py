@@ -2,7 +2,7 @@
 
 import pytest
 
-from specviz.engine import theory
+from specviz.engine.analysis import theory
 
 
 def test_expected_tokens_per_round():

@@ -14,7 +14,7 @@ from textual.worker import get_current_worker
 
 from specviz.app.view_catalog import view_title
 from specviz.app.widgets.analysis_view import AnalysisView
-from specviz.engine.compare import DEFAULT_AUDIT_SAMPLES, DEFAULT_TARGET_LENGTH
+from specviz.engine.analysis.compare import DEFAULT_AUDIT_SAMPLES, DEFAULT_TARGET_LENGTH
 
 # Tokens per row: the run's n, but no more than `specviz compare`'s default,
 # so the table comes back in seconds whatever n the run has.
@@ -70,7 +70,7 @@ is shown and again after the settings change; the run itself is not touched.
 
     @work(thread=True, exclusive=True, group="compare")
     def _compare(self, config: Any) -> None:
-        from specviz.engine.compare import compare
+        from specviz.engine.analysis.compare import compare
 
         worker = get_current_worker()
 
@@ -93,21 +93,12 @@ is shown and again after the settings change; the run itself is not touched.
     def _compared(self, config: Any, comparison: dict[str, Any]) -> None:
         if config != self.compared:
             return
-        from specviz.cli_compare import (
-            LOSSY_NOTE,
-            NOTES,
-            _audit_lines,
-            _setting,
-            broken_claims,
-            comparison_table,
-        )
+        from specviz.render.compare import broken_claims, comparison_notes, comparison_setting, comparison_table
 
         self.comparison = comparison
         self.query_one("#compare-progress", ProgressBar).display = False
-        self.update_caption(self.query_one("#compare-caption", Static), _setting(comparison["config"]).replace("\n", " · "))
-        notes = [*NOTES, *_audit_lines(comparison)]
-        if any(not row["lossless_claim"] for row in comparison["rows"]):
-            notes.append(LOSSY_NOTE)
+        self.update_caption(self.query_one("#compare-caption", Static), comparison_setting(comparison["config"]).replace("\n", " · "))
+        notes = comparison_notes(comparison)
         parts: list[Any] = [comparison_table(comparison), Text("\n".join(notes), style="dim")]
         for row in broken_claims(comparison):
             parts.append(Text(f"warning: {row['method']} claims to be lossless but its audit rejects that",

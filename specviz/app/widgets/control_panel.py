@@ -18,7 +18,7 @@ from textual.widgets import Input, Label, Static
 
 from specviz.app.widgets.choice_field import INVALID_MARK, ChoiceField
 from specviz.engine.catalog import method_is_lossless, method_names, model_names, policy_names
-from specviz.engine.config import ConfigError, SimConfig, config_from_text
+from specviz.engine.run.config import ConfigError, SimConfig, config_from_text
 
 # Typed fields: (SimConfig field, label). Their widths are in control_panel.tcss
 # (narrower on a medium terminal, so the first row fits in 80 columns).

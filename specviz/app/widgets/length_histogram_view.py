@@ -7,7 +7,7 @@ from typing import Any
 from specviz.app.view_catalog import view_title
 from specviz.app.widgets.chart import theme_rgb
 from specviz.app.widgets.chart_view import ChartView
-from specviz.engine import theory
+from specviz.engine.analysis import theory
 
 
 def policy_note(simulation: Any) -> str:

@@ -14,7 +14,7 @@ from specviz.app.context_counts import ContextCounts, counts_for
 from specviz.app.view_catalog import view_title
 from specviz.app.widgets.chart import theme_rgb
 from specviz.app.widgets.chart_view import ChartView
-from specviz.engine.audit import (  # scipy itself loads only when a test runs
+from specviz.engine.analysis.audit import (  # scipy itself loads only when a test runs
     SIGNIFICANCE,
     reference_in,
 )
@@ -97,7 +97,7 @@ prompt many times.
 
     @work(thread=True, exclusive=True, group="lossless")
     def _test(self, key: tuple, observed: np.ndarray, expected: np.ndarray) -> None:
-        from specviz.engine.audit import (
+        from specviz.engine.analysis.audit import (
             goodness_of_fit,  # scipy: imported off the UI thread
         )
 

@@ -8,7 +8,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from specviz.app.view import Change, SimulationView
-from specviz.engine.rounds import Phase
+from specviz.engine.run.rounds import Phase
 
 
 class PhaseIndicator(SimulationView, Static):

@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from specviz.app.columns import Cell, Column, header, lines, row
 from specviz.app.view import Change, SimulationView
-from specviz.engine.rounds import Phase
+from specviz.engine.run.rounds import Phase
 
 PENDING = "…"  # a figure the phases so far have not produced yet
 

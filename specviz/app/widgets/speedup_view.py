@@ -7,8 +7,8 @@ from typing import Any
 from specviz.app.view_catalog import view_title
 from specviz.app.widgets.chart import theme_rgb
 from specviz.app.widgets.chart_view import ChartView
-from specviz.engine import theory
-from specviz.engine.config import MAX_DRAFT_LENGTH
+from specviz.engine.analysis import theory
+from specviz.engine.run.config import MAX_DRAFT_LENGTH
 
 
 def measured_draft_length(simulation: Any) -> float:

@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from specviz.app.columns import Column, header, lines, row
 from specviz.app.view import Change, SimulationView
-from specviz.engine import theory
+from specviz.engine.analysis import theory
 
 
 def format_ms(ms: float) -> str:

@@ -26,7 +26,7 @@ from textual.strip import Strip
 
 from specviz.app.token_layout import PROMPT_KIND, TokenLayout
 from specviz.app.view import Change, SimulationView
-from specviz.engine.rounds import Phase, TokenKind
+from specviz.engine.run.rounds import Phase, TokenKind
 
 # Marks in the committed history: a plain token is an accepted draft.
 HISTORY_MARKS = {PROMPT_KIND: "", TokenKind.ACCEPTED: "", TokenKind.CORRECTION: "»", TokenKind.BONUS: "+"}

@@ -11,15 +11,15 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from specviz.engine import theory
-from specviz.engine.config import SimConfig
-from specviz.engine.methods import build_method
-from specviz.engine.models import ModelPair, build_model, sample_index
-from specviz.engine.policies import build_policy
-from specviz.engine.random import UniformStream
-from specviz.engine.rounds import Phase, Round, TokenKind
-from specviz.engine.run_state import RunState
-from specviz.engine.stats import RunStats
+from specviz.engine.analysis import theory
+from specviz.engine.run.config import SimConfig
+from specviz.engine.verification.methods import build_method
+from specviz.engine.models.pair import ModelPair, build_model, sample_index
+from specviz.engine.drafting.policies import build_policy
+from specviz.engine.run.random import UniformStream
+from specviz.engine.run.rounds import Phase, Round, TokenKind
+from specviz.engine.run.run_state import RunState
+from specviz.engine.run.stats import RunStats
 
 RoundListener = Callable[[Round], None]
 # Enum member lookups cost ~0.1 us each; the phases set these once a round.

@@ -28,7 +28,7 @@ from typing import Callable, Generic, TypeVar
 import numpy as np
 
 from specviz.engine import catalog
-from specviz.engine.models import ContextDists, sample_index
+from specviz.engine.models.pair import ContextDists, sample_index
 
 T = TypeVar("T")
 

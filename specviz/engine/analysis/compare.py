@@ -18,16 +18,16 @@ import math
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from specviz.engine.catalog import method_names, policy_names
-from specviz.engine.config import ConfigError, SimConfig, _parse_int
+from specviz.engine.run.config import ConfigError, SimConfig, _parse_int
 
 # The command line reads this module's defaults to build its help, for every
 # command (the app too): the engine itself (numpy) is imported when a
 # comparison runs, and the audit module (and with it scipy, most of a second
 # to import) only when an audit runs.
 if TYPE_CHECKING:
-    from specviz.engine.audit import AuditResult
-    from specviz.engine.models import ModelPair
-    from specviz.engine.simulation import Simulation
+    from specviz.engine.analysis.audit import AuditResult
+    from specviz.engine.models.pair import ModelPair
+    from specviz.engine.run.simulation import Simulation
 
 DEFAULT_TARGET_LENGTH = 2_000  # tokens per row: ~3 s in all on the synthetic pair, ~10 s with --model ngram
 DEFAULT_AUDIT_SAMPLES = 2_000  # first tokens per audit: catches typical's bias many times over
@@ -85,9 +85,9 @@ def compare(
         raise ConfigError(AUDIT_SAMPLES_LABEL, audit_samples, f"an integer from 0 (no audit) to {MAX_AUDIT_SAMPLES:,}")
     # One model for every row: the pair does not depend on the method or the
     # policy, and building the n-gram pair is the slow part of a short run.
-    from specviz.engine.audit import audit
-    from specviz.engine.models import build_model
-    from specviz.engine.simulation import Simulation
+    from specviz.engine.analysis.audit import audit
+    from specviz.engine.models.pair import build_model
+    from specviz.engine.run.simulation import Simulation
 
     if model is None:
         model = build_model(config)
@@ -122,7 +122,7 @@ def compare(
 
 
 def _row(simulation: Simulation, audited: tuple[str, AuditResult] | None) -> dict[str, Any]:
-    from specviz.engine.methods import method_class
+    from specviz.engine.verification.methods import method_class
 
     config, stats = simulation.config, simulation.stats
     cost = simulation.cost()
@@ -164,7 +164,7 @@ def _audit_dict(policy: str, result: AuditResult) -> dict[str, Any]:
 
 
 def _config_dict(config: SimConfig, audit_samples: int) -> dict[str, Any]:
-    from specviz.engine.audit import SIGNIFICANCE
+    from specviz.engine.analysis.audit import SIGNIFICANCE
 
     data = config.to_dict()
     # Each row has its own method and policy; the base config's would mislead.

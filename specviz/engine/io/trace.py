@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 # TraceError lives in config.py (numpy-free, for the command line); importable from here too.
-from specviz.engine.config import ConfigError, SimConfig, TraceError
-from specviz.engine.models import ModelPair
-from specviz.engine.rounds import Phase, Round
-from specviz.engine.simulation import Simulation
+from specviz.engine.run.config import ConfigError, SimConfig, TraceError
+from specviz.engine.models.pair import ModelPair
+from specviz.engine.run.rounds import Phase, Round
+from specviz.engine.run.simulation import Simulation
 
 TRACE_FORMAT = "specviz-trace"
 TRACE_VERSION = 1

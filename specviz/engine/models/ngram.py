@@ -36,8 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from specviz.engine.corpus import Corpus, load_corpus
-from specviz.engine.models import ContextDists, ContextKey, ModelPair, register_model
+from specviz.engine.models.corpus import Corpus, load_corpus
+from specviz.engine.models.pair import ContextDists, ContextKey, ModelPair, register_model
 
 UNKNOWN = "<unk>"
 TARGET_ORDER = 4
@@ -344,7 +344,7 @@ class NgramPair(ModelPair):
     def encode_prompt(self, prompt: str) -> list[int]:
         """Prompt words as ids; a word the corpus never has becomes <unk>, which
         the models treat as an unseen context (they back off past it)."""
-        from specviz.engine.models import tokenize
+        from specviz.engine.models.pair import tokenize
 
         ids = [self.index.get(word, self.unknown_id) for word in tokenize(prompt)]
         if not ids and "." in self.index:

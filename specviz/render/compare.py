@@ -1,111 +1,13 @@
-"""`specviz compare`: every verification method and draft policy in one table.
+"""The compare table and its notes: every method and policy side by side (rich only).
 
-The grid and every number come from `specviz.engine.compare`; this module only
-registers the command and renders the rows with rich. Headless: never imports
-textual.
+Both front ends draw these: `specviz compare` prints them, the app's compare
+view shows them. No statistic is computed here; every number comes from
+`specviz.engine.analysis.compare`.
 """
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
-
-from specviz.cli import (
-    _choices,
-    _print_json,
-    _wrap,
-    add_simulation_options,
-    config_from_args,
-)
-from specviz.engine.compare import (
-    DEFAULT_AUDIT_SAMPLES,
-    DEFAULT_TARGET_LENGTH,
-    MAX_AUDIT_SAMPLES,
-    compare,
-    comparison_plan,
-    parse_audit_samples,
-)
-from specviz.engine.config import MAX_TARGET_LENGTH
-from specviz.progress import stderr_progress
-
-# Every example here is run by tests/cli/test_compare_command.py.
-COMPARE_EXAMPLES = """examples:
-  specviz compare                                  every method and policy
-  specviz compare -k 4 -a 0.8 --draft-cost 0.05    other k, alpha, draft cost
-  specviz compare --grid --audit-samples 0         all 12 pairs, no audit
-  specviz compare --method speculative             one method, every policy
-  specviz compare --json                           rows and config as JSON
-  specviz compare --model ngram -n 300 --audit-samples 500
-                                                   real n-gram models, quickly
-"""
-
-HELP = "every method and draft policy side by side"
-
-DESCRIPTION = (
-    "Run every verification method (and draft-length policy) on the same model pair, seed and "
-    "token budget, audit each method for losslessness, and print one table: tokens per target "
-    "pass, draft acceptance rate, mean k per round, measured alpha and the speedup under the cost "
-    "model. By default: every method with the fixed policy, then speculative sampling with each "
-    "other policy. Lossy methods (typical) are marked LOSSY."
-)
-
-# How compare reads the simulation options that describe one run: the
-# generic help would state the wrong meaning or default. (text, default)
-REDESCRIBED = {
-    "method": ("only this method's rows, under every draft policy", "every method"),
-    "draft_policy": ("only this policy's rows, for every method", "fixed for every method, then speculative with each policy"),
-    "target_length": (f"tokens each row generates, 1 to {MAX_TARGET_LENGTH:,}", str(DEFAULT_TARGET_LENGTH)),
-}
-
-
-def add_compare_command(subparsers: Any) -> argparse.ArgumentParser:
-    """Register `specviz compare` on the `specviz` subparsers."""
-    parser = subparsers.add_parser("compare", help=HELP, description=_wrap(DESCRIPTION), epilog=COMPARE_EXAMPLES)
-    add_simulation_options(parser)
-    for action in parser._actions:
-        if action.dest in REDESCRIBED:
-            text, default = REDESCRIBED[action.dest]
-            names = _choices(action.dest)
-            extra = f"; one of {', '.join(names)}" if names else ""
-            action.help = f"{text}{extra} (default: {default})"
-    rows = parser.add_argument_group("comparison")
-    rows.add_argument("--grid", action="store_true", help="run every method with every draft policy")
-    rows.add_argument(
-        "--audit-samples", default=str(DEFAULT_AUDIT_SAMPLES), metavar="N",
-        help=f"first tokens sampled from the prompt per method audit, 0 (no audit) to {MAX_AUDIT_SAMPLES:,} "
-             f"(default: {DEFAULT_AUDIT_SAMPLES})",
-    )
-    output = parser.add_argument_group("output")
-    output.add_argument("--json", action="store_true", help="print one JSON object {\"rows\": [...], \"config\": {...}}")
-    output.add_argument(
-        "--no-progress", action="store_true",
-        help="no progress bar (by default one shows on stderr when stderr is a terminal)",
-    )
-    return parser
-
-
-def command_compare(args: argparse.Namespace) -> int:
-    audit_samples = parse_audit_samples(args.audit_samples)
-    config = config_from_args(args)
-    if not hasattr(args, "target_length"):
-        config = config.replace(target_length=DEFAULT_TARGET_LENGTH)
-    plan = comparison_plan(
-        method=config.method if hasattr(args, "method") else None,
-        draft_policy=config.draft_policy if hasattr(args, "draft_policy") else None,
-        grid=args.grid,
-    )
-    with stderr_progress("comparing", enabled=not args.no_progress) as report:
-        comparison = compare(config, plan, audit_samples, progress=report)
-    if args.json:
-        _print_json(comparison)
-        return 0
-    from rich.console import Console
-
-    render_comparison(Console(), comparison)
-    return 0
-
-
-# ---- the table ------------------------------------------------------------------
 
 LOSSY_STYLE = "bold red"
 PASS_STYLE = "green"
@@ -113,7 +15,7 @@ FAIL_STYLE = "red"
 BROKEN_STYLE = "bold red reverse"  # a lossless claim the audit refutes
 
 
-def _claim(row: dict[str, Any]):
+def _claim(row: dict[str, Any]) -> Any:
     from rich.text import Text
 
     if not row["lossless_claim"]:
@@ -127,7 +29,7 @@ def _pvalue(value: float) -> str:
     return f"p = {value:.2g}" if value < 0.01 else f"p = {value:.2f}"
 
 
-def _audit_cell(row: dict[str, Any]):
+def _audit_cell(row: dict[str, Any]) -> Any:
     from rich.text import Text
 
     audited = row["audit"]
@@ -145,7 +47,7 @@ def broken_claims(comparison: dict[str, Any]) -> list[dict[str, Any]]:
     return [r for r in comparison["rows"] if r["lossless_claim"] and r["audit"] is not None and not r["audit"]["lossless"]]
 
 
-def comparison_table(comparison: dict[str, Any]):
+def comparison_table(comparison: dict[str, Any]) -> Any:
     """The rows as one rich Table (no statistic is recomputed here)."""
     from rich import box
     from rich.table import Table
@@ -189,7 +91,7 @@ def comparison_table(comparison: dict[str, Any]):
     return table
 
 
-def _setting(config: dict[str, Any]) -> str:
+def comparison_setting(config: dict[str, Any]) -> str:
     pair = config["model"] + " pair"
     if config["model"] == "synthetic":
         pair += f" (alpha = {config['acceptance_rate']})"
@@ -201,7 +103,7 @@ def _setting(config: dict[str, Any]) -> str:
     )
 
 
-def _audit_lines(comparison: dict[str, Any]) -> list[str]:
+def audit_lines(comparison: dict[str, Any]) -> list[str]:
     config = comparison["config"]
     samples = config["audit_samples"]
     if not samples:
@@ -230,18 +132,23 @@ NOTES = (
 LOSSY_NOTE = "⚠ LOSSY: output does not follow the target's distribution (speed for fidelity)"
 
 
-def render_comparison(console, comparison: dict[str, Any]) -> None:
+def comparison_notes(comparison: dict[str, Any]) -> list[str]:
+    """What the table's columns mean, the audit's verdicts, and a LOSSY note where a row is lossy."""
+    notes = [*NOTES, *audit_lines(comparison)]
+    if any(not row["lossless_claim"] for row in comparison["rows"]):
+        notes.append(LOSSY_NOTE)
+    return notes
+
+
+def render_comparison(console: Any, comparison: dict[str, Any]) -> None:
     """Print the comparison (the same dict as `--json`)."""
     from rich.rule import Rule
     from rich.text import Text
 
     console.print(Rule(Text("specviz compare", style="bold"), align="left", style="dim"))
-    console.print(Text(_setting(comparison["config"])), highlight=False)
+    console.print(Text(comparison_setting(comparison["config"])), highlight=False)
     console.print(comparison_table(comparison))
-    notes = [*NOTES, *_audit_lines(comparison)]
-    if any(not row["lossless_claim"] for row in comparison["rows"]):
-        notes.append(LOSSY_NOTE)
-    console.print(Text("\n".join(notes), style="dim"), highlight=False)
+    console.print(Text("\n".join(comparison_notes(comparison)), style="dim"), highlight=False)
     for row in broken_claims(comparison):
         audited = row["audit"]
         console.print(

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # numpy stays out of a plain `import rounds` (see catalog)
-    from specviz.engine.models import ContextDists
+    from specviz.engine.models.pair import ContextDists
 
 
 class Phase(enum.Enum):

@@ -9,9 +9,9 @@ for the next round's k (before the cut at the target length), and, when
 from __future__ import annotations
 
 from specviz.engine import catalog
-from specviz.engine.config import MAX_DRAFT_LENGTH
-from specviz.engine.methods import ContextMemo
-from specviz.engine.models import ContextDists
+from specviz.engine.run.config import MAX_DRAFT_LENGTH
+from specviz.engine.verification.methods import ContextMemo
+from specviz.engine.models.pair import ContextDists
 
 
 class DraftPolicy:

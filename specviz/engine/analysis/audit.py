@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from specviz.engine.config import FIELD_LABELS, ConfigError, SimConfig, _parse_int
-from specviz.engine.methods import AGAINST_ARGMAX
-from specviz.engine.models import ModelPair
-from specviz.engine.simulation import Simulation
+from specviz.engine.run.config import FIELD_LABELS, ConfigError, SimConfig, _parse_int
+from specviz.engine.verification.methods import AGAINST_ARGMAX
+from specviz.engine.models.pair import ModelPair
+from specviz.engine.run.simulation import Simulation
 
-from specviz.engine.analysis_defaults import DEFAULT_SAMPLES, MAX_SAMPLES, SIGNIFICANCE  # noqa: F401
+from specviz.engine.analysis.defaults import DEFAULT_SAMPLES, MAX_SAMPLES, SIGNIFICANCE  # noqa: F401
 
 MIN_EXPECTED = 5.0  # chi-square needs about 5 expected counts per bin
 

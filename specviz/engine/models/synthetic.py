@@ -22,7 +22,7 @@ import zlib
 
 import numpy as np
 
-from specviz.engine.models import ContextKey, ModelPair, register_model
+from specviz.engine.models.pair import ContextKey, ModelPair, register_model
 
 WORD_CLASSES: dict[str, tuple[str, ...]] = {
     "det": ("the", "a", "this", "that", "every", "some", "no", "each", "my", "his", "her", "their", "its", "our"),

@@ -7,7 +7,7 @@ and c = 0 (the speedup then grows without bound in k, so optimal_k caps k).
 
 from __future__ import annotations
 
-from specviz.engine.config import MAX_DRAFT_LENGTH
+from specviz.engine.run.config import MAX_DRAFT_LENGTH
 
 
 def _geometric_sum(alpha: float, terms: int) -> float:

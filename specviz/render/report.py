@@ -16,8 +16,8 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from specviz.engine import theory
-from specviz.engine.rounds import Round, TokenKind
+from specviz.engine.analysis import theory
+from specviz.engine.run.rounds import Round, TokenKind
 
 ACCEPTED_STYLE = "green"
 REJECTED_STYLE = "bold red"

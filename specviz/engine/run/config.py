@@ -111,7 +111,7 @@ class SimConfig:
 
     @property
     def cost_model(self):
-        from specviz.engine.cost import CostModel
+        from specviz.engine.analysis.cost import CostModel
 
         return CostModel(self.target_pass_ms, self.draft_cost, self.verify_overhead)
 

@@ -16,13 +16,13 @@ from array import array
 from typing import TYPE_CHECKING, Any, Sequence
 
 from specviz.engine.catalog import model_sets_alpha
-from specviz.engine.config import SimConfig
-from specviz.engine.cost import CostBreakdown
-from specviz.engine.rounds import Phase, Round, TokenKind
-from specviz.engine.stats import RunStats
+from specviz.engine.run.config import SimConfig
+from specviz.engine.analysis.cost import CostBreakdown
+from specviz.engine.run.rounds import Phase, Round, TokenKind
+from specviz.engine.run.stats import RunStats
 
 if TYPE_CHECKING:
-    from specviz.engine.models import ModelPair
+    from specviz.engine.models.pair import ModelPair
 
 
 class RunState:

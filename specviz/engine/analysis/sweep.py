@@ -32,8 +32,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from specviz.engine import theory
-from specviz.engine.config import (
+from specviz.engine.analysis import theory
+from specviz.engine.run.config import (
     FIELD_LABELS,
     MAX_DRAFT_LENGTH,
     MAX_TARGET_LENGTH,
@@ -42,8 +42,8 @@ from specviz.engine.config import (
     _parse_float,
     _parse_int,
 )
-from specviz.engine.models import ModelPair, build_model
-from specviz.engine.simulation import Simulation
+from specviz.engine.models.pair import ModelPair, build_model
+from specviz.engine.run.simulation import Simulation
 
 # The sweep's own parameters, named in messages the way SimConfig's are.
 FIELD_LABELS.update(
@@ -54,7 +54,7 @@ FIELD_LABELS.update(
     }
 )
 
-from specviz.engine.analysis_defaults import (  # noqa: F401
+from specviz.engine.analysis.defaults import (  # noqa: F401
     ALPHA_MEASURED,
     ALPHA_SET,
     DEFAULT_ALPHAS,

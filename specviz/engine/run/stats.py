@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from specviz.engine.rounds import Round
+from specviz.engine.run.rounds import Round
 
 
 @dataclass(slots=True)

@@ -1,0 +1,101 @@
+"""The command line: `specviz` opens the app; `specviz run`, `theory`, ... are headless.
+
+One module per command (`specviz.cli.run`, ...), each with `add_parser(commands)`
+and `run(args)`; what they share lives in `specviz.cli.options`. Command
+modules import nothing heavy at module level, so building the parser on every
+start costs no numpy; headless commands never import textual (only
+`specviz.cli.app` and `specviz.cli.replay` import the app, when they run).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Sequence
+
+from specviz.cli.options import (
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    OneLineParser,
+    UsageError,
+    add_simulation_options,
+    config_from_args,
+    wrap,
+)
+from specviz.engine.run.config import ConfigError, TraceError
+
+# Command -> its module, in the order `specviz --help` lists them.
+COMMANDS: dict[str, str] = {
+    "run": "specviz.cli.run",
+    "theory": "specviz.cli.theory",
+    "replay": "specviz.cli.replay",
+    "sweep": "specviz.cli.sweep",
+    "audit": "specviz.cli.audit",
+    "compare": "specviz.cli.compare",
+}
+APP_LAUNCHER = "specviz.cli.app"
+
+EXAMPLES = """commands:
+  run       simulate headless and print the report (or --json)
+  theory    closed forms for i.i.d. acceptance
+  replay    open the app on a recorded run
+  compare   every method and draft policy side by side
+
+examples:
+  specviz                                     open the app with the defaults
+  specviz -k 8 -a 0.9                         open the app with k = 8, alpha = 0.9
+  specviz run -k 5 -a 0.8 -n 200              simulate 200 tokens and print the report
+  specviz run -n 20000 --json                 one JSON object with every statistic
+  specviz theory -k 5 -a 0.8 --json           closed forms: E[tokens], speedup, optimal k
+
+'specviz COMMAND --help' lists each command's options.
+"""
+
+__all__ = ["COMMANDS", "build_parser", "config_from_args", "main"]
+
+
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(
+        prog="specviz",
+        description=wrap("See and reason about speculative decoding. Without a command, opens the app "
+                         "with the simulation options given."),
+        epilog=EXAMPLES,
+    )
+    add_simulation_options(parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    for module in COMMANDS.values():
+        importlib.import_module(module).add_parser(commands)
+    return parser
+
+
+def _prog(command: str | None) -> str:
+    return f"specviz {command}" if command else "specviz"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command = getattr(args, "command", None)
+    try:
+        return importlib.import_module(COMMANDS.get(command, APP_LAUNCHER)).run(args)
+    except (ConfigError, TraceError, UsageError) as error:
+        print(f"{_prog(command)}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader went away (`specviz run | head`): stop quietly. Point
+        # stdout at devnull so the interpreter's final flush does not fail too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except OSError as error:
+        # A file a model needs (a corpus) that cannot be read.
+        where = f" {error.filename}" if error.filename else ""
+        print(f"{_prog(command)}: error: cannot read{where}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"{_prog(command)}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,174 @@
+"""What every command shares: the simulation options, the parser, the exit codes, output helpers.
+
+Flags are parsed as text and handed to the engine's `config_from_text`, so the
+rules and the error words are the engine's. numpy-free: the parser is built on
+every start, the app's too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import textwrap
+from typing import Any, Callable
+
+from specviz.engine import catalog
+from specviz.engine.run.config import MAX_DRAFT_LENGTH, MAX_TARGET_LENGTH, SimConfig, config_from_text
+
+EXIT_USAGE = 2  # bad input: a value, a flag, a file
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
+
+# (flags, SimConfig field, help). Defaults and ranges come from SimConfig and
+# its validation, so the help text cannot drift from the rules.
+SIMULATION_OPTIONS: list[tuple[tuple[str, ...], str, str]] = [
+    (("-k", "--draft-length"), "draft_length", f"tokens the draft model proposes per round, 1 to {MAX_DRAFT_LENGTH}"),
+    (("-a", "--acceptance-rate"), "acceptance_rate", "alpha for the synthetic pair: sum_x min(p, q) in every context, 0 to 1"),
+    (("-n", "--target-length"), "target_length", f"tokens to generate, 1 to {MAX_TARGET_LENGTH:,}"),
+    (("--draft-cost",), "draft_cost", "cost of a draft pass / cost of a target pass (c), >= 0"),
+    (("--seed",), "seed", "random seed, an integer from 0 to 2**63 - 1"),
+    (("--model",), "model", "model pair"),
+    (("--method",), "method", "verification method"),
+    (("--draft-policy",), "draft_policy", "how k is chosen each round"),
+    (("--target-ms",), "target_pass_ms", "time of one target pass in ms, > 0"),
+    (("--verify-overhead",), "verify_overhead", "extra target-pass cost per drafted token verified (v), >= 0"),
+    (("--prompt",), "prompt", "text the generation starts from"),
+    (("--corpus",), "corpus", "plain-text file to train the n-gram pair on"),
+    (("--temperature",), "temperature", "sampling temperature for target and draft, > 0"),
+    (("--top-k",), "top_k", "keep only the k most likely words (0 = off)"),
+    (("--top-p",), "top_p", "keep the smallest set of words with this much mass, (0, 1]"),
+    (("--confidence-threshold",), "confidence_threshold", "confidence policy: stop drafting below this top q, 0 to 1"),
+    (("--typical-epsilon",), "typical_epsilon", "typical acceptance: hard threshold epsilon, 0 to 1"),
+    (("--typical-delta",), "typical_delta", "typical acceptance: entropy factor delta, >= 0"),
+]
+
+# Metavars by field; a field missing here (an option another part adds to the
+# table) falls back to its name in capitals.
+METAVARS: dict[str, str] = {
+    "draft_length": "K",
+    "acceptance_rate": "ALPHA",
+    "target_length": "N",
+    "draft_cost": "C",
+    "seed": "SEED",
+    "target_pass_ms": "MS",
+    "verify_overhead": "V",
+    "prompt": "TEXT",
+    "corpus": "FILE",
+    "temperature": "T",
+    "top_k": "K",
+    "top_p": "P",
+    "confidence_threshold": "Q",
+    "typical_epsilon": "EPS",
+    "typical_delta": "DELTA",
+}
+
+
+class UsageError(ValueError):
+    """Flags that do not go together. The message is one line."""
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the examples' layout; a wider option column so help lines stay short."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=34)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line naming the fix, exit status 2.
+
+    Abbreviated flags are off: `--draft` would otherwise mean --draft-length
+    today and become ambiguous the day another --draft-... option is added.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def default_text(field_name: str) -> str:
+    """SimConfig's default for `field_name` as the help shows it."""
+    default = {f.name: f.default for f in dataclasses.fields(SimConfig)}[field_name]
+    if default is None:
+        return "none"
+    return repr(default) if isinstance(default, str) else str(default)
+
+
+def choices(field_name: str) -> tuple[str, ...]:
+    """The names a field takes, for a field that is a choice; () otherwise."""
+    # From the numpy-free catalog: the parser is built on every start, the app's too.
+    if field_name == "model":
+        return catalog.model_names()
+    if field_name == "method":
+        return catalog.method_names()
+    if field_name == "draft_policy":
+        return catalog.policy_names()
+    return ()
+
+
+def add_simulation_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("simulation options")
+    for flags, field_name, text in SIMULATION_OPTIONS:
+        names = choices(field_name)
+        extra = f"; one of {', '.join(names)}" if names else ""
+        group.add_argument(
+            *flags,
+            dest=field_name,
+            # SUPPRESS: a flag not given leaves no attribute, so flags given
+            # before the command are not overwritten by the command's defaults.
+            default=argparse.SUPPRESS,
+            metavar="NAME" if names else METAVARS.get(field_name, field_name.upper()),
+            help=f"{text}{extra} (default: {default_text(field_name)})",
+        )
+
+
+def given_simulation_flags(args: argparse.Namespace) -> list[str]:
+    """The simulation flags given on the command line, by their long name."""
+    return [flags[-1] for flags, field_name, _ in SIMULATION_OPTIONS if hasattr(args, field_name)]
+
+
+def config_from_args(args: argparse.Namespace) -> SimConfig:
+    """SimConfig from the flags given; raises ConfigError."""
+    given = {
+        field_name: getattr(args, field_name)
+        for _, field_name, _ in SIMULATION_OPTIONS
+        if getattr(args, field_name, None) is not None
+    }
+    return config_from_text(SimConfig(), given)
+
+
+def count_at_least(low: int) -> Callable[[str], int]:
+    """An argparse type: a whole number >= `low`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.replace("_", "").replace(",", ""))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (allowed: an integer >= {low})") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} is too small (allowed: an integer >= {low})")
+        return value
+
+    return parse
+
+
+def wrap(text: str) -> str:
+    """A description wrapped for help (the formatter keeps text as written, for the examples)."""
+    return textwrap.fill(text, width=78)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+def console(highlight: bool = True) -> Any:
+    """A rich Console on stdout for a command's report (rich is imported only to print)."""
+    from rich.console import Console
+
+    return Console(highlight=highlight)

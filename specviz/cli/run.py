@@ -1,0 +1,116 @@
+"""`specviz run`: simulate headless and print the report (or --json); also records and reads traces."""
+
+from __future__ import annotations
+
+import argparse
+from contextlib import nullcontext
+from typing import Any
+
+from specviz.cli.options import (
+    UsageError,
+    add_simulation_options,
+    config_from_args,
+    console,
+    count_at_least,
+    given_simulation_flags,
+    print_json,
+    wrap,
+)
+from specviz.cli.progress import stderr_progress
+
+SUMMARY = "simulate headless and print the report (or --json)"
+DEFAULT_ROUNDS_SHOWN = 20
+# Rounds run between progress updates: ~20 ms of engine time at k = 5.
+CHUNK_ROUNDS = 4096
+PROGRESS_AFTER_S = 0.5  # a run shorter than this never shows a bar
+
+# Every example here is run by tests/cli (in a scratch folder, in this order).
+EXAMPLES = """examples:
+  specviz run                                 the defaults: k = 5, alpha = 0.75, 50 tokens
+  specviz run -k 5 -a 0.8 -n 200              200 tokens; lists the first 20 rounds
+  specviz run -k 8 -a 0.9 --rounds-shown 5    list only the first 5 rounds
+  specviz run -n 20000 --quiet                only the summary
+  specviz run -n 20000 --json                 one JSON object with every statistic
+  specviz run -n 500 --trace run.jsonl        also record the run, round by round
+  specviz run --from-trace run.jsonl          reprint the recorded run's report
+"""
+
+
+def add_parser(commands: Any) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        "run",
+        help=SUMMARY,
+        description=wrap("Simulate a run headless and print its report: the configuration, each round's "
+                         "drafts and verdicts, the summary, the cost breakdown and the closed forms beside "
+                         "the measured values."),
+        epilog=EXAMPLES,
+    )
+    add_simulation_options(parser)
+    output = parser.add_argument_group("output")
+    formats = output.add_mutually_exclusive_group()
+    formats.add_argument("--json", action="store_true", help="print one JSON object with every statistic instead of the report")
+    formats.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
+    output.add_argument(
+        "--rounds-shown", type=count_at_least(0), default=DEFAULT_ROUNDS_SHOWN, metavar="N",
+        help=f"list the first N rounds, an integer >= 0 (default: {DEFAULT_ROUNDS_SHOWN})",
+    )
+    output.add_argument(
+        "--no-progress", action="store_true",
+        help="no progress bar (by default one shows on stderr when stderr is a terminal and the run takes over half a second)",
+    )
+    traces = parser.add_argument_group("traces")
+    traces.add_argument("--trace", metavar="FILE", help="also record the run to FILE as JSON lines (written only when the run completes)")
+    traces.add_argument("--force", action="store_true", help="let --trace overwrite an existing FILE")
+    traces.add_argument(
+        "--from-trace", metavar="FILE",
+        help="report a recorded run from its trace instead of simulating (no simulation options then)",
+    )
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from specviz.engine.io.trace import ReplaySimulation, TraceWriter
+    from specviz.engine.run.simulation import Simulation
+
+    source = None
+    if args.from_trace is not None:
+        given = given_simulation_flags(args)
+        if given:
+            raise UsageError(f"{given[0]} cannot be used with --from-trace: the trace fixes the configuration")
+        if args.trace is not None:
+            raise UsageError("--trace cannot be used with --from-trace: the trace is already recorded")
+        simulation = ReplaySimulation.from_file(args.from_trace)
+        source = args.from_trace
+    else:
+        simulation = Simulation(config_from_args(args))
+    listing = 0 if (args.json or args.quiet) else args.rounds_shown
+    # The writer checks the path before the run starts, not after an hour.
+    writer = TraceWriter(args.trace, simulation, args.force) if args.trace is not None else nullcontext()
+    with writer:
+        shown = run_to_end(simulation, keep=listing, progress=not args.no_progress)
+    summary = simulation.summary()
+    if args.json:
+        print_json(summary)
+        return 0
+    from specviz.render.report import render_report
+
+    render_report(console(), simulation, summary, shown, rounds_shown=args.rounds_shown, quiet=args.quiet, source=source)
+    return 0
+
+
+def run_to_end(simulation: Any, keep: int = 0, progress: bool = False) -> list:
+    """Run `simulation` to its target length; return its first `keep` rounds.
+
+    Only the first `keep` rounds are kept (the listing shows no more), and the
+    rest runs in chunks through `Simulation.run`, the engine's fast path. A
+    progress bar on stderr appears once the run has taken PROGRESS_AFTER_S.
+    """
+    shown = []
+    while len(shown) < keep and not simulation.done:
+        shown.append(simulation.finish_round())
+    with stderr_progress("simulating", "tokens", enabled=progress, delay=PROGRESS_AFTER_S) as report:
+        while not simulation.done:
+            simulation.run(max_rounds=CHUNK_ROUNDS)
+            if report is not None:
+                report(simulation.emitted, simulation.config.target_length)
+    return shown

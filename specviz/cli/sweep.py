@@ -1,0 +1,122 @@
+"""`specviz sweep`: speedup over k x alpha, the closed form beside Monte Carlo."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from typing import TYPE_CHECKING, Any
+
+# numpy-free: this module builds part of the help on every start (the app's
+# too); the sweep itself is imported when it runs.
+from specviz.cli.options import add_simulation_options, config_from_args, console, print_json
+from specviz.cli.progress import stderr_progress
+from specviz.engine.analysis.defaults import (
+    DEFAULT_ALPHAS,
+    DEFAULT_ENGINE_ROUNDS,
+    DEFAULT_K_MAX,
+    DEFAULT_VECTORISED_ROUNDS,
+    ENGINE,
+    MAX_ENGINE_ROUNDS,
+    MAX_VECTORISED_ROUNDS,
+)
+from specviz.engine.run.config import MAX_DRAFT_LENGTH, ConfigError
+
+if TYPE_CHECKING:
+    from specviz.engine.analysis.sweep import SweepResult
+
+SUMMARY = "speedup over k x alpha: closed form beside Monte Carlo"
+
+# Simulation flags that mean nothing to a sweep, and what to use instead.
+SWEEP_REJECTS = {
+    "draft_length": "not used by sweep, which runs k = 1 to --k-max",
+    "acceptance_rate": "not used by sweep; give the alphas with --alphas START:STOP:STEP",
+    "target_length": "not used by sweep; give --rounds per cell",
+}
+
+EXAMPLES = """examples:
+  specviz sweep                                   k = 1..16 x alpha = 0.05..0.95, 100,000 rounds per cell
+  specviz sweep --k-max 8 --alphas 0.5:0.9:0.1 --draft-cost 0.02
+  specviz sweep --alphas 0.6,0.8,0.9 --json       one JSON object: {"cells": [...], "best": [...]}
+  specviz sweep --csv > sweep.csv                 one CSV row per cell
+  specviz sweep --method greedy --rounds 2000     runs the engine per cell (acceptance not i.i.d.)
+"""
+
+
+def add_parser(commands: Any) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        "sweep",
+        help=SUMMARY,
+        description="Speedup for every draft length k = 1..K and acceptance rate alpha in a grid: the closed "
+        "form (Leviathan et al. 2023) beside a Monte Carlo measurement, with the best k for each alpha marked. "
+        "With the synthetic pair, speculative sampling and a fixed k, acceptance is i.i.d. Bernoulli(alpha) and "
+        "every cell comes from one shared draw of uniforms (common random numbers). Any other model, method or "
+        "policy runs the engine for each cell; a model whose acceptance is measured (not set) gets one cell per k.",
+        epilog=EXAMPLES,
+    )
+    add_simulation_options(parser)
+    for action in parser._actions:
+        # Still parsed, so that giving one earns a clear error, but not offered.
+        if action.dest in SWEEP_REJECTS:
+            action.help = argparse.SUPPRESS
+    grid = parser.add_argument_group("sweep")
+    grid.add_argument("--k-max", default=str(DEFAULT_K_MAX), metavar="K",
+                      help=f"sweep k = 1..K, K from 1 to {MAX_DRAFT_LENGTH} (default: {DEFAULT_K_MAX})")
+    grid.add_argument("--alphas", default=None, metavar="START:STOP:STEP",
+                      help="acceptance rates: START:STOP:STEP (STOP included) or a list like 0.6,0.8,0.9, "
+                      f"all from 0 to 1 (default: {DEFAULT_ALPHAS})")
+    grid.add_argument("--rounds", default=None, metavar="R",
+                      help=f"rounds per cell (default: {DEFAULT_VECTORISED_ROUNDS:,}, up to {MAX_VECTORISED_ROUNDS:,}; "
+                      f"when the engine runs each cell {DEFAULT_ENGINE_ROUNDS:,}, up to {MAX_ENGINE_ROUNDS:,})")
+    output = parser.add_argument_group("output")
+    formats = output.add_mutually_exclusive_group()
+    formats.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    formats.add_argument("--csv", action="store_true", help="print one CSV row per cell, with a header")
+    output.add_argument("--no-progress", action="store_true",
+                        help="no progress bar (one shows on stderr, when it is a terminal, while the engine runs)")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from specviz.engine.analysis.sweep import (
+        default_rounds,
+        monte_carlo_kind,
+        parse_alphas,
+        parse_k_max,
+        parse_rounds,
+        run_sweep,
+    )
+    from specviz.engine.models.pair import build_model
+
+    for field_name, why in SWEEP_REJECTS.items():
+        if hasattr(args, field_name):
+            raise ConfigError(field_name, getattr(args, field_name), why)
+    config = config_from_args(args)
+    k_max = parse_k_max(args.k_max)
+    grid = parse_alphas(DEFAULT_ALPHAS if args.alphas is None else args.alphas)
+    model = build_model(config)
+    kind = monte_carlo_kind(config, model)
+    rounds = default_rounds(kind) if args.rounds is None else parse_rounds(args.rounds, kind)
+    if args.alphas is not None and not model.uses_acceptance_rate:
+        print(f"specviz sweep: note: --alphas ignored: the {config.model} pair's acceptance rate is measured, not set",
+              file=sys.stderr)
+    show_progress = kind == ENGINE and not args.no_progress
+    with stderr_progress("sweep: rounds", enabled=show_progress) as progress:
+        result = run_sweep(config, k_max, grid, rounds, model=model, progress=progress)
+    if args.json:
+        print_json(result.to_dict())
+    elif args.csv:
+        write_sweep_csv(result, sys.stdout)
+    else:
+        from specviz.render.sweep import render_sweep
+
+        render_sweep(result, console(highlight=False))
+    return 0
+
+
+def write_sweep_csv(result: SweepResult, stream: Any) -> None:
+    rows = [cell.to_dict(result.monte_carlo == ENGINE) for cell in result.cells]
+    writer = csv.DictWriter(stream, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: "" if value is None else value for key, value in row.items()})

@@ -1,0 +1,71 @@
+"""`specviz theory`: the closed forms for i.i.d. acceptance."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from specviz.cli.options import add_simulation_options, config_from_args, console, print_json, wrap
+from specviz.engine.run.config import MAX_DRAFT_LENGTH, ConfigError
+
+SUMMARY = "closed forms for i.i.d. acceptance"
+
+EXAMPLES = """examples:
+  specviz theory -k 5 -a 0.8                  expected tokens per round, speedup, optimal k
+  specviz theory -a 0.8 --draft-cost 0.02 --json
+"""
+
+
+def add_parser(commands: Any) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        "theory",
+        help=SUMMARY,
+        description=wrap("Closed-form expectations for i.i.d. acceptance (Leviathan et al. 2023): tokens per "
+                         "round, speedup, draft acceptance rate, per-position acceptance, optimal k and the "
+                         "operations factor."),
+        epilog=EXAMPLES,
+    )
+    add_simulation_options(parser)
+    parser.add_argument("--k-max", default=str(MAX_DRAFT_LENGTH), metavar="K",
+                        help=f"largest k the optimal-k search tries, 1 to {MAX_DRAFT_LENGTH} (default: {MAX_DRAFT_LENGTH})")
+    parser.add_argument("--ops-ratio", default=None, metavar="C_OPS",
+                        help="draft/target ratio of operations per token for the operations factor, >= 0 (default: the draft cost)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from specviz.engine.analysis import theory
+    from specviz.engine.run.config import _parse_float, _parse_int
+
+    config = config_from_args(args)
+    k_max = _parse_int("k_max", args.k_max)
+    if not 1 <= k_max <= MAX_DRAFT_LENGTH:
+        raise ConfigError("k_max", k_max, f"an integer from 1 to {MAX_DRAFT_LENGTH}")
+    ops_ratio = config.draft_cost if args.ops_ratio is None else _parse_float("ops_ratio", args.ops_ratio)
+    if ops_ratio < 0:
+        raise ConfigError("ops_ratio", ops_ratio, "a finite number >= 0")
+    alpha, k, c, v = config.acceptance_rate, config.draft_length, config.draft_cost, config.verify_overhead
+    best_k, best_speedup = theory.optimal_k(alpha, c, k_max, v)
+    data = {
+        "alpha": alpha,
+        "k": k,
+        "draft_cost": c,
+        "verify_overhead": v,
+        "expected_tokens_per_round": theory.expected_tokens_per_round(alpha, k),
+        "expected_speedup": theory.expected_speedup(alpha, k, c, v),
+        "expected_draft_acceptance_rate": theory.draft_acceptance_rate(alpha, k),
+        "per_position_acceptance": theory.per_position_acceptance(alpha, k),
+        "optimal_k": best_k,
+        "optimal_speedup": best_speedup,
+        "k_max": k_max,
+        "ops_ratio": ops_ratio,
+        "ops_factor": theory.ops_factor(alpha, k, ops_ratio),
+    }
+    if args.json:
+        print_json(data)
+    else:
+        from specviz.render.report import render_theory
+
+        render_theory(console(), data)
+    return 0

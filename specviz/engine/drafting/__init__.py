@@ -1,0 +1,1 @@
+"""Drafting: how many tokens the draft proposes each round (fixed, heuristic, confidence)."""

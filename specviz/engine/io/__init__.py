@@ -1,0 +1,1 @@
+"""Reading and writing runs: traces (later, engine-log importers)."""

@@ -1,0 +1,1 @@
+"""Verification methods: the rule that keeps or rejects each draft (speculative sampling, greedy, sample-match, typical)."""

@@ -1,0 +1,141 @@
+"""The sweep table: speedup by draft length k, closed form beside Monte Carlo (rich only)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from specviz.engine.analysis.defaults import ALPHA_MEASURED, ENGINE
+
+if TYPE_CHECKING:
+    from specviz.engine.analysis.sweep import SweepCell, SweepResult
+
+# The Monte Carlo is called off the closed form beyond this many standard errors.
+AGREEMENT_STANDARD_ERRORS = 4.0
+
+
+def render_sweep(result: SweepResult, console: Any) -> None:
+    from rich.text import Text
+
+    console.print(Text.assemble(("Speedup by draft length k", "bold"), f"  ({_sweep_setting(result)})"))
+    if result.alpha_source == ALPHA_MEASURED:
+        _render_measured_alpha(result, console)
+    else:
+        _render_grid(result, console)
+    disagree = result.disagreements(AGREEMENT_STANDARD_ERRORS)
+    z_values = [abs(c.z_score) for c in result.cells if c.z_score is not None]
+    largest = f"; largest |z| = {max(z_values):.2f}" if z_values else ""
+    style = "green" if not disagree else "red"
+    console.print(Text.assemble(
+        "agreement: ",
+        (f"{len(result.cells) - len(disagree)} of {len(result.cells)} cells", style),
+        f" within {AGREEMENT_STANDARD_ERRORS:g} standard errors of the closed form (tokens per round{largest})",
+    ))
+    for note in result.notes:
+        console.print(Text(f"note: {note}", style="dim"))
+
+
+def _sweep_setting(result: SweepResult) -> str:
+    kind = "vectorised i.i.d. Monte Carlo" if result.monte_carlo != ENGINE else "engine run per cell"
+    return (f"c = {result.draft_cost:g}, v = {result.verify_overhead:g}; {result.model} pair, {result.method}, "
+            f"{result.draft_policy} k; {result.rounds:,} rounds per cell, seed {result.seed}; {kind}")
+
+
+def _heat(speedup: float, best: float) -> str:
+    """Slower than plain decoding in red; faster shades from yellow to green."""
+    if speedup < 1.0:
+        return "red"
+    share = 0.0 if best <= 1.0 else min((speedup - 1.0) / (best - 1.0), 1.0)
+    red, green = int(215 * (1 - share)), 175 + int(40 * share)
+    return f"rgb({red},{green},{int(95 * share)})"
+
+
+def _render_grid(result: SweepResult, console: Any) -> None:
+    from rich import box
+    from rich.measure import Measurement
+    from rich.table import Table
+    from rich.text import Text
+
+    columns = result.columns()
+    width = max(len(f"{c.expected_speedup:.2f}") for c in result.cells)
+    width = max(width, max(len(f"{c.measured_speedup:.2f}") for c in result.cells))
+    top = max(c.measured_speedup for c in result.cells)
+    label_width = 4  # "best"
+    # Wide grids are split into several tables of alpha columns, as many as
+    # fit the console, rather than squeezed until rich wraps the numbers.
+    def grid_table(chunk: list[list[SweepCell]]) -> Table:
+        table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), show_edge=False, pad_edge=False)
+        table.add_column("k", justify="right", style="bold", min_width=label_width, no_wrap=True)
+        for group in chunk:
+            table.add_column(f"α={group[0].alpha:g}", justify="right", no_wrap=True)
+        for k in range(1, result.k_max + 1):
+            table.add_row(str(k), *(_grid_cell(group[k - 1], width, top) for group in chunk))
+        table.add_section()
+        table.add_row("best", *(_best_cell(group, width) for group in chunk))
+        return table
+
+    unbounded = console.options.update_width(1_000_000)  # measure the table's natural width
+
+    def natural_width(chunk: list[list[SweepCell]]) -> int:
+        return Measurement.get(console, unbounded, grid_table(chunk)).maximum
+
+    per_table = len(columns)
+    while per_table > 1 and natural_width(columns[:per_table]) > console.width:
+        per_table -= 1
+    tables = -(-len(columns) // per_table)
+    per_table = -(-len(columns) // tables)  # balance: 5 columns as 3 + 2, not 4 + 1
+    for first in range(0, len(columns), per_table):
+        console.print(grid_table(columns[first : first + per_table]))
+    console.print(Text(
+        "each cell: closed form (dim) | Monte Carlo; * marks the best k for that alpha by each; "
+        "colour: red below 1x, yellow to green up to the best measured speedup",
+        style="dim",
+    ))
+
+
+def _grid_cell(cell: SweepCell, width: int, top: float):
+    from rich.text import Text
+
+    return Text.assemble(
+        (f"{cell.expected_speedup:{width}.2f}", "dim"),
+        ("*" if cell.best_expected else " ", "bold"),
+        " ",
+        (f"{cell.measured_speedup:{width}.2f}", _heat(cell.measured_speedup, top) + (" bold" if cell.best_measured else "")),
+        ("*" if cell.best_measured else " ", "bold"),
+    )
+
+
+def _best_cell(group: list[SweepCell], width: int):
+    from rich.text import Text
+
+    expected = next(c for c in group if c.best_expected)
+    measured = next(c for c in group if c.best_measured)
+    return Text.assemble((f"k={expected.k:<{width - 1}}", "dim"), "  ", (f"k={measured.k:<{width - 1}}", "bold"), " ")
+
+
+def _render_measured_alpha(result: SweepResult, console: Any) -> None:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("k", justify="right", style="bold")
+    table.add_column("alpha\nmeasured", justify="right")
+    table.add_column("tokens/round\nclosed form", justify="right", style="dim", min_width=12)
+    table.add_column("\nmeasured ± SE", justify="right", no_wrap=True)
+    table.add_column("speedup\nclosed form", justify="right", style="dim")
+    table.add_column("\nmeasured ± SE", justify="right", no_wrap=True)
+    table.add_column("best\nby", no_wrap=True)
+    top = max(c.measured_speedup for c in result.cells)
+    for cell in result.columns()[0]:
+        marks = [name for name, marked in (("closed form", cell.best_expected), ("measured", cell.best_measured)) if marked]
+        table.add_row(
+            str(cell.k),
+            f"{cell.alpha:.4f}",
+            f"{cell.expected_tokens_per_round:.3f}",
+            f"{cell.measured_tokens_per_round:.3f} ± {cell.tokens_per_round_standard_error:.3f}",
+            f"{cell.expected_speedup:.3f}",
+            f"[{_heat(cell.measured_speedup, top)}]{cell.measured_speedup:.3f}[/] ± {cell.speedup_standard_error:.3f}",
+            "both" if len(marks) == 2 else (marks[0] if marks else ""),
+        )
+    console.print(table)
+
+
