@@ -54,7 +54,8 @@ def main() -> None:
     runs = {
         "draw the uniforms only": lambda: draw_only(K_MAX, args.rounds, config.seed),
         "count kept prefixes (all cells)": lambda: sweep.kept_prefix_counts(
-            K_MAX, grid, args.rounds, np.random.Generator(np.random.PCG64(config.seed))),
+            K_MAX, grid, args.rounds, np.random.Generator(np.random.PCG64(config.seed))
+        ),
         "whole sweep (cells, closed forms, best k)": lambda: sweep.vectorised_sweep(config, K_MAX, grid, args.rounds),
     }
     best = {name: float("inf") for name in runs}
@@ -65,19 +66,37 @@ def main() -> None:
             best[name] = min(best[name], time.perf_counter() - start)
 
     cells = K_MAX * len(grid.values)
-    print(f"grid {K_MAX} x {len(grid.values)} = {cells} cells, {args.rounds:,} rounds per cell, "
-          f"{K_MAX * args.rounds:,} uniforms; best of {args.repeat}")
+    print(
+        f"grid {K_MAX} x {len(grid.values)} = {cells} cells, {args.rounds:,} rounds per cell, "
+        f"{K_MAX * args.rounds:,} uniforms; best of {args.repeat}"
+    )
     for name, seconds in best.items():
         print(f"  {name:44s} {seconds * 1e3:8.1f} ms")
     draw = best["draw the uniforms only"]
     ratio = best["whole sweep (cells, closed forms, best k)"] / draw
     print(f"  {'whole sweep / drawing its uniforms':44s} {ratio:8.2f}x   (goal: <= ~2x)")
 
-    command = [sys.executable, "-m", "specviz", "sweep", "--k-max", str(K_MAX), "--alphas", ALPHAS,
-               "--rounds", str(args.rounds), "--json"]
+    command = [
+        sys.executable,
+        "-m",
+        "specviz",
+        "sweep",
+        "--k-max",
+        str(K_MAX),
+        "--alphas",
+        ALPHAS,
+        "--rounds",
+        str(args.rounds),
+        "--json",
+    ]
     start = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, cwd=ROOT,
-                   env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    subprocess.run(
+        command,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        cwd=ROOT,
+        env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
+    )
     print(f"  {'specviz sweep --json (whole command)':44s} {(time.perf_counter() - start) * 1e3:8.1f} ms")
 
 

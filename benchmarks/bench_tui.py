@@ -50,8 +50,13 @@ def engine_only_growth_mb(tokens: int) -> float:
         simulation.run()
         print(rss() - before)
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     return float(out.stdout)
 
 
@@ -178,8 +183,13 @@ def first_paint_sample(body: str) -> tuple[float, float, float]:
     """Seconds from process start to the first frame, to the first frame with
     the engine loaded, and from App.run() to the first frame: one fresh process."""
     started = time.time()
-    out = subprocess.run([sys.executable, "-c", body + FIRST_PAINT], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [sys.executable, "-c", body + FIRST_PAINT],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     at, loaded_at, run = (float(value) for value in out.stdout.split())
     return at - started, loaded_at - started, run
 
@@ -204,15 +214,19 @@ def compile_sources() -> None:
 def memory_and_repaint(n: int, presses: int) -> None:
     growth, seconds, lines = asyncio.run(memory_after_run_to_end(n))
     engine = engine_only_growth_mb(n)
-    print(f"memory: RSS grew {growth:.1f} MB across 'e' on -n {n:,} "
-          f"({seconds:.1f} s, {lines:,} stream lines); the engine alone grows {engine:.1f} MB "
-          f"[goal <= 200 MB: {'met' if growth <= 200 else 'NOT met'}]")
+    print(
+        f"memory: RSS grew {growth:.1f} MB across 'e' on -n {n:,} "
+        f"({seconds:.1f} s, {lines:,} stream lines); the engine alone grows {engine:.1f} MB "
+        f"[goal <= 200 MB: {'met' if growth <= 200 else 'NOT met'}]"
+    )
 
     big = asyncio.run(repaint_times(n - 1000, n, presses, scroll=True))
     small = asyncio.run(repaint_times(100, n, presses, scroll=False))
     ratio = big["space"] / small["space"]
-    print(f"repaint after space: {big['space']:.1f} ms at ~{n:,} tokens, {small['space']:.1f} ms at ~100 tokens: "
-          f"ratio {ratio:.2f} [goal <= 2: {'met' if ratio <= 2 else 'NOT met'}]")
+    print(
+        f"repaint after space: {big['space']:.1f} ms at ~{n:,} tokens, {small['space']:.1f} ms at ~100 tokens: "
+        f"ratio {ratio:.2f} [goal <= 2: {'met' if ratio <= 2 else 'NOT met'}]"
+    )
     print(f"repaint after PgUp/PgDn in the stream at ~{n:,} tokens: {big['pageup/pagedown']:.1f} ms")
 
 
@@ -233,12 +247,18 @@ def main() -> int:
     minimal, _, minimal_run = medians["minimal"]
     specviz, specviz_ready, specviz_run = medians["specviz"]
     ratio = specviz / minimal
-    print(f"first paint from process start: specviz {specviz * 1000:.0f} ms, minimal Textual app "
-          f"{minimal * 1000:.0f} ms: ratio {ratio:.2f} [goal <= 1.5: {'met' if ratio <= 1.5 else 'NOT met'}]")
-    print(f"  of which App.run() to first frame: specviz {specviz_run * 1000:.0f} ms, minimal "
-          f"{minimal_run * 1000:.0f} ms (the rest is interpreter start and imports)")
-    print(f"  engine loaded and drawn (prompt and statistics on screen): specviz {specviz_ready * 1000:.0f} ms, "
-          f"ratio {specviz_ready / minimal:.2f} to the minimal app's first paint")
+    print(
+        f"first paint from process start: specviz {specviz * 1000:.0f} ms, minimal Textual app "
+        f"{minimal * 1000:.0f} ms: ratio {ratio:.2f} [goal <= 1.5: {'met' if ratio <= 1.5 else 'NOT met'}]"
+    )
+    print(
+        f"  of which App.run() to first frame: specviz {specviz_run * 1000:.0f} ms, minimal "
+        f"{minimal_run * 1000:.0f} ms (the rest is interpreter start and imports)"
+    )
+    print(
+        f"  engine loaded and drawn (prompt and statistics on screen): specviz {specviz_ready * 1000:.0f} ms, "
+        f"ratio {specviz_ready / minimal:.2f} to the minimal app's first paint"
+    )
     return 0
 
 

@@ -8,16 +8,65 @@ as the speed baseline that benchmarks/bench_engine.py measures against.
 
 import random
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
 
 VOCAB = [
-    "the", "a", "is", "are", "was", "were", "has", "have", "had",
-    "will", "would", "could", "should", "may", "might", "must",
-    "and", "or", "but", "if", "then", "else", "when", "where",
-    "who", "what", "which", "that", "this", "these", "those",
-    "I", "you", "he", "she", "it", "we", "they", "me", "him", "her",
-    "good", "bad", "big", "small", "new", "old", "first", "last",
-    "time", "way", "year", "day", "thing", "man", "world", "life",
+    "the",
+    "a",
+    "is",
+    "are",
+    "was",
+    "were",
+    "has",
+    "have",
+    "had",
+    "will",
+    "would",
+    "could",
+    "should",
+    "may",
+    "might",
+    "must",
+    "and",
+    "or",
+    "but",
+    "if",
+    "then",
+    "else",
+    "when",
+    "where",
+    "who",
+    "what",
+    "which",
+    "that",
+    "this",
+    "these",
+    "those",
+    "I",
+    "you",
+    "he",
+    "she",
+    "it",
+    "we",
+    "they",
+    "me",
+    "him",
+    "her",
+    "good",
+    "bad",
+    "big",
+    "small",
+    "new",
+    "old",
+    "first",
+    "last",
+    "time",
+    "way",
+    "year",
+    "day",
+    "thing",
+    "man",
+    "world",
+    "life",
 ]
 
 
@@ -29,7 +78,7 @@ class Token:
     target_prob: float
 
 
-def simulate_draft_model(prompt: str, num_tokens: int, vocab: List[str]) -> List[Token]:
+def simulate_draft_model(prompt: str, num_tokens: int, vocab: list[str]) -> list[Token]:
     tokens = []
     for _ in range(num_tokens):
         token_id = random.randint(0, len(vocab) - 1)
@@ -39,7 +88,7 @@ def simulate_draft_model(prompt: str, num_tokens: int, vocab: List[str]) -> List
     return tokens
 
 
-def simulate_target_verification(draft_tokens: List[Token], base_acceptance_rate: float) -> List[Token]:
+def simulate_target_verification(draft_tokens: list[Token], base_acceptance_rate: float) -> list[Token]:
     for token in draft_tokens:
         if random.random() < base_acceptance_rate:
             token.target_prob = token.draft_prob * random.uniform(0.9, 1.5)
@@ -49,7 +98,7 @@ def simulate_target_verification(draft_tokens: List[Token], base_acceptance_rate
     return draft_tokens
 
 
-def speculative_acceptance(tokens: List[Token]) -> Tuple[List[Token], Optional[Token]]:
+def speculative_acceptance(tokens: list[Token]) -> tuple[list[Token], Token | None]:
     accepted = []
     correction_token = None
     for i, token in enumerate(tokens):
@@ -67,8 +116,9 @@ def speculative_acceptance(tokens: List[Token]) -> Tuple[List[Token], Optional[T
     return accepted, correction_token
 
 
-def run_speculative_decoding(prompt: str, target_length: int, draft_length: int, acceptance_rate: float,
-                             vocab: List[str]) -> Tuple[List[str], dict]:
+def run_speculative_decoding(
+    prompt: str, target_length: int, draft_length: int, acceptance_rate: float, vocab: list[str]
+) -> tuple[list[str], dict]:
     generated = []
     stats = {"target_calls": 0, "draft_calls": 0, "tokens_accepted": 0, "tokens_rejected": 0, "total_tokens": 0}
     while len(generated) < target_length:

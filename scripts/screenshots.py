@@ -68,9 +68,19 @@ def render_png(svg: Path) -> Path | None:
     _, _, width, height = (float(v) for v in match.group(1).split())
     png = svg.with_suffix(".png")
     subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-         f"--window-size={round(width)},{round(height)}", f"--screenshot={png}", svg.resolve().as_uri()],
-        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--window-size={round(width)},{round(height)}",
+            f"--screenshot={png}",
+            svg.resolve().as_uri(),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     return png
 

@@ -48,8 +48,10 @@ class AnalysisScreen(Screen[None]):
     CSS_PATH = Path(__file__).with_suffix(".tcss")
     AUTO_FOCUS = "*"  # the first tab, not the App's "#stream" (not on this screen)
     BINDINGS = [
-        *(Binding(key, f"app.show_view('{name}')", view.TITLE, tooltip=does, group=VIEWS_GROUP)
-          for name, view, key, does in VIEWS),
+        *(
+            Binding(key, f"app.show_view('{name}')", view.TITLE, tooltip=does, group=VIEWS_GROUP)
+            for name, view, key, does in VIEWS
+        ),
         Binding("escape,v", "app.close_views", "Run", tooltip="Back to the run", key_display="esc"),
     ]
 

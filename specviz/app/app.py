@@ -11,9 +11,10 @@ slice of work between awaits, so keys are answered while they run.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -53,8 +54,17 @@ ALPHA_STEP = 0.05
 
 # How keys read in the help screen.
 KEY_NAMES = {
-    "question_mark": "?", "equals_sign": "=", "plus": "+", "minus": "-", "left_square_bracket": "[",
-    "right_square_bracket": "]", "comma": ",", "full_stop": ".", "escape": "esc", "f1": "F1", "enter": "enter ⏎",
+    "question_mark": "?",
+    "equals_sign": "=",
+    "plus": "+",
+    "minus": "-",
+    "left_square_bracket": "[",
+    "right_square_bracket": "]",
+    "comma": ",",
+    "full_stop": ".",
+    "escape": "esc",
+    "f1": "F1",
+    "enter": "enter ⏎",
 }
 
 STEP = Binding.Group("Step")
@@ -72,36 +82,97 @@ class SpecvizApp(App[int]):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
 
     BINDINGS = [
-        Binding("space", "step", "Phase", tooltip="Step: run the next phase (DRAFT, VERIFY or ACCEPT)",
-                key_display="space", group=STEP, id="step"),
-        Binding("enter", "finish_round", "Round", tooltip="Finish the current round",
-                key_display="⏎", group=STEP, id="finish_round"),
-        Binding("e", "run_to_end", "To end", tooltip="Run to the target length n (press again to stop)",
-                id="run_to_end"),
+        Binding(
+            "space",
+            "step",
+            "Phase",
+            tooltip="Step: run the next phase (DRAFT, VERIFY or ACCEPT)",
+            key_display="space",
+            group=STEP,
+            id="step",
+        ),
+        Binding(
+            "enter",
+            "finish_round",
+            "Round",
+            tooltip="Finish the current round",
+            key_display="⏎",
+            group=STEP,
+            id="finish_round",
+        ),
+        Binding(
+            "e", "run_to_end", "To end", tooltip="Run to the target length n (press again to stop)", id="run_to_end"
+        ),
         Binding("a", "toggle_autoplay", "Autoplay", tooltip="Autoplay on or off", id="toggle_autoplay"),
         Binding("minus", "slower", "Slower", tooltip="Autoplay slower", key_display="-", group=SPEED, id="slower"),
-        Binding("plus,equals_sign", "faster", "Faster", tooltip="Autoplay faster", key_display="+", group=SPEED,
-                id="faster"),
+        Binding(
+            "plus,equals_sign", "faster", "Faster", tooltip="Autoplay faster", key_display="+", group=SPEED, id="faster"
+        ),
         Binding("r", "reset", "Reset", tooltip="Reset: start the run again from its seed", id="reset"),
-        Binding("escape", "focus_stream", "Stream", tooltip="Focus the token stream (leave a field)", show=False,
-                id="focus_stream"),
-        Binding("f1,question_mark", "help", "Help", tooltip="Help: every key and what each view shows",
-                key_display="?", id="help"),
+        Binding(
+            "escape",
+            "focus_stream",
+            "Stream",
+            tooltip="Focus the token stream (leave a field)",
+            show=False,
+            id="focus_stream",
+        ),
+        Binding(
+            "f1,question_mark",
+            "help",
+            "Help",
+            tooltip="Help: every key and what each view shows",
+            key_display="?",
+            id="help",
+        ),
         Binding("q", "quit", "Quit", tooltip="Quit specviz", id="quit"),
-        Binding("v", "show_view", "Views", tooltip="Views: speedup, lengths, positions, timeline, lossless, compare",
-                id="views"),
-        *(Binding(key, f"show_view('{name}')", title, tooltip=f"View: {does}", show=False, id=f"view_{name}")
-          for name, key, title, does in VIEW_CATALOG),
-        Binding("left_square_bracket", "draft_length(-1)", "k−", tooltip="Draft length k minus 1 (restarts)",
-                key_display="[", group=DRAFT_LENGTH, id="shorter_draft"),
-        Binding("right_square_bracket", "draft_length(1)", "k+", tooltip="Draft length k plus 1 (restarts)",
-                key_display="]", group=DRAFT_LENGTH, id="longer_draft"),
-        Binding("comma", f"acceptance_rate(-{ALPHA_STEP})", "α−",
-                tooltip=f"Acceptance rate α minus {ALPHA_STEP} (restarts)", key_display=",", group=ALPHA,
-                id="lower_alpha"),
-        Binding("full_stop", f"acceptance_rate({ALPHA_STEP})", "α+",
-                tooltip=f"Acceptance rate α plus {ALPHA_STEP} (restarts)", key_display=".", group=ALPHA,
-                id="raise_alpha"),
+        Binding(
+            "v",
+            "show_view",
+            "Views",
+            tooltip="Views: speedup, lengths, positions, timeline, lossless, compare",
+            id="views",
+        ),
+        *(
+            Binding(key, f"show_view('{name}')", title, tooltip=f"View: {does}", show=False, id=f"view_{name}")
+            for name, key, title, does in VIEW_CATALOG
+        ),
+        Binding(
+            "left_square_bracket",
+            "draft_length(-1)",
+            "k−",
+            tooltip="Draft length k minus 1 (restarts)",
+            key_display="[",
+            group=DRAFT_LENGTH,
+            id="shorter_draft",
+        ),
+        Binding(
+            "right_square_bracket",
+            "draft_length(1)",
+            "k+",
+            tooltip="Draft length k plus 1 (restarts)",
+            key_display="]",
+            group=DRAFT_LENGTH,
+            id="longer_draft",
+        ),
+        Binding(
+            "comma",
+            f"acceptance_rate(-{ALPHA_STEP})",
+            "α−",
+            tooltip=f"Acceptance rate α minus {ALPHA_STEP} (restarts)",
+            key_display=",",
+            group=ALPHA,
+            id="lower_alpha",
+        ),
+        Binding(
+            "full_stop",
+            f"acceptance_rate({ALPHA_STEP})",
+            "α+",
+            tooltip=f"Acceptance rate α plus {ALPHA_STEP} (restarts)",
+            key_display=".",
+            group=ALPHA,
+            id="raise_alpha",
+        ),
     ]
 
     def __init__(self, config: SimConfig, simulation: Any = None) -> None:
@@ -224,9 +295,11 @@ class SpecvizApp(App[int]):
     def _show_config(self) -> None:
         config = self.config
         policy = "" if config.draft_policy == "fixed" else f" · {config.draft_policy} k"
-        self.sub_title = (f"{config.model} pair · {method_label(config.method)}{policy} · k={config.draft_length} "
-                          f"α={config.acceptance_rate:g} n={config.target_length:,} c={config.draft_cost:g} "
-                          f"seed={config.seed}")
+        self.sub_title = (
+            f"{config.model} pair · {method_label(config.method)}{policy} · k={config.draft_length} "
+            f"α={config.acceptance_rate:g} n={config.target_length:,} c={config.draft_cost:g} "
+            f"seed={config.seed}"
+        )
         self.query_one(ControlPanel).show_config(
             config, uses_acceptance_rate=self._uses_acceptance_rate(), replaying=self.replaying
         )
@@ -380,9 +453,11 @@ class SpecvizApp(App[int]):
         ]
         sections.extend(view.HELP for view in views)
         sections.append("## Views (`v`, or a digit)")
-        sections.append("`v` opens the views over the run, which keeps going underneath (space, enter, e "
-                        "and a still drive it); `1`–`6` pick a view, `esc` or `v` goes back. A hidden "
-                        "view does no work; it catches up when shown.")
+        sections.append(
+            "`v` opens the views over the run, which keeps going underneath (space, enter, e "
+            "and a still drive it); `1`–`6` pick a view, `esc` or `v` goes back. A hidden "
+            "view does no work; it catches up when shown."
+        )
         from specviz.app.analysis_screen import VIEWS
 
         sections.extend(view.HELP for _, view, _, _ in VIEWS)

@@ -7,8 +7,8 @@ Rich Table, and the styles stay theme variables ($success, ...).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from textual.content import Content
 

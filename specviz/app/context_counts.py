@@ -43,10 +43,10 @@ class ContextCounts:
 
     def _codes(self, history: array, start: int, stop: int) -> np.ndarray:
         """Code of the context before each position in [start, stop)."""
-        window = np.frombuffer(history[start - self.order: stop], dtype=np.int32).astype(np.int64)
+        window = np.frombuffer(history[start - self.order : stop], dtype=np.int32).astype(np.int64)
         codes = np.zeros(stop - start, dtype=np.int64)
         for i in range(self.order):
-            codes = codes * self.vocab_size + window[i: i + stop - start]
+            codes = codes * self.vocab_size + window[i : i + stop - start]
         return codes
 
     def update(self, history: array) -> None:
@@ -55,7 +55,7 @@ class ContextCounts:
         if stop <= self.scanned:
             return
         codes = self._codes(history, self.scanned, stop)
-        tokens = np.frombuffer(history[self.scanned: stop], dtype=np.int32)
+        tokens = np.frombuffer(history[self.scanned : stop], dtype=np.int32)
         seen = self.context_seen
         unique, counts = np.unique(codes, return_counts=True)
         best = self._code
@@ -79,7 +79,7 @@ class ContextCounts:
             context.append(token)
         self.context = tuple(reversed(context))
         codes = self._codes(history, self.first, self.scanned)
-        tokens = np.frombuffer(history[self.first: self.scanned], dtype=np.int32)
+        tokens = np.frombuffer(history[self.first : self.scanned], dtype=np.int32)
         self.counts = np.bincount(tokens[codes == self._code], minlength=self.vocab_size).astype(np.int64)
 
 

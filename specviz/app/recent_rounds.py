@@ -33,8 +33,9 @@ class RoundRecord:
 
 
 def record_of(round_: Any) -> RoundRecord:
-    return RoundRecord(round_.index, round_.draft_length, len(round_.drafted), round_.draft_passes,
-                       round_.accepted, round_.rejected)
+    return RoundRecord(
+        round_.index, round_.draft_length, len(round_.drafted), round_.draft_passes, round_.accepted, round_.rejected
+    )
 
 
 class RecentRounds:
@@ -48,7 +49,7 @@ class RecentRounds:
 
     def last(self, count: int) -> list[RoundRecord]:
         count = max(0, min(count, len(self.rounds)))
-        return list(self.rounds)[len(self.rounds) - count:]
+        return list(self.rounds)[len(self.rounds) - count :]
 
 
 _RECORDS: WeakKeyDictionary[Any, RecentRounds] = WeakKeyDictionary()

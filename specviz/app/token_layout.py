@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_right
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import numpy as np
@@ -70,7 +71,9 @@ class TokenLayout:
         codes = np.full(stop - start, PROMPT_KIND, dtype=np.uint8)
         first_emitted = max(start, self.prompt_length)
         if first_emitted < stop:
-            emitted = np.frombuffer(bytes(kinds[first_emitted - self.prompt_length : stop - self.prompt_length]), dtype=np.uint8)
+            emitted = np.frombuffer(
+                bytes(kinds[first_emitted - self.prompt_length : stop - self.prompt_length]), dtype=np.uint8
+            )
             codes[first_emitted - start :] = emitted
         return codes
 

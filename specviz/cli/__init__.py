@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from specviz.cli.options import (
     EXIT_INTERRUPTED,
@@ -58,8 +58,10 @@ __all__ = ["COMMANDS", "build_parser", "config_from_args", "main"]
 def build_parser() -> OneLineParser:
     parser = OneLineParser(
         prog="specviz",
-        description=wrap("See and reason about speculative decoding. Without a command, opens the app "
-                         "with the simulation options given."),
+        description=wrap(
+            "See and reason about speculative decoding. Without a command, opens the app "
+            "with the simulation options given."
+        ),
         epilog=EXAMPLES,
     )
     add_simulation_options(parser)

@@ -30,19 +30,31 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     )
     add_simulation_options(parser)
     checks = parser.add_argument_group("audit")
-    checks.add_argument("--samples", default=str(DEFAULT_SAMPLES), metavar="N",
-                        help=f"rounds to sample, 1 to {MAX_SAMPLES:,} (default: {DEFAULT_SAMPLES:,})")
-    checks.add_argument("--context", default=None, metavar="TEXT",
-                        help="the fixed context to sample from (default: the prompt, --prompt)")
-    checks.add_argument("--tokens-shown", default=str(DEFAULT_TOP_TOKENS), metavar="N",
-                        help=f"tokens listed in the table, 1 to 1,000 (default: {DEFAULT_TOP_TOKENS})")
+    checks.add_argument(
+        "--samples",
+        default=str(DEFAULT_SAMPLES),
+        metavar="N",
+        help=f"rounds to sample, 1 to {MAX_SAMPLES:,} (default: {DEFAULT_SAMPLES:,})",
+    )
+    checks.add_argument(
+        "--context",
+        default=None,
+        metavar="TEXT",
+        help="the fixed context to sample from (default: the prompt, --prompt)",
+    )
+    checks.add_argument(
+        "--tokens-shown",
+        default=str(DEFAULT_TOP_TOKENS),
+        metavar="N",
+        help=f"tokens listed in the table, 1 to 1,000 (default: {DEFAULT_TOP_TOKENS})",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     from specviz.engine.analysis.audit import audit, parse_samples
-    from specviz.engine.run.config import _parse_int
+    from specviz.engine.run.config import parse_int
     from specviz.render.audit import audit_verdict, render_audit
 
     if args.context is not None and hasattr(args, "prompt"):
@@ -51,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     if args.context is not None:
         config = config.replace(prompt=args.context)
     samples = parse_samples(args.samples)
-    top = _parse_int("tokens_shown", args.tokens_shown)
+    top = parse_int("tokens_shown", args.tokens_shown)
     if not 1 <= top <= 1000:
         raise ConfigError("tokens_shown", top, "an integer from 1 to 1,000")
     result = audit(config, samples)

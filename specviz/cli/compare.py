@@ -47,7 +47,10 @@ DESCRIPTION = (
 # generic help would state the wrong meaning or default. (text, default)
 REDESCRIBED = {
     "method": ("only this method's rows, under every draft policy", "every method"),
-    "draft_policy": ("only this policy's rows, for every method", "fixed for every method, then speculative with each policy"),
+    "draft_policy": (
+        "only this policy's rows, for every method",
+        "fixed for every method, then speculative with each policy",
+    ),
     "target_length": (f"tokens each row generates, 1 to {MAX_TARGET_LENGTH:,}", str(DEFAULT_TARGET_LENGTH)),
 }
 
@@ -64,14 +67,17 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     rows = parser.add_argument_group("comparison")
     rows.add_argument("--grid", action="store_true", help="run every method with every draft policy")
     rows.add_argument(
-        "--audit-samples", default=str(DEFAULT_AUDIT_SAMPLES), metavar="N",
+        "--audit-samples",
+        default=str(DEFAULT_AUDIT_SAMPLES),
+        metavar="N",
         help=f"first tokens sampled from the prompt per method audit, 0 (no audit) to {MAX_AUDIT_SAMPLES:,} "
-             f"(default: {DEFAULT_AUDIT_SAMPLES})",
+        f"(default: {DEFAULT_AUDIT_SAMPLES})",
     )
     output = parser.add_argument_group("output")
-    output.add_argument("--json", action="store_true", help="print one JSON object {\"rows\": [...], \"config\": {...}}")
+    output.add_argument("--json", action="store_true", help='print one JSON object {"rows": [...], "config": {...}}')
     output.add_argument(
-        "--no-progress", action="store_true",
+        "--no-progress",
+        action="store_true",
         help="no progress bar (by default one shows on stderr when stderr is a terminal)",
     )
     return parser

@@ -12,7 +12,8 @@ import dataclasses
 import json
 import sys
 import textwrap
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from specviz.engine import catalog
 from specviz.engine.run.config import MAX_DRAFT_LENGTH, MAX_TARGET_LENGTH, SimConfig, config_from_text
@@ -24,7 +25,11 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 # its validation, so the help text cannot drift from the rules.
 SIMULATION_OPTIONS: list[tuple[tuple[str, ...], str, str]] = [
     (("-k", "--draft-length"), "draft_length", f"tokens the draft model proposes per round, 1 to {MAX_DRAFT_LENGTH}"),
-    (("-a", "--acceptance-rate"), "acceptance_rate", "alpha for the synthetic pair: sum_x min(p, q) in every context, 0 to 1"),
+    (
+        ("-a", "--acceptance-rate"),
+        "acceptance_rate",
+        "alpha for the synthetic pair: sum_x min(p, q) in every context, 0 to 1",
+    ),
     (("-n", "--target-length"), "target_length", f"tokens to generate, 1 to {MAX_TARGET_LENGTH:,}"),
     (("--draft-cost",), "draft_cost", "cost of a draft pass / cost of a target pass (c), >= 0"),
     (("--seed",), "seed", "random seed, an integer from 0 to 2**63 - 1"),

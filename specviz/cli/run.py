@@ -40,29 +40,42 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     parser = commands.add_parser(
         "run",
         help=SUMMARY,
-        description=wrap("Simulate a run headless and print its report: the configuration, each round's "
-                         "drafts and verdicts, the summary, the cost breakdown and the closed forms beside "
-                         "the measured values."),
+        description=wrap(
+            "Simulate a run headless and print its report: the configuration, each round's "
+            "drafts and verdicts, the summary, the cost breakdown and the closed forms beside "
+            "the measured values."
+        ),
         epilog=EXAMPLES,
     )
     add_simulation_options(parser)
     output = parser.add_argument_group("output")
     formats = output.add_mutually_exclusive_group()
-    formats.add_argument("--json", action="store_true", help="print one JSON object with every statistic instead of the report")
+    formats.add_argument(
+        "--json", action="store_true", help="print one JSON object with every statistic instead of the report"
+    )
     formats.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
     output.add_argument(
-        "--rounds-shown", type=count_at_least(0), default=DEFAULT_ROUNDS_SHOWN, metavar="N",
+        "--rounds-shown",
+        type=count_at_least(0),
+        default=DEFAULT_ROUNDS_SHOWN,
+        metavar="N",
         help=f"list the first N rounds, an integer >= 0 (default: {DEFAULT_ROUNDS_SHOWN})",
     )
     output.add_argument(
-        "--no-progress", action="store_true",
+        "--no-progress",
+        action="store_true",
         help="no progress bar (by default one shows on stderr when stderr is a terminal and the run takes over half a second)",
     )
     traces = parser.add_argument_group("traces")
-    traces.add_argument("--trace", metavar="FILE", help="also record the run to FILE as JSON lines (written only when the run completes)")
+    traces.add_argument(
+        "--trace",
+        metavar="FILE",
+        help="also record the run to FILE as JSON lines (written only when the run completes)",
+    )
     traces.add_argument("--force", action="store_true", help="let --trace overwrite an existing FILE")
     traces.add_argument(
-        "--from-trace", metavar="FILE",
+        "--from-trace",
+        metavar="FILE",
         help="report a recorded run from its trace instead of simulating (no simulation options then)",
     )
     return parser
@@ -94,7 +107,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from specviz.render.report import render_report
 
-    render_report(console(), simulation, summary, shown, rounds_shown=args.rounds_shown, quiet=args.quiet, source=source)
+    render_report(
+        console(), simulation, summary, shown, rounds_shown=args.rounds_shown, quiet=args.quiet, source=source
+    )
     return 0
 
 

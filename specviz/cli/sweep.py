@@ -60,20 +60,35 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         if action.dest in SWEEP_REJECTS:
             action.help = argparse.SUPPRESS
     grid = parser.add_argument_group("sweep")
-    grid.add_argument("--k-max", default=str(DEFAULT_K_MAX), metavar="K",
-                      help=f"sweep k = 1..K, K from 1 to {MAX_DRAFT_LENGTH} (default: {DEFAULT_K_MAX})")
-    grid.add_argument("--alphas", default=None, metavar="START:STOP:STEP",
-                      help="acceptance rates: START:STOP:STEP (STOP included) or a list like 0.6,0.8,0.9, "
-                      f"all from 0 to 1 (default: {DEFAULT_ALPHAS})")
-    grid.add_argument("--rounds", default=None, metavar="R",
-                      help=f"rounds per cell (default: {DEFAULT_VECTORISED_ROUNDS:,}, up to {MAX_VECTORISED_ROUNDS:,}; "
-                      f"when the engine runs each cell {DEFAULT_ENGINE_ROUNDS:,}, up to {MAX_ENGINE_ROUNDS:,})")
+    grid.add_argument(
+        "--k-max",
+        default=str(DEFAULT_K_MAX),
+        metavar="K",
+        help=f"sweep k = 1..K, K from 1 to {MAX_DRAFT_LENGTH} (default: {DEFAULT_K_MAX})",
+    )
+    grid.add_argument(
+        "--alphas",
+        default=None,
+        metavar="START:STOP:STEP",
+        help="acceptance rates: START:STOP:STEP (STOP included) or a list like 0.6,0.8,0.9, "
+        f"all from 0 to 1 (default: {DEFAULT_ALPHAS})",
+    )
+    grid.add_argument(
+        "--rounds",
+        default=None,
+        metavar="R",
+        help=f"rounds per cell (default: {DEFAULT_VECTORISED_ROUNDS:,}, up to {MAX_VECTORISED_ROUNDS:,}; "
+        f"when the engine runs each cell {DEFAULT_ENGINE_ROUNDS:,}, up to {MAX_ENGINE_ROUNDS:,})",
+    )
     output = parser.add_argument_group("output")
     formats = output.add_mutually_exclusive_group()
     formats.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     formats.add_argument("--csv", action="store_true", help="print one CSV row per cell, with a header")
-    output.add_argument("--no-progress", action="store_true",
-                        help="no progress bar (one shows on stderr, when it is a terminal, while the engine runs)")
+    output.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bar (one shows on stderr, when it is a terminal, while the engine runs)",
+    )
     return parser
 
 
@@ -98,8 +113,10 @@ def run(args: argparse.Namespace) -> int:
     kind = monte_carlo_kind(config, model)
     rounds = default_rounds(kind) if args.rounds is None else parse_rounds(args.rounds, kind)
     if args.alphas is not None and not model.uses_acceptance_rate:
-        print(f"specviz sweep: note: --alphas ignored: the {config.model} pair's acceptance rate is measured, not set",
-              file=sys.stderr)
+        print(
+            f"specviz sweep: note: --alphas ignored: the {config.model} pair's acceptance rate is measured, not set",
+            file=sys.stderr,
+        )
     show_progress = kind == ENGINE and not args.no_progress
     with stderr_progress("sweep: rounds", enabled=show_progress) as progress:
         result = run_sweep(config, k_max, grid, rounds, model=model, progress=progress)

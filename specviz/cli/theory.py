@@ -20,29 +20,39 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     parser = commands.add_parser(
         "theory",
         help=SUMMARY,
-        description=wrap("Closed-form expectations for i.i.d. acceptance (Leviathan et al. 2023): tokens per "
-                         "round, speedup, draft acceptance rate, per-position acceptance, optimal k and the "
-                         "operations factor."),
+        description=wrap(
+            "Closed-form expectations for i.i.d. acceptance (Leviathan et al. 2023): tokens per "
+            "round, speedup, draft acceptance rate, per-position acceptance, optimal k and the "
+            "operations factor."
+        ),
         epilog=EXAMPLES,
     )
     add_simulation_options(parser)
-    parser.add_argument("--k-max", default=str(MAX_DRAFT_LENGTH), metavar="K",
-                        help=f"largest k the optimal-k search tries, 1 to {MAX_DRAFT_LENGTH} (default: {MAX_DRAFT_LENGTH})")
-    parser.add_argument("--ops-ratio", default=None, metavar="C_OPS",
-                        help="draft/target ratio of operations per token for the operations factor, >= 0 (default: the draft cost)")
+    parser.add_argument(
+        "--k-max",
+        default=str(MAX_DRAFT_LENGTH),
+        metavar="K",
+        help=f"largest k the optimal-k search tries, 1 to {MAX_DRAFT_LENGTH} (default: {MAX_DRAFT_LENGTH})",
+    )
+    parser.add_argument(
+        "--ops-ratio",
+        default=None,
+        metavar="C_OPS",
+        help="draft/target ratio of operations per token for the operations factor, >= 0 (default: the draft cost)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     from specviz.engine.analysis import theory
-    from specviz.engine.run.config import _parse_float, _parse_int
+    from specviz.engine.run.config import parse_float, parse_int
 
     config = config_from_args(args)
-    k_max = _parse_int("k_max", args.k_max)
+    k_max = parse_int("k_max", args.k_max)
     if not 1 <= k_max <= MAX_DRAFT_LENGTH:
         raise ConfigError("k_max", k_max, f"an integer from 1 to {MAX_DRAFT_LENGTH}")
-    ops_ratio = config.draft_cost if args.ops_ratio is None else _parse_float("ops_ratio", args.ops_ratio)
+    ops_ratio = config.draft_cost if args.ops_ratio is None else parse_float("ops_ratio", args.ops_ratio)
     if ops_ratio < 0:
         raise ConfigError("ops_ratio", ops_ratio, "a finite number >= 0")
     alpha, k, c, v = config.acceptance_rate, config.draft_length, config.draft_cost, config.verify_overhead

@@ -51,10 +51,10 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from specviz.engine.run.config import ConfigError, SimConfig, config_from_text, parse_field
     from specviz.engine.analysis.cost import CostBreakdown, CostModel
-    from specviz.engine.models.pair import ContextDists, ModelPair, build_model
     from specviz.engine.catalog import model_names
+    from specviz.engine.models.pair import ContextDists, ModelPair, build_model
+    from specviz.engine.run.config import ConfigError, SimConfig, config_from_text, parse_field
     from specviz.engine.run.rounds import Phase, Round, TokenKind
     from specviz.engine.run.run_state import RunState
     from specviz.engine.run.simulation import PhaseEvent, Simulation

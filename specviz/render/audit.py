@@ -26,12 +26,21 @@ def render_audit(result: Any, seed: int, top: int, console: Any) -> None:
     from rich.text import Text
 
     claim = ("lossless by design", "green") if result.method_claims_lossless else ("lossy by design", "yellow")
-    console.print(Text.assemble(
-        ("Losslessness audit", "bold"),
-        f"  ({result.model} pair, {result.method} ", claim, f"; {result.samples:,} samples, seed {seed})",
-    ))
-    console.print(Text.assemble("context: ", (repr(result.context), "bold"),
-                                f"  (the first token a round emits there, against {result.reference})"))
+    console.print(
+        Text.assemble(
+            ("Losslessness audit", "bold"),
+            f"  ({result.model} pair, {result.method} ",
+            claim,
+            f"; {result.samples:,} samples, seed {seed})",
+        )
+    )
+    console.print(
+        Text.assemble(
+            "context: ",
+            (repr(result.context), "bold"),
+            f"  (the first token a round emits there, against {result.reference})",
+        )
+    )
     table = Table(box=box.SIMPLE_HEAD, show_edge=False)
     table.add_column("token")
     table.add_column(f"expected ({result.reference})", justify="right")
@@ -42,10 +51,17 @@ def render_audit(result: Any, seed: int, top: int, console: Any) -> None:
         gap = row["observed"] - row["expected"]
         # Seen where the reference forbids it: the clearest sign of a lossy rule.
         style = "red" if row["expected"] == 0 and row["count"] else ""
-        table.add_row(row["token"], f"{row['expected']:.4f}", f"{row['observed']:.4f}", f"{row['count']:,}",
-                      Text(f"{gap:+.4f}", style=style))
+        table.add_row(
+            row["token"],
+            f"{row['expected']:.4f}",
+            f"{row['observed']:.4f}",
+            f"{row['count']:,}",
+            Text(f"{gap:+.4f}", style=style),
+        )
     console.print(table)
     console.print(f"total-variation distance: {result.tv_distance:.4f}")
-    console.print(f"chi-square: {result.chi2_statistic:.2f} on {result.degrees_of_freedom} degrees of freedom, "
-                  f"p-value {result.chi2_pvalue:.3g} (fails below {SIGNIFICANCE:g})")
+    console.print(
+        f"chi-square: {result.chi2_statistic:.2f} on {result.degrees_of_freedom} degrees of freedom, "
+        f"p-value {result.chi2_pvalue:.3g} (fails below {SIGNIFICANCE:g})"
+    )
     console.print(Text.assemble("verdict: ", (audit_verdict(result), "bold green" if result.lossless else "bold red")))

@@ -44,7 +44,9 @@ def _audit_cell(row: dict[str, Any]) -> Any:
 
 def broken_claims(comparison: dict[str, Any]) -> list[dict[str, Any]]:
     """Rows whose method claims to be lossless but whose audit found otherwise."""
-    return [r for r in comparison["rows"] if r["lossless_claim"] and r["audit"] is not None and not r["audit"]["lossless"]]
+    return [
+        r for r in comparison["rows"] if r["lossless_claim"] and r["audit"] is not None and not r["audit"]["lossless"]
+    ]
 
 
 def comparison_table(comparison: dict[str, Any]) -> Any:
@@ -119,7 +121,9 @@ def audit_lines(comparison: dict[str, Any]) -> list[str]:
             continue
         seen.add(row["method"])
         verdict = "lossless" if audited["lossless"] else "NOT lossless"
-        lines.append(f"  {row['method']}: {verdict} (TV {audited['tv_distance']:.3f}, {_pvalue(audited['chi2_pvalue'])})")
+        lines.append(
+            f"  {row['method']}: {verdict} (TV {audited['tv_distance']:.3f}, {_pvalue(audited['chi2_pvalue'])})"
+        )
     return lines
 
 

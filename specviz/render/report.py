@@ -8,7 +8,8 @@ Metric names follow REFERENCE §3: each figure says what it divides by.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
@@ -115,7 +116,9 @@ def round_row(round_: Round, vocab: Sequence[str]) -> tuple[Text, Text, Text, st
 
 
 def round_listing(rounds: Sequence[Round], total_rounds: int, vocab: Sequence[str], limit: int) -> Group:
-    title = f"Rounds ({_count(total_rounds, 'target pass', 'target passes')}" + (f"; first {len(rounds):,} shown)" if len(rounds) < total_rounds else ")")
+    title = f"Rounds ({_count(total_rounds, 'target pass', 'target passes')}" + (
+        f"; first {len(rounds):,} shown)" if len(rounds) < total_rounds else ")"
+    )
     table = Table(box=None, padding=(0, 1), pad_edge=False, show_edge=False, header_style="dim")
     table.add_column("round", justify="right", no_wrap=True)
     table.add_column("drafted:  ✓ accepted  ✗ rejected  - skipped")
@@ -126,20 +129,36 @@ def round_listing(rounds: Sequence[Round], total_rounds: int, vocab: Sequence[st
     parts: list[RenderableType] = [_section(title), _indent(table, 0)]
     left_out = total_rounds - len(rounds)
     if left_out > 0:
-        parts.append(_indent(Text(f"… {_count(left_out, 'more round', 'more rounds')} not shown (--rounds-shown {limit})", style="dim"), 0))
+        parts.append(
+            _indent(
+                Text(
+                    f"… {_count(left_out, 'more round', 'more rounds')} not shown (--rounds-shown {limit})", style="dim"
+                ),
+                0,
+            )
+        )
     parts.append(Text())
     return Group(*parts)
 
 
-def text_preview(prompt: str, joined: Sequence[str], tokens: Sequence[int], kinds: bytes | bytearray, total: int) -> Group:
+def text_preview(
+    prompt: str, joined: Sequence[str], tokens: Sequence[int], kinds: bytes | bytearray, total: int
+) -> Group:
     """The start of the generated text, each token coloured by how it was made."""
     preview = Text(prompt, style="bold")
     for token, kind in zip(tokens, kinds):
-        preview.append(joined[token] if prompt or len(preview) else joined[token].lstrip(), style=KIND_STYLES[TokenKind(kind)])
+        preview.append(
+            joined[token] if prompt or len(preview) else joined[token].lstrip(), style=KIND_STYLES[TokenKind(kind)]
+        )
     if total > len(tokens):
         preview.append(" …", style="dim")
     legend = Text.assemble(
-        ("accepted draft", ACCEPTED_STYLE), "  ", ("correction", CORRECTION_STYLE), "  ", ("bonus", BONUS_STYLE), style="dim"
+        ("accepted draft", ACCEPTED_STYLE),
+        "  ",
+        ("correction", CORRECTION_STYLE),
+        "  ",
+        ("bonus", BONUS_STYLE),
+        style="dim",
     )
     shown = f"first {len(tokens):,} of {total:,} tokens" if total > len(tokens) else _count(total, "token", "tokens")
     return Group(_section(f"Generated text ({shown})"), _indent(Group(preview, legend)))
@@ -171,7 +190,12 @@ def summary_section(summary: dict[str, Any]) -> Group:
 
 def cost_section(summary: dict[str, Any]) -> Group:
     config, cost = summary["config"], summary["cost_ms"]
-    target_ms, c, v, k = config["target_pass_ms"], config["draft_cost"], config["verify_overhead"], config["draft_length"]
+    target_ms, c, v, k = (
+        config["target_pass_ms"],
+        config["draft_cost"],
+        config["verify_overhead"],
+        config["draft_length"],
+    )
     rounds, draft_passes = summary["rounds"], summary["draft_passes"]
     per_round = draft_passes / rounds if rounds else 0.0
     # Up to k per round: the last round is cut so it cannot overshoot n, and a
@@ -219,7 +243,12 @@ def math_section(summary: dict[str, Any], uses_acceptance_rate: bool) -> Group:
     )
     measured = summary["per_position_acceptance"]
     for i, expected in enumerate(theory.per_position_acceptance(alpha, k)[:POSITIONS_SHOWN], start=1):
-        table.add_row("per-position acceptance" if i == 1 else "", f"position {i}: α^{i}", f"{expected:.3f}", _num(measured[i - 1]))
+        table.add_row(
+            "per-position acceptance" if i == 1 else "",
+            f"position {i}: α^{i}",
+            f"{expected:.3f}",
+            _num(measured[i - 1]),
+        )
     best_k, best_speedup = theory.optimal_k(alpha, c, verify_overhead=v)
     source = "the acceptance-rate setting" if uses_acceptance_rate else "the measured empirical α"
     notes = Text(
@@ -259,7 +288,9 @@ def render_report(
     if rounds_shown:
         console.print(round_listing(rounds, summary["rounds"], model.vocab, rounds_shown))
     console.print(
-        text_preview(simulation.prompt_text(), model.joined, preview_tokens, simulation.kinds[:PREVIEW_TOKENS], summary["tokens"])
+        text_preview(
+            simulation.prompt_text(), model.joined, preview_tokens, simulation.kinds[:PREVIEW_TOKENS], summary["tokens"]
+        )
     )
     console.print(summary_section(summary))
     console.print(cost_section(summary))
@@ -269,16 +300,31 @@ def render_report(
 def render_theory(console: Console, data: dict[str, Any]) -> None:
     """Print `specviz theory`'s closed forms (the same dict as its --json)."""
     k = data["k"]
-    positions = "  ".join(f"{i}: {p:.3f}" for i, p in enumerate(data["per_position_acceptance"][:POSITIONS_SHOWN], start=1))
+    positions = "  ".join(
+        f"{i}: {p:.3f}" for i, p in enumerate(data["per_position_acceptance"][:POSITIONS_SHOWN], start=1)
+    )
     if k > POSITIONS_SHOWN:
         positions += "  …"
     rows: list[tuple[str, RenderableType | str]] = [
-        ("α, k, c", f"{data['alpha']}, {k}, {data['draft_cost']}" + (f", v = {data['verify_overhead']}" if data["verify_overhead"] else "")),
+        (
+            "α, k, c",
+            f"{data['alpha']}, {k}, {data['draft_cost']}"
+            + (f", v = {data['verify_overhead']}" if data["verify_overhead"] else ""),
+        ),
         ("expected tokens per round", f"{data['expected_tokens_per_round']:.4f}  (1 − α^(k+1)) / (1 − α)"),
-        ("expected speedup", f"{data['expected_speedup']:.4f}×  E[tokens] / (k c + 1{' + v k' if data['verify_overhead'] else ''})"),
-        ("draft acceptance rate", f"{data['expected_draft_acceptance_rate']:.4f}  (α − α^(k+1)) / (k (1 − α)), accepted / drafted"),
+        (
+            "expected speedup",
+            f"{data['expected_speedup']:.4f}×  E[tokens] / (k c + 1{' + v k' if data['verify_overhead'] else ''})",
+        ),
+        (
+            "draft acceptance rate",
+            f"{data['expected_draft_acceptance_rate']:.4f}  (α − α^(k+1)) / (k (1 − α)), accepted / drafted",
+        ),
         ("per-position acceptance", f"{positions}  (αⁱ)"),
-        ("optimal k", f"{data['optimal_k']}  (speedup {data['optimal_speedup']:.4f}×, searched k = 1..{data['k_max']})"),
+        (
+            "optimal k",
+            f"{data['optimal_k']}  (speedup {data['optimal_speedup']:.4f}×, searched k = 1..{data['k_max']})",
+        ),
         ("operations factor", f"{data['ops_factor']:.4f}  (compute vs plain decoding, c_ops = {data['ops_ratio']})"),
     ]
     console.print(_section("Closed forms (i.i.d. acceptance, Leviathan et al. 2023)"))

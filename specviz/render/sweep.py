@@ -25,19 +25,23 @@ def render_sweep(result: SweepResult, console: Any) -> None:
     z_values = [abs(c.z_score) for c in result.cells if c.z_score is not None]
     largest = f"; largest |z| = {max(z_values):.2f}" if z_values else ""
     style = "green" if not disagree else "red"
-    console.print(Text.assemble(
-        "agreement: ",
-        (f"{len(result.cells) - len(disagree)} of {len(result.cells)} cells", style),
-        f" within {AGREEMENT_STANDARD_ERRORS:g} standard errors of the closed form (tokens per round{largest})",
-    ))
+    console.print(
+        Text.assemble(
+            "agreement: ",
+            (f"{len(result.cells) - len(disagree)} of {len(result.cells)} cells", style),
+            f" within {AGREEMENT_STANDARD_ERRORS:g} standard errors of the closed form (tokens per round{largest})",
+        )
+    )
     for note in result.notes:
         console.print(Text(f"note: {note}", style="dim"))
 
 
 def _sweep_setting(result: SweepResult) -> str:
     kind = "vectorised i.i.d. Monte Carlo" if result.monte_carlo != ENGINE else "engine run per cell"
-    return (f"c = {result.draft_cost:g}, v = {result.verify_overhead:g}; {result.model} pair, {result.method}, "
-            f"{result.draft_policy} k; {result.rounds:,} rounds per cell, seed {result.seed}; {kind}")
+    return (
+        f"c = {result.draft_cost:g}, v = {result.verify_overhead:g}; {result.model} pair, {result.method}, "
+        f"{result.draft_policy} k; {result.rounds:,} rounds per cell, seed {result.seed}; {kind}"
+    )
 
 
 def _heat(speedup: float, best: float) -> str:
@@ -60,6 +64,7 @@ def _render_grid(result: SweepResult, console: Any) -> None:
     width = max(width, max(len(f"{c.measured_speedup:.2f}") for c in result.cells))
     top = max(c.measured_speedup for c in result.cells)
     label_width = 4  # "best"
+
     # Wide grids are split into several tables of alpha columns, as many as
     # fit the console, rather than squeezed until rich wraps the numbers.
     def grid_table(chunk: list[list[SweepCell]]) -> Table:
@@ -85,11 +90,13 @@ def _render_grid(result: SweepResult, console: Any) -> None:
     per_table = -(-len(columns) // tables)  # balance: 5 columns as 3 + 2, not 4 + 1
     for first in range(0, len(columns), per_table):
         console.print(grid_table(columns[first : first + per_table]))
-    console.print(Text(
-        "each cell: closed form (dim) | Monte Carlo; * marks the best k for that alpha by each; "
-        "colour: red below 1x, yellow to green up to the best measured speedup",
-        style="dim",
-    ))
+    console.print(
+        Text(
+            "each cell: closed form (dim) | Monte Carlo; * marks the best k for that alpha by each; "
+            "colour: red below 1x, yellow to green up to the best measured speedup",
+            style="dim",
+        )
+    )
 
 
 def _grid_cell(cell: SweepCell, width: int, top: float):
@@ -99,7 +106,10 @@ def _grid_cell(cell: SweepCell, width: int, top: float):
         (f"{cell.expected_speedup:{width}.2f}", "dim"),
         ("*" if cell.best_expected else " ", "bold"),
         " ",
-        (f"{cell.measured_speedup:{width}.2f}", _heat(cell.measured_speedup, top) + (" bold" if cell.best_measured else "")),
+        (
+            f"{cell.measured_speedup:{width}.2f}",
+            _heat(cell.measured_speedup, top) + (" bold" if cell.best_measured else ""),
+        ),
         ("*" if cell.best_measured else " ", "bold"),
     )
 
@@ -126,7 +136,9 @@ def _render_measured_alpha(result: SweepResult, console: Any) -> None:
     table.add_column("best\nby", no_wrap=True)
     top = max(c.measured_speedup for c in result.cells)
     for cell in result.columns()[0]:
-        marks = [name for name, marked in (("closed form", cell.best_expected), ("measured", cell.best_measured)) if marked]
+        marks = [
+            name for name, marked in (("closed form", cell.best_expected), ("measured", cell.best_measured)) if marked
+        ]
         table.add_row(
             str(cell.k),
             f"{cell.alpha:.4f}",
@@ -137,5 +149,3 @@ def _render_measured_alpha(result: SweepResult, console: Any) -> None:
             "both" if len(marks) == 2 else (marks[0] if marks else ""),
         )
     console.print(table)
-
-

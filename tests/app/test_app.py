@@ -118,8 +118,9 @@ async def test_keys_are_answered_while_running_to_the_end():
         assert emitted > 0
         await press_while_busy(app, "plus", "+", lambda: app.speed_index == DEFAULT_SPEED + 1)
         assert app.running
-        await press_while_busy(app, "question_mark", "?",
-                              lambda: isinstance(app.screen, HelpScreen) and app.screen.focused is not None)
+        await press_while_busy(
+            app, "question_mark", "?", lambda: isinstance(app.screen, HelpScreen) and app.screen.focused is not None
+        )
         await press_while_busy(app, "escape", None, lambda: not isinstance(app.screen, HelpScreen))
         assert app.running and app.simulation.emitted > emitted  # still going
         await press_while_busy(app, "e", "e", lambda: not app.running)  # e again stops where it is

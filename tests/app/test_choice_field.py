@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from textual import on
 from textual.app import App, ComposeResult
 
@@ -48,8 +47,12 @@ async def test_right_and_left_cycle_with_wrap_and_post_changed():
         await pilot.press("left")  # before the first: round to the last
         assert field.value == "typical"
         await pilot.pause()
-        assert app.changes == [("method", "greedy"), ("method", "typical"), ("method", "speculative"),
-                               ("method", "typical")]
+        assert app.changes == [
+            ("method", "greedy"),
+            ("method", "typical"),
+            ("method", "speculative"),
+            ("method", "typical"),
+        ]
 
 
 async def test_enter_and_space_move_to_the_next_option():

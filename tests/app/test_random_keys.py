@@ -15,16 +15,40 @@ from tests.app.conftest import build_app, settle
 # Every bound key but quit, plus keys a person fumbles: digits, letters, tab
 # (into the fields, where they are typed and submitted), escape, arrows.
 KEYS = (
-    ["space"] * 8 + ["enter"] * 6 + ["e", "a", "plus", "minus", "r", "left_square_bracket", "right_square_bracket",
-                                     "comma", "full_stop", "f1", "question_mark", "escape", "escape"]
+    ["space"] * 8
+    + ["enter"] * 6
+    + [
+        "e",
+        "a",
+        "plus",
+        "minus",
+        "r",
+        "left_square_bracket",
+        "right_square_bracket",
+        "comma",
+        "full_stop",
+        "f1",
+        "question_mark",
+        "escape",
+        "escape",
+    ]
     + ["tab", "shift+tab", "backspace", "up", "down", "left", "right", "pageup", "pagedown", "home", "end"]
-    + list("0123456789.-x") + ["minus", "e"]
+    + list("0123456789.-x")
+    + ["minus", "e"]
 )
 SIZES = [(120, 36), (80, 24), (60, 20), (100, 30), (61, 21), (140, 40)]
 PRESSES = int(__import__("os").environ.get("SPECVIZ_FUZZ_PRESSES", 2000))
 BATCH = 25  # keys posted before waiting for the app to catch up
-CHARACTERS = {"space": " ", "plus": "+", "minus": "-", "comma": ",", "full_stop": ".", "question_mark": "?",
-              "left_square_bracket": "[", "right_square_bracket": "]"}
+CHARACTERS = {
+    "space": " ",
+    "plus": "+",
+    "minus": "-",
+    "comma": ",",
+    "full_stop": ".",
+    "question_mark": "?",
+    "left_square_bracket": "[",
+    "right_square_bracket": "]",
+}
 
 
 def character(key: str) -> str | None:

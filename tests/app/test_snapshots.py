@@ -27,14 +27,14 @@ def test_after_verify(snap_compare):
 
 
 def test_after_accept_with_a_rejection(snap_compare):
-    assert snap_compare(build_app(), terminal_size=SIZE,
-                        run_before=_after("enter", "enter", "space", "space", "space"))
+    assert snap_compare(build_app(), terminal_size=SIZE, run_before=_after("enter", "enter", "space", "space", "space"))
 
 
 def test_after_accept_with_a_bonus(snap_compare):
     # alpha = 0.95 and seed 3: round 1 keeps every draft and adds a bonus token.
-    assert snap_compare(build_app(acceptance_rate=0.95, seed=3), terminal_size=SIZE,
-                        run_before=_after("space", "space", "space"))
+    assert snap_compare(
+        build_app(acceptance_rate=0.95, seed=3), terminal_size=SIZE, run_before=_after("space", "space", "space")
+    )
 
 
 def test_after_a_full_run(snap_compare):
@@ -58,5 +58,6 @@ def test_invalid_value_beside_its_field(snap_compare):
 
 
 def test_80x24_mid_run(snap_compare):
-    assert snap_compare(build_app(), terminal_size=(80, 24),
-                        run_before=_after("enter", "enter", "space", "space", "space"))
+    assert snap_compare(
+        build_app(), terminal_size=(80, 24), run_before=_after("enter", "enter", "space", "space", "space")
+    )

@@ -45,8 +45,9 @@ def test_lines_fit_the_width_and_cover_every_token(width):
     assert layout.line_starts[0] == 0 and layout.end == len(history)
     texts = _line_texts(layout, history, kinds)
     # Wrapping only moves line breaks: joined back, the lines are the whole text.
-    whole = "".join(_display(t, c, i == 0) for i, (t, c) in
-                    enumerate(zip(history, layout.kind_codes(kinds, 0, len(history)))))
+    whole = "".join(
+        _display(t, c, i == 0) for i, (t, c) in enumerate(zip(history, layout.kind_codes(kinds, 0, len(history))))
+    )
     assert " ".join(texts).replace(" ", "") == whole.replace(" ", "")
     assert list(layout.line_starts) == sorted(set(layout.line_starts))
     for line, text in enumerate(_line_texts(layout, history, kinds)):

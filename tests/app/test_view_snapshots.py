@@ -29,8 +29,9 @@ def test_positions_view(snap_compare):
 
 
 def test_timeline_view_with_the_heuristic_policy(snap_compare):
-    assert snap_compare(build_app(target_length=2000, draft_policy="heuristic"), terminal_size=SIZE,
-                        run_before=_after(*ROUNDS, "4"))
+    assert snap_compare(
+        build_app(target_length=2000, draft_policy="heuristic"), terminal_size=SIZE, run_before=_after(*ROUNDS, "4")
+    )
 
 
 def test_lossless_view(snap_compare):
@@ -42,5 +43,8 @@ def test_compare_view(snap_compare):
 
 
 def test_timeline_view_at_80x24(snap_compare):
-    assert snap_compare(build_app(target_length=2000, draft_policy="confidence"), terminal_size=(80, 24),
-                        run_before=_after(*ROUNDS, "4"))
+    assert snap_compare(
+        build_app(target_length=2000, draft_policy="confidence"),
+        terminal_size=(80, 24),
+        run_before=_after(*ROUNDS, "4"),
+    )

@@ -46,8 +46,10 @@ def test_recent_rounds_record_what_the_stats_count():
     assert len({r.planned for r in rounds}) > 1  # the heuristic policy moved k
 
 
-@pytest.mark.parametrize("changes", [{}, {"draft_policy": "confidence", "confidence_threshold": 0.3},
-                                     {"verify_overhead": 0.05, "draft_cost": 0.3}])
+@pytest.mark.parametrize(
+    "changes",
+    [{}, {"draft_policy": "confidence", "confidence_threshold": 0.3}, {"verify_overhead": 0.05, "draft_cost": 0.3}],
+)
 def test_the_timeline_adds_up_to_the_cost_model(changes):
     config = SimConfig(target_length=300, seed=5, **changes)
     simulation = Simulation(config)
@@ -75,7 +77,7 @@ def test_context_counts_match_a_brute_force_count(model):
     expected = np.zeros(len(simulation.model.vocab), dtype=np.int64)
     seen: dict[tuple, int] = {}
     for t in range(max(simulation.prompt_length, order), len(history)):
-        context = tuple(history[t - order: t])
+        context = tuple(history[t - order : t])
         seen[context] = seen.get(context, 0) + 1
         if context == counts.context:
             expected[history[t]] += 1
@@ -211,8 +213,9 @@ async def test_the_comparison_view_shows_the_compare_rows_and_reruns_on_a_new_co
         view = app.screen.view("compare")
         assert isinstance(view, ComparisonView) and view.comparison is not None
         headless = compare(app.config, audit_samples=2000)
-        assert [(r["method"], r["policy"], r["speedup"]) for r in view.comparison["rows"]] == \
-            [(r["method"], r["policy"], r["speedup"]) for r in headless["rows"]]
+        assert [(r["method"], r["policy"], r["speedup"]) for r in view.comparison["rows"]] == [
+            (r["method"], r["policy"], r["speedup"]) for r in headless["rows"]
+        ]
         console = Console(file=io.StringIO(), width=120)
         console.print(view.query_one("#compare-table", Static).content)
         table = console.file.getvalue()

@@ -35,7 +35,11 @@ def run_process(*argv: str, cwd: Path | None = None, timeout: float = 60) -> sub
     """`python -m specviz ARGV` as a separate process, as a user would run it."""
     return subprocess.run(
         [sys.executable, "-m", "specviz", *argv],
-        cwd=cwd, env=python_env(), capture_output=True, text=True, timeout=timeout,
+        cwd=cwd,
+        env=python_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 

@@ -10,16 +10,16 @@ import pytest
 from rich.console import Console
 
 from specviz.cli import main
-from specviz.render.audit import audit_verdict, render_audit
-from specviz.render.sweep import render_sweep
+from specviz.cli.progress import stderr_progress
 from specviz.engine import SimConfig
 from specviz.engine.analysis import theory
 from specviz.engine.analysis.audit import SIGNIFICANCE, audit
-from specviz.engine.verification.methods import SpeculativeSampling, method_names
-from specviz.engine.models.pair import model_names, sample_index
 from specviz.engine.analysis.sweep import parse_alphas, run_sweep
+from specviz.engine.models.pair import model_names, sample_index
 from specviz.engine.models.synthetic import SyntheticPair
-from specviz.cli.progress import stderr_progress
+from specviz.engine.verification.methods import SpeculativeSampling, method_names
+from specviz.render.audit import audit_verdict, render_audit
+from specviz.render.sweep import render_sweep
 
 
 def run_cli(capsys, *args):
@@ -32,16 +32,36 @@ def run_cli(capsys, *args):
 
 
 def test_sweep_json(capsys):
-    code, out, err = run_cli(capsys, "sweep", "--k-max", "4", "--alphas", "0.5:0.9:0.2", "--draft-cost", "0.05",
-                             "--rounds", "20000", "--seed", "3", "--json")
+    code, out, err = run_cli(
+        capsys,
+        "sweep",
+        "--k-max",
+        "4",
+        "--alphas",
+        "0.5:0.9:0.2",
+        "--draft-cost",
+        "0.05",
+        "--rounds",
+        "20000",
+        "--seed",
+        "3",
+        "--json",
+    )
     assert code == 0, err
     data = json.loads(out)
     assert data["alphas"] == [0.5, 0.7, 0.9] and data["k_max"] == 4 and data["rounds"] == 20_000
     assert data["monte_carlo"] == "vectorised" and data["common_random_numbers"] is True
     assert len(data["cells"]) == 12
     for cell in data["cells"]:
-        assert {"k", "alpha", "expected_speedup", "measured_speedup", "expected_tokens_per_round",
-                "measured_tokens_per_round", "rounds"} <= set(cell)
+        assert {
+            "k",
+            "alpha",
+            "expected_speedup",
+            "measured_speedup",
+            "expected_tokens_per_round",
+            "measured_tokens_per_round",
+            "rounds",
+        } <= set(cell)
         assert cell["expected_speedup"] == pytest.approx(theory.expected_speedup(cell["alpha"], cell["k"], 0.05))
         assert abs(cell["z_score"]) < 4
     assert [row["expected_k"] for row in data["best"]] == [theory.optimal_k(a, 0.05, 4)[0] for a in (0.5, 0.7, 0.9)]
@@ -58,8 +78,9 @@ def test_sweep_csv(capsys):
 
 
 def test_sweep_table_marks_the_best_k(capsys):
-    code, out, _ = run_cli(capsys, "sweep", "--k-max", "12", "--alphas", "0.6:0.9:0.1", "--draft-cost", "0.02",
-                           "--rounds", "20000")
+    code, out, _ = run_cli(
+        capsys, "sweep", "--k-max", "12", "--alphas", "0.6:0.9:0.1", "--draft-cost", "0.02", "--rounds", "20000"
+    )
     assert code == 0
     assert "α=0.6" in out and "α=0.9" in out and "best" in out
     # c = 0.02: optimal k = 6 / 8 / 11 for alpha = 0.6 / 0.7 / 0.8 (REFERENCE §2).
@@ -130,8 +151,13 @@ class MeasuredSynthetic(SyntheticPair):
 
 
 def test_sweep_table_for_a_measured_alpha_has_one_row_per_k():
-    result = run_sweep(SimConfig(acceptance_rate=0.6, seed=2), 4, parse_alphas("0.5"), rounds=500,
-                       model_factory=lambda c: MeasuredSynthetic(c.acceptance_rate))
+    result = run_sweep(
+        SimConfig(acceptance_rate=0.6, seed=2),
+        4,
+        parse_alphas("0.5"),
+        rounds=500,
+        model_factory=lambda c: MeasuredSynthetic(c.acceptance_rate),
+    )
     console = Console(file=io.StringIO(), width=80)
     render_sweep(result, console)
     text = console.file.getvalue()
@@ -145,8 +171,9 @@ def test_sweep_table_for_a_measured_alpha_has_one_row_per_k():
 
 @pytest.mark.skipif("ngram" not in model_names(), reason="the ngram pair is not on this branch yet")
 def test_sweep_ngram_measures_alpha(capsys):
-    code, out, err = run_cli(capsys, "sweep", "--model", "ngram", "--k-max", "3", "--alphas", "0.5",
-                             "--rounds", "300", "--json")
+    code, out, err = run_cli(
+        capsys, "sweep", "--model", "ngram", "--k-max", "3", "--alphas", "0.5", "--rounds", "300", "--json"
+    )
     assert code == 0, err
     data = json.loads(out)
     assert data["alpha_source"] == "measured" and data["alphas"] is None and len(data["cells"]) == 3
@@ -157,8 +184,9 @@ def test_sweep_ngram_measures_alpha(capsys):
 
 
 def test_audit_json_passes_a_lossless_method(capsys):
-    code, out, err = run_cli(capsys, "audit", "--model", "synthetic", "--method", "speculative",
-                             "--samples", "5000", "--seed", "4", "--json")
+    code, out, err = run_cli(
+        capsys, "audit", "--model", "synthetic", "--method", "speculative", "--samples", "5000", "--seed", "4", "--json"
+    )
     assert code == 0, err
     data = json.loads(out)
     assert data["lossless"] is True and data["chi2_pvalue"] >= SIGNIFICANCE

@@ -124,7 +124,11 @@ TRACE_CASES = [
     ("round-bad-token", _edit_line(1, _set("drafted", [-1, 2, 3, 4, 5])), ["corrupt", "line 2", "drafted tokens"]),
     ("round-bad-verdict", _edit_line(1, _set("rejected", "maybe")), ["corrupt", "line 2", "verdict"]),
     ("round-bad-draws", _edit_line(1, _set("draws", [0.5])), ["corrupt", "line 2", "draws"]),
-    ("round-text-prob", _edit_line(1, _set("draft_probs", ["a", "b", "c", "d", "e"])), ["corrupt", "line 2", "draft_probs"]),
+    (
+        "round-text-prob",
+        _edit_line(1, _set("draft_probs", ["a", "b", "c", "d", "e"])),
+        ["corrupt", "line 2", "draft_probs"],
+    ),
     ("round-null-prob", _edit_line(1, _set("target_probs", [0.5, None, 0.5, 0.5, 0.5])), ["corrupt", "target_probs"]),
     ("round-prob-above-1", _edit_line(1, _set("betas", [0.5, 1.5, 0.5, 0.5, 0.5])), ["corrupt", "betas"]),
     ("round-not-object", _edit_line(1, lambda r: r.clear()), ["corrupt", "line 2", "has no 'index'"]),

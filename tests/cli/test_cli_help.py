@@ -72,9 +72,7 @@ def _run_examples(commands: list[str], tmp_path, monkeypatch) -> None:
 
 def test_help_examples_work(tmp_path, monkeypatch):
     commands = (
-        _example_commands(cli.EXAMPLES)
-        + _example_commands(cli_run.EXAMPLES)
-        + _example_commands(cli_theory.EXAMPLES)
+        _example_commands(cli.EXAMPLES) + _example_commands(cli_run.EXAMPLES) + _example_commands(cli_theory.EXAMPLES)
     )
     assert len(commands) >= 10
     help_dir = tmp_path / "help"

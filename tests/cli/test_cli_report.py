@@ -16,9 +16,23 @@ from tests.cli.cli_support import run_cli
 
 # The keys issue 2 promises in `specviz run --json`.
 ISSUE_2_KEYS = {
-    "config", "tokens", "rounds", "draft_passes", "drafted", "accepted", "rejected", "bonus",
-    "tokens_per_target_pass", "mean_acceptance_length", "draft_acceptance_rate", "per_position_acceptance",
-    "empirical_alpha", "speedup", "expected_tokens_per_round", "expected_speedup", "text",
+    "config",
+    "tokens",
+    "rounds",
+    "draft_passes",
+    "drafted",
+    "accepted",
+    "rejected",
+    "bonus",
+    "tokens_per_target_pass",
+    "mean_acceptance_length",
+    "draft_acceptance_rate",
+    "per_position_acceptance",
+    "empirical_alpha",
+    "speedup",
+    "expected_tokens_per_round",
+    "expected_speedup",
+    "text",
 }
 
 
@@ -140,10 +154,19 @@ def test_listing_matches_the_engine_rounds():
 
 def _round(drafted, accepted, rejected, final) -> Round:
     return Round(
-        index=4, start=10, draft_length=len(drafted), draws=[0.5] * (2 * len(drafted) + 1),
-        drafted=drafted, draft_probs=[0.5] * len(drafted), target_probs=[0.5] * len(drafted),
-        betas=[0.5] * len(drafted), accepted=accepted, rejected=rejected,
-        correction=final if rejected else None, bonus=None if rejected else final, completed=True,
+        index=4,
+        start=10,
+        draft_length=len(drafted),
+        draws=[0.5] * (2 * len(drafted) + 1),
+        drafted=drafted,
+        draft_probs=[0.5] * len(drafted),
+        target_probs=[0.5] * len(drafted),
+        betas=[0.5] * len(drafted),
+        accepted=accepted,
+        rejected=rejected,
+        correction=final if rejected else None,
+        bonus=None if rejected else final,
+        completed=True,
     )
 
 

@@ -56,7 +56,9 @@ def test_same_config_and_seed_give_the_same_bytes(tmp_path):
 
 def test_cli_traces_are_byte_identical(tmp_path):
     for name in ("a.jsonl", "b.jsonl"):
-        code, _, err = run_cli("run", "-n", "200", "-k", "3", "--seed", "11", "--trace", str(tmp_path / name), "--quiet")
+        code, _, err = run_cli(
+            "run", "-n", "200", "-k", "3", "--seed", "11", "--trace", str(tmp_path / name), "--quiet"
+        )
         assert code == 0, err
     assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
 

@@ -9,20 +9,35 @@ import shlex
 import pytest
 from rich.console import Console
 
-import specviz.cli as cli
 import specviz.cli.compare as cli_compare
 import specviz.cli.options as cli_options
-from specviz.render.compare import render_comparison
 from specviz.cli import progress
 from specviz.engine.analysis.compare import DEFAULT_AUDIT_SAMPLES, DEFAULT_TARGET_LENGTH
+from specviz.render.compare import render_comparison
 from tests.cli.cli_support import REPO, assert_one_line_error, run_cli
 from tests.engine.test_isolation import _modules_after
 
 FAST = ("-n", "200", "--audit-samples", "1000")
 ROW_KEYS = {
-    "method", "policy", "lossless_claim", "lossless_against", "audit", "tokens", "target_passes", "draft_passes",
-    "drafted", "accepted", "corrections", "bonus", "tokens_per_target_pass", "mean_acceptance_length",
-    "draft_acceptance_rate", "mean_draft_length", "empirical_alpha", "speedup", "cost_ms",
+    "method",
+    "policy",
+    "lossless_claim",
+    "lossless_against",
+    "audit",
+    "tokens",
+    "target_passes",
+    "draft_passes",
+    "drafted",
+    "accepted",
+    "corrections",
+    "bonus",
+    "tokens_per_target_pass",
+    "mean_acceptance_length",
+    "draft_acceptance_rate",
+    "mean_draft_length",
+    "empirical_alpha",
+    "speedup",
+    "cost_ms",
 }
 
 
@@ -40,10 +55,16 @@ def table() -> str:
 
 
 def test_table_has_a_row_for_every_method_and_policy(table):
-    rows = [line.split() for line in table.splitlines() if re.match(r"(speculative|greedy|sample-match|typical)\b", line)]
+    rows = [
+        line.split() for line in table.splitlines() if re.match(r"(speculative|greedy|sample-match|typical)\b", line)
+    ]
     assert [(r[0], r[2] if r[1] == "⚠" else r[1]) for r in rows] == [
-        ("speculative", "fixed"), ("greedy", "fixed"), ("sample-match", "fixed"), ("typical", "fixed"),
-        ("speculative", "heuristic"), ("speculative", "confidence"),
+        ("speculative", "fixed"),
+        ("greedy", "fixed"),
+        ("sample-match", "fixed"),
+        ("typical", "fixed"),
+        ("speculative", "heuristic"),
+        ("speculative", "confidence"),
     ]
     for header in ("lossless", "audit", "tokens/", "draft", "mean", "alpha", "speedup"):
         assert header in table
@@ -66,8 +87,7 @@ def test_table_figures_are_the_json_figures(table):
     data = compare_json(*FAST)
     for row in data["rows"]:
         line = next(
-            line for line in table.splitlines()
-            if line.startswith(row["method"] + " ") and f" {row['policy']} " in line
+            line for line in table.splitlines() if line.startswith(row["method"] + " ") and f" {row['policy']} " in line
         )
         assert f"{row['tokens_per_target_pass']:.2f}" in line and f"{row['speedup']:.2f}×" in line
         assert f"{row['empirical_alpha']:.3f}" in line and f"{row['mean_draft_length']:.2f}" in line
@@ -96,10 +116,16 @@ def test_defaults_are_the_documented_ones():
 
 def test_rows_options():
     assert {(r["method"], r["policy"]) for r in compare_json("-n", "50", "--audit-samples", "0", "--grid")["rows"]} == {
-        (m, p) for m in ("speculative", "greedy", "sample-match", "typical") for p in ("fixed", "heuristic", "confidence")
+        (m, p)
+        for m in ("speculative", "greedy", "sample-match", "typical")
+        for p in ("fixed", "heuristic", "confidence")
     }
     rows = compare_json("-n", "50", "--audit-samples", "0", "--method", "greedy")["rows"]
-    assert [(r["method"], r["policy"]) for r in rows] == [("greedy", "fixed"), ("greedy", "heuristic"), ("greedy", "confidence")]
+    assert [(r["method"], r["policy"]) for r in rows] == [
+        ("greedy", "fixed"),
+        ("greedy", "heuristic"),
+        ("greedy", "confidence"),
+    ]
     rows = compare_json("-n", "50", "--audit-samples", "0", "--draft-policy", "heuristic")["rows"]
     assert {r["policy"] for r in rows} == {"heuristic"} and len(rows) == 4
 

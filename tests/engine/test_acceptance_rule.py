@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
+from specviz.engine.models.pair import ContextDists, sample_index
 from specviz.engine.run.config import SimConfig
 from specviz.engine.verification.methods import SpeculativeSampling
-from specviz.engine.models.pair import ContextDists, sample_index
 
 P = np.array([0.5, 0.3, 0.2, 0.0])
 Q = np.array([0.25, 0.6, 0.1, 0.05])

@@ -3,11 +3,11 @@
 import pytest
 
 from specviz.engine import SimConfig, catalog
-from specviz.engine.verification.methods import method_class
-from specviz.engine.verification.methods import method_names as registered_methods
-from specviz.engine.models.pair import build_model
 from specviz.engine.drafting.policies import policy_class
 from specviz.engine.drafting.policies import policy_names as registered_policies
+from specviz.engine.models.pair import build_model
+from specviz.engine.verification.methods import method_class
+from specviz.engine.verification.methods import method_names as registered_methods
 
 
 def test_methods_and_their_lossless_flags():

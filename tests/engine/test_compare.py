@@ -13,11 +13,11 @@ from specviz.engine.analysis.compare import (
     comparison_plan,
     parse_audit_samples,
 )
-from specviz.engine.run.config import ConfigError, SimConfig
-from specviz.engine.verification.methods import GreedyVerification, method_names
-from specviz.engine.models.pair import build_model
 from specviz.engine.drafting.policies import policy_names
+from specviz.engine.models.pair import build_model
+from specviz.engine.run.config import ConfigError, SimConfig
 from specviz.engine.run.simulation import Simulation
+from specviz.engine.verification.methods import GreedyVerification, method_names
 
 METHODS = ("speculative", "greedy", "sample-match", "typical")
 POLICIES = ("fixed", "heuristic", "confidence")
@@ -44,8 +44,12 @@ def test_the_registries_are_what_these_tests_expect():
 def test_default_plan_runs_every_method_and_every_policy():
     plan = comparison_plan()
     assert plan == [
-        ("speculative", "fixed"), ("greedy", "fixed"), ("sample-match", "fixed"), ("typical", "fixed"),
-        ("speculative", "heuristic"), ("speculative", "confidence"),
+        ("speculative", "fixed"),
+        ("greedy", "fixed"),
+        ("sample-match", "fixed"),
+        ("typical", "fixed"),
+        ("speculative", "heuristic"),
+        ("speculative", "confidence"),
     ]
     assert {m for m, _ in plan} == set(METHODS) and {p for _, p in plan} == set(POLICIES)
 
@@ -108,8 +112,17 @@ def test_each_row_is_the_run_the_same_config_gives_alone(comparison):
         alone = Simulation(BASE.replace(method=row["method"], draft_policy=row["policy"]))
         alone.run()
         summary = alone.summary(include_text=False)
-        for key in ("tokens", "target_passes", "draft_passes", "drafted", "accepted", "corrections", "bonus",
-                    "empirical_alpha", "speedup"):
+        for key in (
+            "tokens",
+            "target_passes",
+            "draft_passes",
+            "drafted",
+            "accepted",
+            "corrections",
+            "bonus",
+            "empirical_alpha",
+            "speedup",
+        ):
             assert row[key] == summary[key], (row["method"], row["policy"], key)
 
 
@@ -195,7 +208,9 @@ def test_bad_sample_counts_are_config_errors():
         with pytest.raises(ConfigError) as raised:
             parse_audit_samples(text)
         assert "--audit-samples" in str(raised.value) and "\n" not in str(raised.value)
-    assert parse_audit_samples("0") == 0 and parse_audit_samples("4,000") == 4000 and parse_audit_samples("1e4") == 10_000
+    assert (
+        parse_audit_samples("0") == 0 and parse_audit_samples("4,000") == 4000 and parse_audit_samples("1e4") == 10_000
+    )
     with pytest.raises(ConfigError):
         compare(BASE, audit_samples=-5)
 

@@ -14,7 +14,12 @@ from specviz.engine.run.config import (
 def test_defaults_are_the_seed_scripts():
     config = SimConfig()
     assert (config.draft_length, config.acceptance_rate, config.target_length, config.draft_cost, config.seed) == (
-        5, 0.75, 50, 0.1, 42)
+        5,
+        0.75,
+        50,
+        0.1,
+        42,
+    )
 
 
 @pytest.mark.parametrize(

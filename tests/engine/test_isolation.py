@@ -8,7 +8,9 @@ import sys
 def _modules_after(code: str) -> set[str]:
     out = subprocess.run(
         [sys.executable, "-c", code + "\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return set(json.loads(out.splitlines()[-1]))
 
@@ -21,7 +23,7 @@ def test_engine_imports_neither_textual_nor_rich():
         "from specviz.engine import SimConfig, Simulation\n"
         "Simulation(SimConfig(target_length=50)).run()"
     )
-    assert not {m for m in modules if m.split('.')[0] in ("textual", "rich")}
+    assert not {m for m in modules if m.split(".")[0] in ("textual", "rich")}
 
 
 def test_headless_run_does_not_import_textual():

@@ -18,6 +18,7 @@ from specviz.engine import (
     Simulation,
     build_model,
 )
+from specviz.engine.drafting.policies import policy_names
 from specviz.engine.run.config import MAX_DRAFT_LENGTH
 from specviz.engine.verification.methods import (
     AGAINST_ARGMAX,
@@ -27,7 +28,6 @@ from specviz.engine.verification.methods import (
     method_class,
     method_names,
 )
-from specviz.engine.drafting.policies import policy_names
 
 P = np.array([0.2, 0.5, 0.3])
 Q = np.array([0.4, 0.25, 0.35])
@@ -369,7 +369,11 @@ def test_greedy_on_the_synthetic_pair_is_greedy_decoding_of_the_target():
 @pytest.mark.parametrize("method_name", method_names())
 def test_round_invariants_and_counts_hold(method_name, policy):
     config = SimConfig(
-        method=method_name, draft_policy=policy, acceptance_rate=0.8, target_length=600, seed=9,
+        method=method_name,
+        draft_policy=policy,
+        acceptance_rate=0.8,
+        target_length=600,
+        seed=9,
         confidence_threshold=0.2,
     )
     sim = Simulation(config, model=synthetic_pair(config.acceptance_rate))

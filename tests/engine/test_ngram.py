@@ -6,10 +6,7 @@ import pytest
 from specviz.cli import main
 from specviz.engine import SimConfig, Simulation
 from specviz.engine.analysis.audit import SIGNIFICANCE, audit
-from specviz.engine.run.config import ConfigError
 from specviz.engine.models.corpus import MIN_CORPUS_WORDS, default_corpus, read_corpus
-from specviz.engine.verification.methods import SpeculativeSampling
-from specviz.engine.models.pair import PUNCTUATION, model_names, sample_index, tokenize
 from specviz.engine.models.ngram import (
     UNKNOWN,
     KneserNeyModel,
@@ -17,6 +14,9 @@ from specviz.engine.models.ngram import (
     build_ngram_pair,
     shape_distribution,
 )
+from specviz.engine.models.pair import PUNCTUATION, model_names, sample_index, tokenize
+from specviz.engine.run.config import ConfigError
+from specviz.engine.verification.methods import SpeculativeSampling
 
 SENTENCES = "The cat sat on the mat. The dog sat on the log; the cat saw the dog!\n" * 4
 
@@ -158,8 +158,14 @@ LOSSLESS_SAMPLES = 4000
 def test_emitted_tokens_follow_the_target_in_a_fixed_context(pair, shaping):
     temperature, top_k, top_p = shaping
     config = SimConfig(
-        model="ngram", prompt="the value of the", draft_length=2, target_length=1000, seed=5,
-        temperature=temperature, top_k=top_k, top_p=top_p,
+        model="ngram",
+        prompt="the value of the",
+        draft_length=2,
+        target_length=1000,
+        seed=5,
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
     )
     model = NgramPair(pair.tables, temperature, top_k, top_p)
     key = tuple(model.encode_prompt(config.prompt))
@@ -261,4 +267,6 @@ def test_the_cli_runs_on_a_user_corpus(tmp_path, capsys):
 def test_a_corpus_with_a_byte_order_mark_and_no_final_newline_reads(tmp_path):
     path = _write(tmp_path, "bom.txt", ("\ufeff" + SENTENCES.strip()).encode("utf-8"))
     corpus = read_corpus(path)
-    assert corpus.tokens[0] == "the" and corpus.word_count == sum(1 for t in tokenize(SENTENCES) if t not in PUNCTUATION)
+    assert corpus.tokens[0] == "the" and corpus.word_count == sum(
+        1 for t in tokenize(SENTENCES) if t not in PUNCTUATION
+    )

@@ -17,8 +17,8 @@ from specviz.engine import (
     Simulation,
     build_model,
 )
-from specviz.engine.run.config import MAX_DRAFT_LENGTH
 from specviz.engine.drafting.policies import build_policy, policy_class, policy_names
+from specviz.engine.run.config import MAX_DRAFT_LENGTH
 
 
 @functools.cache
@@ -91,7 +91,9 @@ def test_heuristic_schedule(current, accepted, drafted, expected):
 
 
 def test_heuristic_follows_the_schedule_round_by_round():
-    _, rounds = rounds_of(SimConfig(draft_policy="heuristic", draft_length=3, acceptance_rate=0.8, target_length=2_000, seed=3))
+    _, rounds = rounds_of(
+        SimConfig(draft_policy="heuristic", draft_length=3, acceptance_rate=0.8, target_length=2_000, seed=3)
+    )
     assert rounds[0].draft_length == 3  # starts at -k
     grew = shrank = 0
     for before, after in zip(rounds, rounds[1:-1]):  # the last round may be cut at n
@@ -109,19 +111,25 @@ def mean_planned_k(rounds: list[Round]) -> float:
 
 
 def test_heuristic_grows_k_on_easy_text():
-    _, rounds = rounds_of(SimConfig(draft_policy="heuristic", draft_length=4, acceptance_rate=0.98, target_length=3_000, seed=2))
+    _, rounds = rounds_of(
+        SimConfig(draft_policy="heuristic", draft_length=4, acceptance_rate=0.98, target_length=3_000, seed=2)
+    )
     assert mean_planned_k(rounds) > 20
     assert max(r.draft_length for r in rounds) > 40
 
 
 def test_heuristic_shrinks_k_on_hard_text():
-    _, rounds = rounds_of(SimConfig(draft_policy="heuristic", draft_length=8, acceptance_rate=0.2, target_length=3_000, seed=2))
+    _, rounds = rounds_of(
+        SimConfig(draft_policy="heuristic", draft_length=8, acceptance_rate=0.2, target_length=3_000, seed=2)
+    )
     assert mean_planned_k(rounds) < 2
     assert rounds[0].draft_length == 8
 
 
 def test_heuristic_run_reports_every_position_it_drafted():
-    sim, rounds = rounds_of(SimConfig(draft_policy="heuristic", draft_length=4, acceptance_rate=0.98, target_length=1_000, seed=2))
+    sim, rounds = rounds_of(
+        SimConfig(draft_policy="heuristic", draft_length=4, acceptance_rate=0.98, target_length=1_000, seed=2)
+    )
     deepest = max(len(r.drafted) for r in rounds)
     assert deepest > 4
     assert len(sim.summary(include_text=False)["per_position_acceptance"]) == deepest
@@ -141,7 +149,9 @@ def test_confidence_keeps_drafting_unless_top_q_falls_below_the_threshold():
 
 
 def test_confidence_threshold_one_drafts_exactly_one_token_per_round():
-    sim, rounds = rounds_of(SimConfig(draft_policy="confidence", confidence_threshold=1.0, draft_length=5, target_length=500, seed=4))
+    sim, rounds = rounds_of(
+        SimConfig(draft_policy="confidence", confidence_threshold=1.0, draft_length=5, target_length=500, seed=4)
+    )
     assert all(len(r.drafted) == 1 for r in rounds[:-1])
     # Each stop cost the pass that saw the low confidence.
     assert all(r.stopped_early and r.draft_passes == 2 for r in rounds if r.draft_length > 1)
@@ -152,7 +162,9 @@ def test_confidence_threshold_one_drafts_exactly_one_token_per_round():
 
 
 def test_confidence_threshold_zero_drafts_k_every_round():
-    sim, rounds = rounds_of(SimConfig(draft_policy="confidence", confidence_threshold=0.0, draft_length=5, target_length=500, seed=4))
+    sim, rounds = rounds_of(
+        SimConfig(draft_policy="confidence", confidence_threshold=0.0, draft_length=5, target_length=500, seed=4)
+    )
     assert all(len(r.drafted) == r.draft_length == 5 for r in rounds[:-1])
     assert not any(r.stopped_early for r in rounds)
     assert sim.stats.draft_passes == sim.stats.drafted
@@ -160,7 +172,11 @@ def test_confidence_threshold_zero_drafts_k_every_round():
 
 def test_confidence_stops_exactly_where_top_q_falls_below_the_threshold():
     threshold = 0.12
-    _, rounds = rounds_of(SimConfig(draft_policy="confidence", confidence_threshold=threshold, draft_length=6, target_length=1_500, seed=8))
+    _, rounds = rounds_of(
+        SimConfig(
+            draft_policy="confidence", confidence_threshold=threshold, draft_length=6, target_length=1_500, seed=8
+        )
+    )
     lengths = {len(r.drafted) for r in rounds}
     assert len(lengths) > 2  # some rounds stop early, at different depths
     for r in rounds:
@@ -173,7 +189,9 @@ def test_confidence_stops_exactly_where_top_q_falls_below_the_threshold():
 
 
 def test_k_per_round_survives_the_round_record():
-    _, rounds = rounds_of(SimConfig(draft_policy="confidence", confidence_threshold=0.12, draft_length=6, target_length=300, seed=8))
+    _, rounds = rounds_of(
+        SimConfig(draft_policy="confidence", confidence_threshold=0.12, draft_length=6, target_length=300, seed=8)
+    )
     stopped = next(r for r in rounds if r.stopped_early)
     copy = Round.from_dict(stopped.to_dict())
     assert copy.draft_length == stopped.draft_length == 6

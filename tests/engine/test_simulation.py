@@ -126,8 +126,9 @@ def test_alpha_one_keeps_everything_and_earns_bonus_tokens():
 
 
 def test_cost_counts_k_draft_passes_per_round():
-    simulation = Simulation(SimConfig(acceptance_rate=1.0, target_length=60, draft_length=5,
-                                      draft_cost=0.1, target_pass_ms=100.0))
+    simulation = Simulation(
+        SimConfig(acceptance_rate=1.0, target_length=60, draft_length=5, draft_cost=0.1, target_pass_ms=100.0)
+    )
     simulation.run()
     cost = simulation.cost()
     assert cost.target_ms == 10 * 100.0
@@ -137,8 +138,9 @@ def test_cost_counts_k_draft_passes_per_round():
 
 
 def test_verify_overhead_charges_each_drafted_token():
-    simulation = Simulation(SimConfig(acceptance_rate=1.0, target_length=60, draft_length=5,
-                                      draft_cost=0.0, verify_overhead=0.1))
+    simulation = Simulation(
+        SimConfig(acceptance_rate=1.0, target_length=60, draft_length=5, draft_cost=0.0, verify_overhead=0.1)
+    )
     simulation.run()
     assert simulation.cost().target_ms == 100.0 * (10 + 0.1 * 50)
 
@@ -147,10 +149,25 @@ def test_summary_has_the_documented_keys():
     simulation = Simulation(SimConfig(target_length=200))
     simulation.run()
     summary = simulation.summary()
-    for key in ("config", "tokens", "rounds", "draft_passes", "drafted", "accepted", "rejected", "bonus",
-                "tokens_per_target_pass", "mean_acceptance_length", "draft_acceptance_rate",
-                "per_position_acceptance", "empirical_alpha", "speedup", "expected_tokens_per_round",
-                "expected_speedup", "text"):
+    for key in (
+        "config",
+        "tokens",
+        "rounds",
+        "draft_passes",
+        "drafted",
+        "accepted",
+        "rejected",
+        "bonus",
+        "tokens_per_target_pass",
+        "mean_acceptance_length",
+        "draft_acceptance_rate",
+        "per_position_acceptance",
+        "empirical_alpha",
+        "speedup",
+        "expected_tokens_per_round",
+        "expected_speedup",
+        "text",
+    ):
         assert key in summary
     assert len(summary["per_position_acceptance"]) == 5
     assert summary["tokens"] == 200

@@ -10,8 +10,8 @@ import pytest
 from specviz.engine import SimConfig, Simulation
 from specviz.engine.analysis import theory
 from specviz.engine.analysis.audit import SIGNIFICANCE, audit
-from specviz.engine.verification.methods import SpeculativeSampling
 from specviz.engine.models.pair import sample_index
+from specviz.engine.verification.methods import SpeculativeSampling
 
 SAMPLES = 20_000
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from specviz.engine import ConfigError, SimConfig
-from specviz.engine.analysis import theory
 from specviz.engine.analysis import sweep as sweep_module
+from specviz.engine.analysis import theory
 from specviz.engine.analysis.sweep import (
     ALPHA_MEASURED,
     ALPHA_SET,
@@ -59,8 +59,23 @@ def test_alpha_grids(text, values):
 
 @pytest.mark.parametrize(
     "text",
-    ["0.9:0.1:0.1", "0:1:0", "0:1:-0.1", "0:1.5:0.1", "-0.1:0.5:0.1", "a:b:c", "0.1:0.2", "0:1:0.1:2",
-     "", " ", "0.5,1.2", "nan", "0.5,,0.6", "inf:1:0.1", f"0:1:{1 / (MAX_ALPHAS * 2)}"],
+    [
+        "0.9:0.1:0.1",
+        "0:1:0",
+        "0:1:-0.1",
+        "0:1.5:0.1",
+        "-0.1:0.5:0.1",
+        "a:b:c",
+        "0.1:0.2",
+        "0:1:0.1:2",
+        "",
+        " ",
+        "0.5,1.2",
+        "nan",
+        "0.5,,0.6",
+        "inf:1:0.1",
+        f"0:1:{1 / (MAX_ALPHAS * 2)}",
+    ],
 )
 def test_bad_alpha_grids_are_one_line_errors(text):
     with pytest.raises(ConfigError) as caught:
@@ -79,8 +94,13 @@ def test_k_max_range(text):
 def test_rounds_caps_depend_on_the_measurement():
     assert parse_rounds("1e5", VECTORISED) == 100_000
     assert parse_rounds(str(MAX_VECTORISED_ROUNDS), VECTORISED) == MAX_VECTORISED_ROUNDS
-    for text, kind in [("0", VECTORISED), (str(MAX_VECTORISED_ROUNDS + 1), VECTORISED),
-                       (str(MAX_ENGINE_ROUNDS + 1), ENGINE), ("ten", ENGINE), ("2.5", VECTORISED)]:
+    for text, kind in [
+        ("0", VECTORISED),
+        (str(MAX_VECTORISED_ROUNDS + 1), VECTORISED),
+        (str(MAX_ENGINE_ROUNDS + 1), ENGINE),
+        ("ten", ENGINE),
+        ("2.5", VECTORISED),
+    ]:
         with pytest.raises(ConfigError, match=r"--rounds"):
             parse_rounds(text, kind)
 
@@ -234,7 +254,10 @@ def test_a_pair_whose_alpha_is_measured_gets_one_cell_per_k():
     config = SimConfig(acceptance_rate=0.7, draft_cost=0.05, seed=9)
     reports = []
     result = run_sweep(
-        config, 5, parse_alphas("0.1:0.2:0.1"), rounds=2_000,
+        config,
+        5,
+        parse_alphas("0.1:0.2:0.1"),
+        rounds=2_000,
         model_factory=lambda c: MeasuredSynthetic(c.acceptance_rate),
         progress=lambda done, total: reports.append((done, total)),
     )

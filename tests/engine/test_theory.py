@@ -15,8 +15,16 @@ def test_expected_tokens_per_round():
 
 @pytest.mark.parametrize(
     "c, alpha, k, speedup",
-    [(0.02, 0.6, 6, 2.17), (0.02, 0.7, 8, 2.76), (0.02, 0.8, 11, 3.82), (0.02, 0.9, 19, 6.37),
-     (0.1, 0.6, 3, None), (0.1, 0.7, 4, None), (0.1, 0.8, 6, None), (0.1, 0.9, 10, None)],
+    [
+        (0.02, 0.6, 6, 2.17),
+        (0.02, 0.7, 8, 2.76),
+        (0.02, 0.8, 11, 3.82),
+        (0.02, 0.9, 19, 6.37),
+        (0.1, 0.6, 3, None),
+        (0.1, 0.7, 4, None),
+        (0.1, 0.8, 6, None),
+        (0.1, 0.9, 10, None),
+    ],
 )
 def test_optimal_k_matches_the_paper(c, alpha, k, speedup):
     best_k, best_s = theory.optimal_k(alpha, c)

@@ -62,9 +62,10 @@ is shown and again after the settings change; the run itself is not touched.
         progress = self.query_one("#compare-progress", ProgressBar)
         progress.update(total=None, progress=0)
         progress.display = True
-        self.update_caption(self.query_one("#compare-caption", Static), 
+        self.update_caption(
+            self.query_one("#compare-caption", Static),
             f"Comparing every method and policy on {config.model}, {config.target_length:,} tokens a row, "
-            f"seed {config.seed}…"
+            f"seed {config.seed}…",
         )
         self._compare(config)
 
@@ -97,10 +98,13 @@ is shown and again after the settings change; the run itself is not touched.
 
         self.comparison = comparison
         self.query_one("#compare-progress", ProgressBar).display = False
-        self.update_caption(self.query_one("#compare-caption", Static), comparison_setting(comparison["config"]).replace("\n", " · "))
+        self.update_caption(
+            self.query_one("#compare-caption", Static), comparison_setting(comparison["config"]).replace("\n", " · ")
+        )
         notes = comparison_notes(comparison)
         parts: list[Any] = [comparison_table(comparison), Text("\n".join(notes), style="dim")]
         for row in broken_claims(comparison):
-            parts.append(Text(f"warning: {row['method']} claims to be lossless but its audit rejects that",
-                              style="bold red"))
+            parts.append(
+                Text(f"warning: {row['method']} claims to be lossless but its audit rejects that", style="bold red")
+            )
         self.query_one("#compare-table", Static).update(Group(*parts))

@@ -90,8 +90,10 @@ keyboard.
     def compose(self) -> ComposeResult:
         # Few widgets on purpose: each costs its share of the first frame, so a
         # text field is a bare Label + Input and a choice is one ChoiceField.
-        choices = {name: ChoiceField(label, choice_options(name), getattr(self._config, name), id=f"input-{name}")
-                   for name, label in CHOICE_FIELDS}
+        choices = {
+            name: ChoiceField(label, choice_options(name), getattr(self._config, name), id=f"input-{name}")
+            for name, label in CHOICE_FIELDS
+        }
         choices["method"].set_class(not method_is_lossless(self._config.method), "-lossy")
         with Horizontal(id="fields"):
             for name, label in TEXT_FIELDS:

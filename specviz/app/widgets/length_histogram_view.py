@@ -45,14 +45,19 @@ k+1; theory is drawn at the starting k.
         law = theory.acceptance_length_distribution(alpha, k)
         predicted = [law[j - 1] if j <= k + 1 else 0.0 for j in range(1, longest + 1)]
         labels = [str(j) for j in range(1, longest + 1)]
-        plt.multiple_bar(labels, [measured, predicted], labels=["measured", "theory"],
-                         color=[theme_rgb(self, "primary"), theme_rgb(self, "secondary")])
+        plt.multiple_bar(
+            labels,
+            [measured, predicted],
+            labels=["measured", "theory"],
+            color=[theme_rgb(self, "primary"), theme_rgb(self, "secondary")],
+        )
         plt.xlabel("tokens emitted in a round")
         plt.ylabel("share of rounds")
         source = "set" if simulation.alpha_is_set else "measured"
-        self.update_caption(caption, 
+        self.update_caption(
+            caption,
             f"{stats.rounds:,} rounds · mean {stats.tokens_per_target_pass:.3f} tokens/round, theory "
             f"{theory.expected_tokens_per_round(alpha, k):.3f} (α = {alpha:.3f} {source}, k = {k})"
-            + policy_note(simulation)
+            + policy_note(simulation),
         )
         chart.refresh()

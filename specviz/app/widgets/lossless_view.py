@@ -80,12 +80,19 @@ prompt many times.
         bars = max(3, min(12, (chart.size.width or self.size.width) // 9))
         order = np.argsort(-np.maximum(expected, observed), kind="stable")[:bars]
         names = [vocab[i][:7] for i in order]
-        plt.multiple_bar(names, [observed[order].tolist(), expected[order].tolist()],
-                         labels=["emitted", label], color=[theme_rgb(self, "primary"), theme_rgb(self, "secondary")])
+        plt.multiple_bar(
+            names,
+            [observed[order].tolist(), expected[order].tolist()],
+            labels=["emitted", label],
+            color=[theme_rgb(self, "primary"), theme_rgb(self, "secondary")],
+        )
         plt.ylabel("probability")
         context = " ".join(vocab[i] for i in counts.context)
-        self.update_caption(caption, f"after “{context}”: {samples:,} of the run's {counts.scanned - counts.first:,} tokens "
-                       f"· TV distance {self.tv_distance:.3f} · reference {label} · method {simulation.config.method}")
+        self.update_caption(
+            caption,
+            f"after “{context}”: {samples:,} of the run's {counts.scanned - counts.first:,} tokens "
+            f"· TV distance {self.tv_distance:.3f} · reference {label} · method {simulation.config.method}",
+        )
         chart.refresh()
         key = (id(simulation), counts.context, samples)
         if key != self.fit_key:
@@ -113,9 +120,11 @@ prompt many times.
         verdict = self.query_one("#lossless-verdict", Static)
         counts = self.counts
         claims = simulation.method.lossless
-        claim = ("claims lossless" if claims else "is LOSSY by design")
+        claim = "claims lossless" if claims else "is LOSSY by design"
         if counts is None or counts.samples < MIN_SAMPLES:
-            self.update_caption(verdict, f"{simulation.config.method} {claim} · chi-square after {MIN_SAMPLES} tokens in this context")
+            self.update_caption(
+                verdict, f"{simulation.config.method} {claim} · chi-square after {MIN_SAMPLES} tokens in this context"
+            )
             return
         if self.fit is None:
             self.update_caption(verdict, f"{simulation.config.method} {claim} · chi-square test running…")
@@ -128,6 +137,12 @@ prompt many times.
             said = "consistent with the reference" + ("" if claims else " (the bias has not shown yet)")
         else:
             style = "$text-error"
-            said = "differs from the reference" + (" (expected: lossy rule)" if not claims else " — a lossless claim refuted!")
-        self.update_caption(verdict, Content.assemble(text, (said, f"bold {style}"),
-                                        f" · {simulation.config.method} {claim} · threshold {SIGNIFICANCE:g}"))
+            said = "differs from the reference" + (
+                " (expected: lossy rule)" if not claims else " — a lossless claim refuted!"
+            )
+        self.update_caption(
+            verdict,
+            Content.assemble(
+                text, (said, f"bold {style}"), f" · {simulation.config.method} {claim} · threshold {SIGNIFICANCE:g}"
+            ),
+        )

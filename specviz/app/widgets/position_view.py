@@ -31,14 +31,20 @@ is only kept if every draft before it was.
             chart.refresh()
             return
         alpha = simulation.theory_alpha()
-        predicted = [alpha ** i for i in range(1, len(measured) + 1)]
+        predicted = [alpha**i for i in range(1, len(measured) + 1)]
         labels = [str(i) for i in range(1, len(measured) + 1)]
-        plt.multiple_bar(labels, [measured, predicted], labels=["measured", "α^i"],
-                         color=[theme_rgb(self, "primary"), theme_rgb(self, "secondary")])
+        plt.multiple_bar(
+            labels,
+            [measured, predicted],
+            labels=["measured", "α^i"],
+            color=[theme_rgb(self, "primary"), theme_rgb(self, "secondary")],
+        )
         plt.ylim(0, 1.05)
         plt.xlabel("draft position i")
         plt.ylabel("kept / drafted")
         source = "set" if simulation.alpha_is_set else "measured"
         first = f"position 1: {measured[0]:.3f} measured, {predicted[0]:.3f} theory"
-        self.update_caption(caption, f"{stats.rounds:,} rounds · α = {alpha:.3f} ({source}) · {first}" + policy_note(simulation))
+        self.update_caption(
+            caption, f"{stats.rounds:,} rounds · α = {alpha:.3f} ({source}) · {first}" + policy_note(simulation)
+        )
         chart.refresh()

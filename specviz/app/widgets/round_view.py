@@ -135,8 +135,7 @@ when every draft was kept, the `+` bonus token drawn from p at position k+1.
         if phase is Phase.DRAFT:
             return Content.assemble(
                 ("DRAFT ", "bold"),
-                f"The draft model proposed {drafted} token{plural} x ~ q, one draft pass each. "
-                "Next: VERIFY.",
+                f"The draft model proposed {drafted} token{plural} x ~ q, one draft pass each. Next: VERIFY.",
             )
         if phase is Phase.VERIFY:
             return Content.assemble(

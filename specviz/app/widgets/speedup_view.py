@@ -49,16 +49,24 @@ acceptance probability otherwise.
         plt.plot(ks, curve, color=theme_rgb(self, "primary"), label="theory S(k)", marker="braille")
         plt.hline(1.0, theme_rgb(self, "foreground-muted"))
         plt.vline(best_k, theme_rgb(self, "success"))
-        plt.scatter([best_k], [best_speedup], color=theme_rgb(self, "success"), marker="◆",
-                    label=f"optimal k = {best_k}")
-        text = (f"α = {alpha:.3f} ({source}) · c = {c:g}{f' · v = {v:g}' if v else ''} · "
-                f"optimal k = {best_k}: {best_speedup:.2f}× · run k = {k}: theory "
-                f"{theory.expected_speedup(alpha, k, c, v):.2f}×")
+        plt.scatter(
+            [best_k], [best_speedup], color=theme_rgb(self, "success"), marker="◆", label=f"optimal k = {best_k}"
+        )
+        text = (
+            f"α = {alpha:.3f} ({source}) · c = {c:g}{f' · v = {v:g}' if v else ''} · "
+            f"optimal k = {best_k}: {best_speedup:.2f}× · run k = {k}: theory "
+            f"{theory.expected_speedup(alpha, k, c, v):.2f}×"
+        )
         if stats.rounds:
             measured = simulation.cost().speedup
             at = measured_draft_length(simulation)
-            plt.scatter([at], [measured], color=theme_rgb(self, "warning"), marker="●",
-                        label=f"this run ({stats.rounds:,} rounds)")
+            plt.scatter(
+                [at],
+                [measured],
+                color=theme_rgb(self, "warning"),
+                marker="●",
+                label=f"this run ({stats.rounds:,} rounds)",
+            )
             text += f", measured {measured:.2f}× over {stats.rounds:,} rounds"
             if config.draft_policy != "fixed":
                 text += f" (mean k {at:.2f}, {config.draft_policy} policy)"

@@ -86,8 +86,11 @@ T per round; *without speculation* is one target pass per token.
         # Full names (REFERENCE §3) when there is room, short ones in a narrow sidebar.
         compact = width < 38
         number = 8 if compact else 9
-        columns = [Column("", width - 2 * number - 2), Column("measured", number, "right"),
-                   Column("theory", number, "right")]
+        columns = [
+            Column("", width - 2 * number - 2),
+            Column("measured", number, "right"),
+            Column("theory", number, "right"),
+        ]
         rows = [
             (("num_drafts (rounds)", "rounds"), f"{stats.rounds:,}", ""),
             (("draft passes", "draft passes"), f"{stats.draft_passes:,}", ""),
@@ -99,10 +102,17 @@ T per round; *without speculation* is one target pass per token.
             (("tokens emitted", "tokens"), f"{stats.emitted:,}", ""),
             (("tokens / target pass", "tokens/pass"), figure(stats.tokens_per_target_pass), f"{expected_tokens:.3f}"),
             (("mean accept. length", "acc. length"), figure(stats.mean_acceptance_length), f"{expected_tokens:.3f}"),
-            (("draft acceptance rate", "draft acc."), figure(stats.draft_acceptance_rate),
-             f"{theory.draft_acceptance_rate(alpha, k):.3f}"),
+            (
+                ("draft acceptance rate", "draft acc."),
+                figure(stats.draft_acceptance_rate),
+                f"{theory.draft_acceptance_rate(alpha, k):.3f}",
+            ),
             (("α = mean Σmin(p,q)", "α = mean β"), figure(stats.empirical_alpha), f"{alpha:.3f}"),
-            (("speedup", "speedup"), figure(simulation.cost().speedup), f"{theory.expected_speedup(alpha, k, c, v):.3f}"),
+            (
+                ("speedup", "speedup"),
+                figure(simulation.cost().speedup),
+                f"{theory.expected_speedup(alpha, k, c, v):.3f}",
+            ),
             (("optimal k (speedup)", "optimal k"), "", f"{best_k} ({best_speedup:.2f})"),
         ]
         rows = [(label[1] if compact else label[0], *values) for label, *values in rows]

@@ -25,8 +25,9 @@ def rounds_shown(width: int) -> int:
     return max(2, min(12, width // 14))
 
 
-def pass_layout(rounds: list[RoundRecord], target_pass_ms: float, draft_cost: float,
-                verify_overhead: float) -> tuple[list[tuple[float, float, float, int]], list[tuple[float, float, int]]]:
+def pass_layout(
+    rounds: list[RoundRecord], target_pass_ms: float, draft_cost: float, verify_overhead: float
+) -> tuple[list[tuple[float, float, float, int]], list[tuple[float, float, int]]]:
     """Where each pass falls, in ms from the first round's start.
 
     Speculative: per round its draft passes (c T each) back to back, then one
@@ -110,15 +111,25 @@ for the last rounds, which the heuristic and confidence policies move.
         passes, plain = pass_layout(rounds, config.target_pass_ms, config.draft_cost, config.verify_overhead)
         first = rounds[0].index
         for lane, start, end, index in passes:
-            plt.rectangle([start, end], [lane - HALF_BAR, lane + HALF_BAR], fill=True,
-                          color=colours[(index - first) % 2])
+            plt.rectangle(
+                [start, end], [lane - HALF_BAR, lane + HALF_BAR], fill=True, color=colours[(index - first) % 2]
+            )
         for start, end, index in plain:
             # A hair's gap between tokens so each pass reads as one.
-            plt.rectangle([start, end - 0.08 * (end - start)], [PLAIN_LANE - HALF_BAR, PLAIN_LANE + HALF_BAR],
-                          fill=True, color=colours[(index - first) % 2])
-        for record, (lane, start, end, index) in zip(rounds, [p for p in passes if p[0] == TARGET_LANE]):
-            plt.text(f"+{record.emitted}", (start + end) / 2, TARGET_LANE + HALF_BAR + 0.25,
-                     color=theme_rgb(self, "foreground"), alignment="center")
+            plt.rectangle(
+                [start, end - 0.08 * (end - start)],
+                [PLAIN_LANE - HALF_BAR, PLAIN_LANE + HALF_BAR],
+                fill=True,
+                color=colours[(index - first) % 2],
+            )
+        for record, (_lane, start, end, _index) in zip(rounds, [p for p in passes if p[0] == TARGET_LANE]):
+            plt.text(
+                f"+{record.emitted}",
+                (start + end) / 2,
+                TARGET_LANE + HALF_BAR + 0.25,
+                color=theme_rgb(self, "foreground"),
+                alignment="center",
+            )
         speculative_ms = passes[-1][2]
         plain_ms = plain[-1][1]
         plt.yticks([PLAIN_LANE, TARGET_LANE, DRAFT_LANE], ["plain", "target", "draft"])
@@ -127,10 +138,11 @@ for the last rounds, which the heuristic and confidence policies move.
         plt.xlabel("ms (cost model)")
         tokens = sum(r.emitted for r in rounds)
         span = f"round {first + 1:,}" if len(rounds) == 1 else f"rounds {first + 1:,}–{rounds[-1].index + 1:,}"
-        self.update_caption(self.query_one("#timeline-caption", Static), 
+        self.update_caption(
+            self.query_one("#timeline-caption", Static),
             f"{span}: {tokens} tokens in {format_ms(speculative_ms)} speculative, {format_ms(plain_ms)} plain "
             f"({plain_ms / speculative_ms:.2f}×) · T = {config.target_pass_ms:g} ms, c = {config.draft_cost:g}"
-            + (f", v = {config.verify_overhead:g}" if config.verify_overhead else "")
+            + (f", v = {config.verify_overhead:g}" if config.verify_overhead else ""),
         )
         chart.refresh()
 
@@ -138,8 +150,9 @@ for the last rounds, which the heuristic and confidence policies move.
         chart = self.query_one("#rounds-chart", Chart)
         plt = chart.plt
         x = [r.index + 1 for r in rounds]
-        plt.plot(x, [r.planned for r in rounds], color=theme_rgb(self, "secondary"), label="k planned",
-                 marker="braille")
+        plt.plot(
+            x, [r.planned for r in rounds], color=theme_rgb(self, "secondary"), label="k planned", marker="braille"
+        )
         plt.scatter(x, [r.drafted for r in rounds], color=theme_rgb(self, "primary"), label="drafted", marker="dot")
         plt.scatter(x, [r.accepted for r in rounds], color=theme_rgb(self, "success"), label="kept", marker="dot")
         top = max(r.planned for r in rounds)
@@ -150,8 +163,9 @@ for the last rounds, which the heuristic and confidence policies move.
         plt.xlabel("round")
         config = simulation.config
         mean_k = sum(r.drafted for r in rounds) / len(rounds)
-        self.update_caption(self.query_one("#rounds-caption", Static), 
+        self.update_caption(
+            self.query_one("#rounds-caption", Static),
             f"k per round, last {len(rounds)}: {config.draft_policy} policy from k = {config.draft_length}, "
-            f"mean drafted {mean_k:.2f}"
+            f"mean drafted {mean_k:.2f}",
         )
         chart.refresh()

@@ -146,8 +146,9 @@ it follows the end of the run while you are at the bottom.
         if simulation.model is None:
             return  # the first frame, before the engine loads: no tokens to lay out
         if self._layout is None or self._layout.width != width:
-            self._layout = TokenLayout(self._joined, {k: len(m) for k, m in HISTORY_MARKS.items()},
-                                       simulation.prompt_length, width)
+            self._layout = TokenLayout(
+                self._joined, {k: len(m) for k, m in HISTORY_MARKS.items()}, simulation.prompt_length, width
+            )
             self._strips.clear()
         self._layout.extend(simulation.history, simulation.kinds, self._committed)
         self._live = self._render_live()

@@ -15,16 +15,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from specviz.engine.run.config import FIELD_LABELS, ConfigError, SimConfig, _parse_int
-from specviz.engine.verification.methods import AGAINST_ARGMAX
-from specviz.engine.models.pair import ModelPair
-from specviz.engine.run.simulation import Simulation
-
 from specviz.engine.analysis.defaults import DEFAULT_SAMPLES, MAX_SAMPLES, SIGNIFICANCE  # noqa: F401
+from specviz.engine.models.pair import ModelPair
+from specviz.engine.run.config import FIELD_LABELS, ConfigError, SimConfig, parse_int
+from specviz.engine.run.simulation import Simulation
+from specviz.engine.verification.methods import AGAINST_ARGMAX
 
 MIN_EXPECTED = 5.0  # chi-square needs about 5 expected counts per bin
 
-FIELD_LABELS.update({"samples": "samples (--samples)", "context": "audit context (--context)", "tokens_shown": "tokens shown (--tokens-shown)"})
+FIELD_LABELS.update(
+    {
+        "samples": "samples (--samples)",
+        "context": "audit context (--context)",
+        "tokens_shown": "tokens shown (--tokens-shown)",
+    }
+)
 
 
 @dataclass
@@ -86,7 +91,7 @@ class AuditResult:
 
 
 def parse_samples(text: str) -> int:
-    samples = _parse_int("samples", text)
+    samples = parse_int("samples", text)
     if not 1 <= samples <= MAX_SAMPLES:
         raise ConfigError("samples", samples, f"an integer from 1 to {MAX_SAMPLES:,}")
     return samples
@@ -113,7 +118,9 @@ def reference_in(method, dists) -> tuple[str, np.ndarray]:
 def reference_distribution(simulation: Simulation) -> tuple[str, np.ndarray]:
     """What a lossless method must reproduce in the prompt's context."""
     model = simulation.model
-    return reference_in(simulation.method, model.dists(model.context_key(simulation.history[: simulation.prompt_length])))
+    return reference_in(
+        simulation.method, model.dists(model.context_key(simulation.history[: simulation.prompt_length]))
+    )
 
 
 def goodness_of_fit(observed: np.ndarray, expected_probs: np.ndarray) -> tuple[float, float, int]:

@@ -15,10 +15,11 @@ it cannot change what the emitted tokens follow.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from specviz.engine.catalog import method_names, policy_names
-from specviz.engine.run.config import ConfigError, SimConfig, _parse_int
+from specviz.engine.run.config import ConfigError, SimConfig, parse_int
 
 # The command line reads this module's defaults to build its help, for every
 # command (the app too): the engine itself (numpy) is imported when a
@@ -43,13 +44,15 @@ ProgressCallback = Callable[[int, int, str], None]
 
 def parse_audit_samples(text: str) -> int:
     """The --audit-samples text as a count; 0 skips the audit. Raises ConfigError."""
-    value = _parse_int(AUDIT_SAMPLES_LABEL, text)
+    value = parse_int(AUDIT_SAMPLES_LABEL, text)
     if not 0 <= value <= MAX_AUDIT_SAMPLES:
         raise ConfigError(AUDIT_SAMPLES_LABEL, value, f"an integer from 0 (no audit) to {MAX_AUDIT_SAMPLES:,}")
     return value
 
 
-def comparison_plan(method: str | None = None, draft_policy: str | None = None, grid: bool = False) -> list[tuple[str, str]]:
+def comparison_plan(
+    method: str | None = None, draft_policy: str | None = None, grid: bool = False
+) -> list[tuple[str, str]]:
     """The (method, policy) rows to run.
 
     By default every method with the fixed policy, then speculative sampling

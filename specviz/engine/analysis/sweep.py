@@ -27,34 +27,14 @@ target passes, plain decoding one pass per token.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from specviz.engine.analysis import theory
-from specviz.engine.run.config import (
-    FIELD_LABELS,
-    MAX_DRAFT_LENGTH,
-    MAX_TARGET_LENGTH,
-    ConfigError,
-    SimConfig,
-    _parse_float,
-    _parse_int,
-)
-from specviz.engine.models.pair import ModelPair, build_model
-from specviz.engine.run.simulation import Simulation
-
-# The sweep's own parameters, named in messages the way SimConfig's are.
-FIELD_LABELS.update(
-    {
-        "k_max": "largest draft length k_max (--k-max)",
-        "alphas": "acceptance-rate grid (--alphas)",
-        "rounds": "rounds per cell (--rounds)",
-    }
-)
-
-from specviz.engine.analysis.defaults import (  # noqa: F401
+from specviz.engine.analysis.defaults import (  # noqa: F401 (re-exported for the sweep's callers)
     ALPHA_MEASURED,
     ALPHA_SET,
     DEFAULT_ALPHAS,
@@ -66,6 +46,26 @@ from specviz.engine.analysis.defaults import (  # noqa: F401
     MAX_VECTORISED_ROUNDS,
     VECTORISED,
 )
+from specviz.engine.models.pair import ModelPair, build_model
+from specviz.engine.run.config import (
+    FIELD_LABELS,
+    MAX_DRAFT_LENGTH,
+    MAX_TARGET_LENGTH,
+    ConfigError,
+    SimConfig,
+    parse_float,
+    parse_int,
+)
+from specviz.engine.run.simulation import Simulation
+
+# The sweep's own parameters, named in messages the way SimConfig's are.
+FIELD_LABELS.update(
+    {
+        "k_max": "largest draft length k_max (--k-max)",
+        "alphas": "acceptance-rate grid (--alphas)",
+        "rounds": "rounds per cell (--rounds)",
+    }
+)
 
 MAX_ALPHAS = 1_001
 # Rounds the engine runs between progress reports.
@@ -73,7 +73,6 @@ ENGINE_CHUNK_ROUNDS = 512
 # Uniforms drawn per block in the vectorised sweep: big enough that numpy's
 # per-call overhead vanishes, small enough to stay in cache.
 BLOCK_ELEMENTS = 1 << 18
-
 
 
 # ---- the alpha grid ------------------------------------------------------
@@ -96,7 +95,9 @@ class AlphaGrid:
         return self.step is not None
 
 
-_ALPHAS_ALLOWED = "START:STOP:STEP with 0 <= START <= STOP <= 1 and STEP > 0, or numbers from 0 to 1 separated by commas"
+_ALPHAS_ALLOWED = (
+    "START:STOP:STEP with 0 <= START <= STOP <= 1 and STEP > 0, or numbers from 0 to 1 separated by commas"
+)
 
 
 def parse_alphas(text: str) -> AlphaGrid:
@@ -130,13 +131,13 @@ def parse_alphas(text: str) -> AlphaGrid:
 
 def _parse_number(part: str, whole: str) -> float:
     try:
-        return _parse_float("alphas", part)
+        return parse_float("alphas", part)
     except ConfigError:
         raise ConfigError("alphas", whole, _ALPHAS_ALLOWED) from None
 
 
 def parse_k_max(text: str) -> int:
-    k_max = _parse_int("k_max", text)
+    k_max = parse_int("k_max", text)
     if not 1 <= k_max <= MAX_DRAFT_LENGTH:
         raise ConfigError("k_max", k_max, f"an integer from 1 to {MAX_DRAFT_LENGTH}")
     return k_max
@@ -144,7 +145,7 @@ def parse_k_max(text: str) -> int:
 
 def parse_rounds(text: str, kind: str) -> int:
     """Rounds per cell from text, for a VECTORISED or an ENGINE sweep."""
-    return check_rounds(_parse_int("rounds", text), kind)
+    return check_rounds(parse_int("rounds", text), kind)
 
 
 def check_rounds(rounds: int, kind: str) -> int:
@@ -234,13 +235,15 @@ class SweepResult:
         for group in self.columns():
             expected = next(c for c in group if c.best_expected)
             measured = next(c for c in group if c.best_measured)
-            rows.append({
-                "alpha": None if self.alpha_source == ALPHA_MEASURED else group[0].alpha,
-                "expected_k": expected.k,
-                "expected_speedup": expected.expected_speedup,
-                "measured_k": measured.k,
-                "measured_speedup": measured.measured_speedup,
-            })
+            rows.append(
+                {
+                    "alpha": None if self.alpha_source == ALPHA_MEASURED else group[0].alpha,
+                    "expected_k": expected.k,
+                    "expected_speedup": expected.expected_speedup,
+                    "measured_k": measured.k,
+                    "measured_speedup": measured.measured_speedup,
+                }
+            )
         return rows
 
     def disagreements(self, standard_errors: float = 4.0) -> list[SweepCell]:
@@ -459,17 +462,19 @@ def vectorised_sweep(config: SimConfig, k_max: int, grid: AlphaGrid, rounds: int
         for k, mean, error in zip(range(1, k_max + 1), means, errors):
             cost = k * c + 1.0 + v * k  # target passes per round
             tokens = 1.0 + mean
-            cells.append(SweepCell(
-                k=k,
-                alpha=alpha,
-                rounds=rounds,
-                expected_tokens_per_round=theory.expected_tokens_per_round(alpha, k),
-                measured_tokens_per_round=tokens,
-                tokens_per_round_standard_error=error,
-                expected_speedup=theory.expected_speedup(alpha, k, c, v),
-                measured_speedup=tokens / cost,
-                speedup_standard_error=error / cost,
-            ))
+            cells.append(
+                SweepCell(
+                    k=k,
+                    alpha=alpha,
+                    rounds=rounds,
+                    expected_tokens_per_round=theory.expected_tokens_per_round(alpha, k),
+                    measured_tokens_per_round=tokens,
+                    tokens_per_round_standard_error=error,
+                    expected_speedup=theory.expected_speedup(alpha, k, c, v),
+                    measured_speedup=tokens / cost,
+                    speedup_standard_error=error / cost,
+                )
+            )
     result = _result(config, k_max, grid.values, rounds, cells, VECTORISED, ALPHA_SET)
     result.notes.append(
         "common random numbers: every cell reuses the same rounds x k_max uniforms, so cells are "
@@ -510,8 +515,15 @@ def engine_sweep(
                 if progress is not None:
                     progress(done, total)
             cells.append(_engine_cell(simulation, k, alpha))
-    result = _result(config, k_max, grid.values if alpha_set else None, rounds, cells, ENGINE,
-                     ALPHA_SET if alpha_set else ALPHA_MEASURED)
+    result = _result(
+        config,
+        k_max,
+        grid.values if alpha_set else None,
+        rounds,
+        cells,
+        ENGINE,
+        ALPHA_SET if alpha_set else ALPHA_MEASURED,
+    )
     if not alpha_set:
         result.notes.append(
             f"the {config.model} pair's acceptance rate is measured, not set: --alphas is ignored, and "
@@ -523,7 +535,9 @@ def engine_sweep(
             "differently, so the gap between them is the method's effect"
         )
     if config.draft_policy != "fixed":
-        result.notes.append(f"k is the starting draft length; the {config.draft_policy} policy changes it between rounds")
+        result.notes.append(
+            f"k is the starting draft length; the {config.draft_policy} policy changes it between rounds"
+        )
     return result
 
 

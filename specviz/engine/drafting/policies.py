@@ -9,9 +9,9 @@ for the next round's k (before the cut at the target length), and, when
 from __future__ import annotations
 
 from specviz.engine import catalog
+from specviz.engine.models.pair import ContextDists
 from specviz.engine.run.config import MAX_DRAFT_LENGTH
 from specviz.engine.verification.methods import ContextMemo
-from specviz.engine.models.pair import ContextDists
 
 
 class DraftPolicy:
@@ -67,7 +67,9 @@ class ConfidencePolicy(DraftPolicy):
     """
 
     name = "confidence"
-    description = "draft up to k tokens; stop early when the draft's top probability max q falls below --confidence-threshold"
+    description = (
+        "draft up to k tokens; stop early when the draft's top probability max q falls below --confidence-threshold"
+    )
     stops_early = True
 
     def __init__(self, config) -> None:

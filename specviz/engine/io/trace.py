@@ -17,12 +17,14 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
+
+from specviz.engine.models.pair import ModelPair
 
 # TraceError lives in config.py (numpy-free, for the command line); importable from here too.
 from specviz.engine.run.config import ConfigError, SimConfig, TraceError
-from specviz.engine.models.pair import ModelPair
 from specviz.engine.run.rounds import Phase, Round
 from specviz.engine.run.simulation import Simulation
 
@@ -37,7 +39,9 @@ def _dumps(data: dict[str, Any]) -> str:
 
 
 def header_line(config: SimConfig, vocab_size: int) -> str:
-    return _dumps({"format": TRACE_FORMAT, "version": TRACE_VERSION, "config": config.to_dict(), "vocab_size": vocab_size})
+    return _dumps(
+        {"format": TRACE_FORMAT, "version": TRACE_VERSION, "config": config.to_dict(), "vocab_size": vocab_size}
+    )
 
 
 # ---- writing ------------------------------------------------------------
@@ -65,10 +69,10 @@ def _current_umask() -> int:
 class TraceWriter:
     """Writes a run's trace atomically: use as a context manager around the run.
 
-        with TraceWriter(path, simulation) as writer:   # header written, listener added
-            simulation.run()
-        # on a clean exit the file is renamed into place; on any exception
-        # (KeyboardInterrupt included) the temporary file is removed.
+    with TraceWriter(path, simulation) as writer:   # header written, listener added
+        simulation.run()
+    # on a clean exit the file is renamed into place; on any exception
+    # (KeyboardInterrupt included) the temporary file is removed.
     """
 
     def __init__(self, path: str, simulation: Simulation, force: bool = False):
@@ -79,7 +83,7 @@ class TraceWriter:
         self._file = None
         self._temp_path: str | None = None
 
-    def __enter__(self) -> "TraceWriter":
+    def __enter__(self) -> TraceWriter:
         folder = os.path.dirname(os.path.abspath(self.path))
         try:
             handle, self._temp_path = tempfile.mkstemp(
@@ -151,8 +155,7 @@ def _lines(path: str) -> Iterator[tuple[int, str]]:
     """(line number, line) pairs; raises TraceError when the file cannot be read."""
     try:
         with open(path, encoding="utf-8", newline="") as handle:
-            for number, line in enumerate(handle, start=1):
-                yield number, line
+            yield from enumerate(handle, start=1)
     except FileNotFoundError:
         raise TraceError(f"cannot read trace {path}: no such file") from None
     except IsADirectoryError:
@@ -209,8 +212,24 @@ def _round_problem(data: Any, expected_index: int, expected_start: int, vocab_si
     """What is wrong with a round line's object, or None if it is a consistent round."""
     if not isinstance(data, dict):
         return "is not a round object"
-    missing = [key for key in ("index", "start", "draft_length", "drafted", "draft_probs", "target_probs",
-                               "betas", "draws", "accepted", "rejected", "correction", "bonus") if key not in data]
+    missing = [
+        key
+        for key in (
+            "index",
+            "start",
+            "draft_length",
+            "drafted",
+            "draft_probs",
+            "target_probs",
+            "betas",
+            "draws",
+            "accepted",
+            "rejected",
+            "correction",
+            "bonus",
+        )
+        if key not in data
+    ]
     if missing:
         return f"has no '{missing[0]}'"
     if data["index"] != expected_index or not _is_int(data["index"]):
@@ -220,7 +239,11 @@ def _round_problem(data: Any, expected_index: int, expected_start: int, vocab_si
     k, drafted, accepted = data["draft_length"], data["drafted"], data["accepted"]
     if not _is_int(k) or k < 0:
         return "has an invalid draft_length"
-    if not isinstance(drafted, list) or len(drafted) > k or not all(_is_int(t) and 0 <= t < vocab_size for t in drafted):
+    if (
+        not isinstance(drafted, list)
+        or len(drafted) > k
+        or not all(_is_int(t) and 0 <= t < vocab_size for t in drafted)
+    ):
         return "has invalid drafted tokens"
     for key in ("draft_probs", "target_probs", "betas"):
         if not _probabilities(data[key], len(drafted)):
@@ -307,7 +330,7 @@ class ReplaySimulation(Simulation):
         self._fill_dists = True
 
     @classmethod
-    def from_file(cls, path: str) -> "ReplaySimulation":
+    def from_file(cls, path: str) -> ReplaySimulation:
         return cls(read_trace(path))
 
     def run(self, max_rounds=None, should_stop=None):
@@ -326,7 +349,9 @@ class ReplaySimulation(Simulation):
             order = self.model.context_order
             context = self.history[-order:].tolist() + round_.drafted
             start = len(context) - len(round_.drafted)
-            round_.dists = [self.model.dists(tuple(context[: start + i][-order:])) for i in range(len(round_.drafted) + 1)]
+            round_.dists = [
+                self.model.dists(tuple(context[: start + i][-order:])) for i in range(len(round_.drafted) + 1)
+            ]
         self.current = round_
         self.last_phase = Phase.DRAFT
 

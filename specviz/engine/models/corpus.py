@@ -20,8 +20,8 @@ import os
 import re
 from dataclasses import dataclass
 
-from specviz.engine.run.config import ConfigError
 from specviz.engine.models.pair import PUNCTUATION, tokenize
+from specviz.engine.run.config import ConfigError
 
 #: fewer words than this cannot train anything worth sampling from
 MIN_CORPUS_WORDS = 20

@@ -13,7 +13,7 @@ import importlib
 from abc import ABC, abstractmethod
 from bisect import bisect_right
 from collections import OrderedDict
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from specviz.engine.catalog import method_names, model_names, policy_names
 
@@ -95,7 +96,7 @@ class SimConfig:
     def __post_init__(self) -> None:
         validate(self)
 
-    def replace(self, **changes: Any) -> "SimConfig":
+    def replace(self, **changes: Any) -> SimConfig:
         """A copy with `changes` applied and validated (raises ConfigError)."""
         return dataclasses.replace(self, **changes)
 
@@ -103,10 +104,12 @@ class SimConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "SimConfig":
+    def from_dict(cls, data: dict[str, Any]) -> SimConfig:
         unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
         if unknown:
-            raise ConfigError(unknown[0], data[unknown[0]], "one of " + ", ".join(f.name for f in dataclasses.fields(cls)))
+            raise ConfigError(
+                unknown[0], data[unknown[0]], "one of " + ", ".join(f.name for f in dataclasses.fields(cls))
+            )
         return cls(**data)
 
     @property
@@ -164,7 +167,7 @@ def validate(config: SimConfig) -> None:
     _real_in("typical_delta", config.typical_delta, 0.0, None, "a finite number >= 0")
 
 
-def _parse_int(name: str, text: str) -> int:
+def parse_int(name: str, text: str) -> int:
     cleaned = text.strip().replace("_", "").replace(",", "")
     try:
         return int(cleaned)
@@ -180,7 +183,7 @@ def _parse_int(name: str, text: str) -> int:
     raise ConfigError(name, text, "a whole number")
 
 
-def _parse_float(name: str, text: str) -> float:
+def parse_float(name: str, text: str) -> float:
     try:
         value = float(text.strip())
     except ValueError:
@@ -200,8 +203,8 @@ def _parse_optional_text(name: str, text: str) -> str | None:
 
 _PARSERS: dict[str, Callable[[str, str], Any]] = {
     f.name: {
-        "int": _parse_int,
-        "float": _parse_float,
+        "int": parse_int,
+        "float": parse_float,
         "str": _parse_text,
         "str | None": _parse_optional_text,
     }[f.type]

@@ -19,7 +19,7 @@ class Phase(enum.Enum):
     def label(self) -> str:
         return self.name
 
-    def next(self) -> "Phase":
+    def next(self) -> Phase:
         order = list(Phase)
         return order[(order.index(self) + 1) % len(order)]
 
@@ -162,7 +162,7 @@ class Round:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Round":
+    def from_dict(cls, data: dict[str, Any]) -> Round:
         return cls(
             index=data["index"],
             start=data["start"],

@@ -13,11 +13,12 @@ first frame from it and builds the Simulation straight after.
 from __future__ import annotations
 
 from array import array
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+from specviz.engine.analysis.cost import CostBreakdown
 from specviz.engine.catalog import model_sets_alpha
 from specviz.engine.run.config import SimConfig
-from specviz.engine.analysis.cost import CostBreakdown
 from specviz.engine.run.rounds import Phase, Round, TokenKind
 from specviz.engine.run.stats import RunStats
 

@@ -8,18 +8,19 @@ TUI, `specviz run` and the tests all produce the same tokens from a seed.
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from specviz.engine.analysis import theory
-from specviz.engine.run.config import SimConfig
-from specviz.engine.verification.methods import build_method
-from specviz.engine.models.pair import ModelPair, build_model, sample_index
 from specviz.engine.drafting.policies import build_policy
+from specviz.engine.models.pair import ModelPair, build_model, sample_index
+from specviz.engine.run.config import SimConfig
 from specviz.engine.run.random import UniformStream
 from specviz.engine.run.rounds import Phase, Round, TokenKind
 from specviz.engine.run.run_state import RunState
 from specviz.engine.run.stats import RunStats
+from specviz.engine.verification.methods import build_method
 
 RoundListener = Callable[[Round], None]
 # Enum member lookups cost ~0.1 us each; the phases set these once a round.

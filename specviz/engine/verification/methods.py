@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import math
 import weakref
-from typing import Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 import numpy as np
 
