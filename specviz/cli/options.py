@@ -16,7 +16,14 @@ from collections.abc import Callable
 from typing import Any
 
 from specviz.engine import catalog
-from specviz.engine.run.config import MAX_DRAFT_LENGTH, MAX_TARGET_LENGTH, SimConfig, config_from_text
+from specviz.engine.run.config import (
+    MAX_DRAFT_LENGTH,
+    MAX_TARGET_LENGTH,
+    PARTS,
+    SimConfig,
+    config_from_text,
+    field_part,
+)
 
 EXIT_USAGE = 2  # bad input: a value, a flag, a file
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
@@ -117,11 +124,12 @@ def choices(field_name: str) -> tuple[str, ...]:
 
 
 def add_simulation_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("simulation options")
+    """Add every simulation flag, one help group per part of the run (SimConfig's PARTS)."""
+    groups = {part: parser.add_argument_group(f"{part} options", description) for part, description in PARTS.items()}
     for flags, field_name, text in SIMULATION_OPTIONS:
         names = choices(field_name)
         extra = f"; one of {', '.join(names)}" if names else ""
-        group.add_argument(
+        groups[field_part(field_name)].add_argument(
             *flags,
             dest=field_name,
             # SUPPRESS: a flag not given leaves no attribute, so flags given

@@ -26,7 +26,7 @@ def test_help_exits_zero(command):
 @pytest.mark.parametrize("command", [[], ["run"], ["theory"]])
 def test_help_lists_every_simulation_option_with_its_default(command):
     _, out, _ = run_cli(*command, "--help")
-    flat = " ".join(out.split("simulation options:", 1)[1].split())
+    flat = " ".join(out.split("run options:", 1)[1].split())  # the first part's group
     for flags, field_name, _ in cli_options.SIMULATION_OPTIONS:
         assert flags[-1] in out
         helped = re.search(re.escape(flags[-1]) + r" \S+ (.*?)\(default: ([^)]*)\)", flat)

@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import pytest
@@ -84,3 +85,46 @@ def test_round_trips_through_a_dict():
     assert SimConfig.from_dict(config.to_dict()) == config
     with pytest.raises(ConfigError):
         SimConfig.from_dict({**config.to_dict(), "colour": "red"})
+
+
+def test_every_knob_belongs_to_one_part_and_every_part_has_knobs():
+    from specviz.engine.run.config import PARTS, field_part, fields_of
+
+    config = SimConfig()
+    names = [f.name for f in dataclasses.fields(SimConfig)]
+    assert all(field_part(name) in PARTS for name in names)
+    assert all(fields_of(part) for part in PARTS)
+    # The sections partition the config: together they are its whole dict, each knob once.
+    merged: dict = {}
+    for part in PARTS:
+        section = config.section(part)
+        assert not set(section) & set(merged)
+        merged.update(section)
+    assert merged == config.to_dict()
+
+
+# One value each part's rules must refuse, for a knob of that part.
+BAD_VALUE_BY_PART = {
+    "run": ("target_length", 0),
+    "model pair": ("acceptance_rate", 1.5),
+    "sampling": ("top_p", 0.0),
+    "verification": ("typical_delta", -1.0),
+    "drafting": ("confidence_threshold", 2.0),
+    "cost": ("target_pass_ms", 0.0),
+}
+
+
+def test_each_part_has_its_rules():
+    from specviz.engine.run.config import PARTS, field_part
+
+    assert set(BAD_VALUE_BY_PART) == set(PARTS)
+    for part, (name, value) in BAD_VALUE_BY_PART.items():
+        assert field_part(name) == part
+        with pytest.raises(ConfigError) as raised:
+            SimConfig(**{name: value})
+        assert raised.value.parameter == name
+
+
+def test_an_unknown_part_is_refused():
+    with pytest.raises(ConfigError, match="one of run, model pair"):
+        SimConfig().section("tree")

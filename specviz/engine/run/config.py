@@ -46,52 +46,55 @@ class ConfigError(ValueError):
         super().__init__(f"invalid {label}: {value!r} (allowed: {allowed})")
 
 
-# Human names used in messages; the CLI flag is in brackets so a reader of
-# either front end knows which knob is meant.
-FIELD_LABELS: dict[str, str] = {
-    "draft_length": "draft length k (-k/--draft-length)",
-    "acceptance_rate": "acceptance rate alpha (-a/--acceptance-rate)",
-    "target_length": "target length n (-n/--target-length)",
-    "draft_cost": "draft cost ratio c (--draft-cost)",
-    "seed": "seed (--seed)",
-    "model": "model pair (--model)",
-    "method": "verification method (--method)",
-    "draft_policy": "draft-length policy (--draft-policy)",
-    "confidence_threshold": "confidence threshold (--confidence-threshold)",
-    "target_pass_ms": "target pass time in ms (--target-ms)",
-    "verify_overhead": "verify overhead per drafted token (--verify-overhead)",
-    "prompt": "prompt (--prompt)",
-    "temperature": "temperature (--temperature)",
-    "top_k": "top-k (--top-k)",
-    "top_p": "top-p (--top-p)",
-    "corpus": "corpus path (--corpus)",
-    "typical_epsilon": "typical acceptance epsilon (--typical-epsilon)",
-    "typical_delta": "typical acceptance delta (--typical-delta)",
+# The parts of a run, in the order front ends list them. Every knob belongs to
+# exactly one: a reader (and `specviz --help`) sees which knobs a model pair, a
+# verification method or the cost model reads, while SimConfig stays one flat,
+# frozen value (callers, traces and the app's fields name knobs directly).
+PARTS: dict[str, str] = {
+    "run": "the run: how long, how many drafts a round, which random stream",
+    "model pair": "the draft and target models (alpha: the synthetic pair; corpus: the n-gram pair)",
+    "sampling": "how the models' distributions are reshaped before drafting and verifying",
+    "verification": "the rule that keeps or rejects each draft",
+    "drafting": "how many tokens the draft proposes each round",
+    "cost": "what a draft pass and a target pass cost",
 }
+
+
+def _knob(default: Any, part: str, label: str) -> Any:
+    """A SimConfig field: its default, its part, and its name in messages.
+
+    The label names the CLI flag in brackets, so a reader of either front end
+    knows which knob is meant.
+    """
+    assert part in PARTS, part
+    return dataclasses.field(default=default, metadata={"part": part, "label": label})
 
 
 @dataclass(frozen=True)
 class SimConfig:
-    """Everything that determines a run. Same config, same run, token for token."""
+    """Everything that determines a run. Same config, same run, token for token.
 
-    draft_length: int = 5
-    acceptance_rate: float = 0.75
-    target_length: int = 50
-    draft_cost: float = 0.1
-    seed: int = 42
-    model: str = "synthetic"
-    method: str = "speculative"
-    draft_policy: str = "fixed"
-    confidence_threshold: float = 0.5
-    target_pass_ms: float = 100.0
-    verify_overhead: float = 0.0
-    prompt: str = "Once upon a time"
-    temperature: float = 1.0
-    top_k: int = 0
-    top_p: float = 1.0
-    corpus: str | None = None
-    typical_epsilon: float = 0.09
-    typical_delta: float = 0.3
+    The field order is the trace header's key order: append new knobs, never reorder.
+    """
+
+    draft_length: int = _knob(5, "run", "draft length k (-k/--draft-length)")
+    acceptance_rate: float = _knob(0.75, "model pair", "acceptance rate alpha (-a/--acceptance-rate)")
+    target_length: int = _knob(50, "run", "target length n (-n/--target-length)")
+    draft_cost: float = _knob(0.1, "cost", "draft cost ratio c (--draft-cost)")
+    seed: int = _knob(42, "run", "seed (--seed)")
+    model: str = _knob("synthetic", "model pair", "model pair (--model)")
+    method: str = _knob("speculative", "verification", "verification method (--method)")
+    draft_policy: str = _knob("fixed", "drafting", "draft-length policy (--draft-policy)")
+    confidence_threshold: float = _knob(0.5, "drafting", "confidence threshold (--confidence-threshold)")
+    target_pass_ms: float = _knob(100.0, "cost", "target pass time in ms (--target-ms)")
+    verify_overhead: float = _knob(0.0, "cost", "verify overhead per drafted token (--verify-overhead)")
+    prompt: str = _knob("Once upon a time", "run", "prompt (--prompt)")
+    temperature: float = _knob(1.0, "sampling", "temperature (--temperature)")
+    top_k: int = _knob(0, "sampling", "top-k (--top-k)")
+    top_p: float = _knob(1.0, "sampling", "top-p (--top-p)")
+    corpus: str | None = _knob(None, "model pair", "corpus path (--corpus)")
+    typical_epsilon: float = _knob(0.09, "verification", "typical acceptance epsilon (--typical-epsilon)")
+    typical_delta: float = _knob(0.3, "verification", "typical acceptance delta (--typical-delta)")
 
     def __post_init__(self) -> None:
         validate(self)
@@ -102,6 +105,12 @@ class SimConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def section(self, part: str) -> dict[str, Any]:
+        """The knobs of one part (a key of PARTS) and their values, in field order."""
+        if part not in PARTS:
+            raise ConfigError("part", part, "one of " + ", ".join(PARTS))
+        return {name: getattr(self, name) for name in fields_of(part)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SimConfig:
@@ -117,6 +126,23 @@ class SimConfig:
         from specviz.engine.analysis.cost import CostModel
 
         return CostModel(self.target_pass_ms, self.draft_cost, self.verify_overhead)
+
+
+def field_part(name: str) -> str:
+    """The part (a key of PARTS) that the SimConfig field `name` belongs to."""
+    return _FIELDS[name].metadata["part"]
+
+
+def fields_of(part: str) -> tuple[str, ...]:
+    """The SimConfig fields of one part, in field order."""
+    return tuple(name for name, f in _FIELDS.items() if f.metadata["part"] == part)
+
+
+_FIELDS: dict[str, dataclasses.Field[Any]] = {f.name: f for f in dataclasses.fields(SimConfig)}
+
+# Human names used in messages, from the fields; the analysis commands add
+# their own parameters' names.
+FIELD_LABELS: dict[str, str] = {name: f.metadata["label"] for name, f in _FIELDS.items()}
 
 
 def _is_int(value: Any) -> bool:
@@ -138,33 +164,64 @@ def _real_in(name: str, value: Any, low: float, high: float | None, allowed: str
 
 
 def validate(config: SimConfig) -> None:
-    """Raise ConfigError for the first parameter that breaks its rule."""
+    """Raise ConfigError for the first parameter that breaks its rule, part by part."""
+    for part in PARTS:
+        _RULES[part](config)
+
+
+def _run_rules(config: SimConfig) -> None:
     _int_in("draft_length", config.draft_length, 1, MAX_DRAFT_LENGTH)
-    _real_in("acceptance_rate", config.acceptance_rate, 0.0, 1.0, "a number from 0 to 1")
     _int_in("target_length", config.target_length, 1, MAX_TARGET_LENGTH)
-    _real_in("draft_cost", config.draft_cost, 0.0, None, "a finite number >= 0")
     _int_in("seed", config.seed, 0, MAX_SEED)
-    if config.model not in model_names():
-        raise ConfigError("model", config.model, "one of " + ", ".join(model_names()))
-    if config.method not in method_names():
-        raise ConfigError("method", config.method, "one of " + ", ".join(method_names()))
-    if config.draft_policy not in policy_names():
-        raise ConfigError("draft_policy", config.draft_policy, "one of " + ", ".join(policy_names()))
-    _real_in("confidence_threshold", config.confidence_threshold, 0.0, 1.0, "a number from 0 to 1")
-    if not _is_real(config.target_pass_ms) or config.target_pass_ms <= 0:
-        raise ConfigError("target_pass_ms", config.target_pass_ms, "a finite number > 0")
-    _real_in("verify_overhead", config.verify_overhead, 0.0, None, "a finite number >= 0")
     if not isinstance(config.prompt, str):
         raise ConfigError("prompt", config.prompt, "text")
+
+
+def _model_pair_rules(config: SimConfig) -> None:
+    if config.model not in model_names():
+        raise ConfigError("model", config.model, "one of " + ", ".join(model_names()))
+    _real_in("acceptance_rate", config.acceptance_rate, 0.0, 1.0, "a number from 0 to 1")
+    if config.corpus is not None and (not isinstance(config.corpus, str) or not config.corpus):
+        raise ConfigError("corpus", config.corpus, "a path to a plain-text file")
+
+
+def _sampling_rules(config: SimConfig) -> None:
     if not _is_real(config.temperature) or not 0.0 < config.temperature <= 100.0:
         raise ConfigError("temperature", config.temperature, "a number > 0 and <= 100")
     _int_in("top_k", config.top_k, 0, 10_000_000)
     if not _is_real(config.top_p) or not 0.0 < config.top_p <= 1.0:
         raise ConfigError("top_p", config.top_p, "a number > 0 and <= 1")
-    if config.corpus is not None and (not isinstance(config.corpus, str) or not config.corpus):
-        raise ConfigError("corpus", config.corpus, "a path to a plain-text file")
+
+
+def _verification_rules(config: SimConfig) -> None:
+    if config.method not in method_names():
+        raise ConfigError("method", config.method, "one of " + ", ".join(method_names()))
     _real_in("typical_epsilon", config.typical_epsilon, 0.0, 1.0, "a number from 0 to 1")
     _real_in("typical_delta", config.typical_delta, 0.0, None, "a finite number >= 0")
+
+
+def _drafting_rules(config: SimConfig) -> None:
+    if config.draft_policy not in policy_names():
+        raise ConfigError("draft_policy", config.draft_policy, "one of " + ", ".join(policy_names()))
+    _real_in("confidence_threshold", config.confidence_threshold, 0.0, 1.0, "a number from 0 to 1")
+
+
+def _cost_rules(config: SimConfig) -> None:
+    _real_in("draft_cost", config.draft_cost, 0.0, None, "a finite number >= 0")
+    if not _is_real(config.target_pass_ms) or config.target_pass_ms <= 0:
+        raise ConfigError("target_pass_ms", config.target_pass_ms, "a finite number > 0")
+    _real_in("verify_overhead", config.verify_overhead, 0.0, None, "a finite number >= 0")
+
+
+# Each part's rules; a test checks that every part has them.
+_RULES: dict[str, Callable[[SimConfig], None]] = {
+    "run": _run_rules,
+    "model pair": _model_pair_rules,
+    "sampling": _sampling_rules,
+    "verification": _verification_rules,
+    "drafting": _drafting_rules,
+    "cost": _cost_rules,
+}
 
 
 def parse_int(name: str, text: str) -> int:
