@@ -48,17 +48,38 @@ def test_help_states_ranges():
 
 
 def _example_commands(text: str) -> list[str]:
+    """Each `specviz ...` example line in `text`, in order (a path such as
+    specviz/engine/ is not one; a sample error line is not either)."""
     commands = []
     for line in text.splitlines():
         line = line.strip()
-        if line.startswith("specviz") and ": error:" not in line:  # not a sample error line
-            # "cmd    what it does": the command ends at the first run of 2+ spaces
+        if re.match(r"specviz(\s|$)", line) and ": error:" not in line:
+            # "cmd    what it does" or "cmd    # what it does": the command ends at the first run of 2+ spaces
             command = re.split(r"\s{2,}", line)[0]
             commands.extend(part.strip() for part in command.split("&&"))
     return commands
 
 
-def _run_examples(commands: list[str], tmp_path, monkeypatch) -> None:
+def _markdown_examples(markdown: str) -> list[str]:
+    """The `specviz ...` examples in a Markdown page's code blocks (fenced or
+    indented by four spaces), in order; prose that starts a line with the
+    word specviz is not an example."""
+    code, fenced = [], False
+    for line in markdown.splitlines():
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif fenced or line.startswith(("    ", "\t")):
+            code.append(line)
+    return _example_commands("\n".join(code))
+
+
+def _opens_the_app(command: str) -> bool:
+    argv = shlex.split(command)
+    return len(argv) == 1 or argv[1] not in cli.COMMANDS or argv[1] == "replay"
+
+
+def _run_examples(commands: list[str], tmp_path, monkeypatch) -> list:
+    """Run each command in `tmp_path`, in order; returns the configs the app was opened with."""
     monkeypatch.chdir(tmp_path)
     opened = []
     monkeypatch.setattr(specviz.app, "run_app", lambda config, simulation=None: opened.append(config) or 0)
@@ -68,6 +89,8 @@ def _run_examples(commands: list[str], tmp_path, monkeypatch) -> None:
         code, _, err = run_cli(*argv[1:])
         assert code == 0, f"{command}: {err}"
         assert err == "", command
+    assert len(opened) == sum(_opens_the_app(command) for command in commands)
+    return opened
 
 
 def test_help_examples_work(tmp_path, monkeypatch):
@@ -84,8 +107,27 @@ def test_help_examples_work(tmp_path, monkeypatch):
 
 
 def test_readme_command_line_examples_work(tmp_path, monkeypatch):
+    # Every example in the README runs as written, in the order a reader meets
+    # them (the trace that `replay` opens is recorded before it), not only the
+    # "## Command line" section's.
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Command line", 1)[1].split("\n## ", 1)[0]
-    commands = _example_commands(section)
-    assert len(commands) >= 6
+    assert len(_markdown_examples(section)) >= 6
+    commands = _markdown_examples(readme)
+    shown = {shlex.split(command)[1] for command in commands if not _opens_the_app(command)}
+    assert shown >= set(cli.COMMANDS) - {"replay"}, "the README shows each command"
+    assert any(command.startswith("specviz replay") for command in commands)
+    assert any(len(shlex.split(command)) == 1 for command in commands), "the README says how to open the app"
     _run_examples(commands, tmp_path, monkeypatch)
+
+
+def test_docs_examples_work(tmp_path, monkeypatch):
+    # The docs' examples run as written too, each page in a folder of its own.
+    pages = {path.name: path.read_text(encoding="utf-8") for path in sorted((REPO / "docs").glob("*.md"))}
+    examples = {name: _markdown_examples(text) for name, text in pages.items()}
+    assert len(examples["commands.md"]) >= 10
+    for name, commands in examples.items():
+        if commands:
+            folder = tmp_path / name
+            folder.mkdir()
+            _run_examples(commands, folder, monkeypatch)
