@@ -372,3 +372,25 @@ async def test_typed_marks_clear_when_the_run_is_reset():
         await pilot.pause()
         assert app.query_one(ControlPanel).errors == {}
         assert _label_text(app, "draft_length") == "k" and _label_text(app, "seed") == "seed"
+
+
+async def test_the_round_view_says_the_run_is_running_not_that_no_round_ran():
+    # Run to the end from round 0: the progress updates must not leave
+    # "No round yet" (or an earlier round's table) under "Round N (running)".
+    from specviz.app.view import Change
+    from specviz.app.widgets.round_view import RoundView
+
+    app = build_app(target_length=300_000)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        view = app.query_one(RoundView)
+        assert "No round yet" in str(app.query_one("#round-caption").render())
+        app.simulation.run(max_rounds=500)
+        view.show_simulation(app.simulation, Change.PROGRESS)
+        await pilot.pause()
+        caption = str(app.query_one("#round-caption").render())
+        assert "(running)" in view.border_title and "No round yet" not in caption
+        assert "Running" in caption and view.rows == []
+        view.show_simulation(app.simulation, Change.STEP)  # the run stopped: the round is shown again
+        await pilot.pause()
+        assert view.rows and "(running)" not in view.border_title
