@@ -339,3 +339,58 @@ async def test_quit_key_exits_with_status_zero():
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("q")
     assert app.return_code == 0
+
+
+def _label_text(app, name: str) -> str:
+    return str(app.query_one(f"#label-{name}").render())
+
+
+async def test_a_refused_alpha_key_mark_clears_when_a_valid_alpha_follows():
+    # Six `.` from 0.75: 0.8 ... 1.0, then 1.05 is refused and α is marked.
+    app = build_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"......")
+        await pilot.pause()
+        assert "acceptance_rate" in app.query_one(ControlPanel).errors
+        assert _label_text(app, "acceptance_rate").startswith("✗")
+        await pilot.press(",")
+        await pilot.pause()
+        assert app.config.acceptance_rate == pytest.approx(0.95)
+        assert app.query_one(ControlPanel).errors == {}
+        assert _label_text(app, "acceptance_rate") == "α"
+        assert not app.query_one("#label-acceptance_rate").has_class("-invalid")
+        assert not app.query_one("#input-acceptance_rate", Input).has_class("-invalid")
+
+
+async def test_typed_marks_clear_when_the_run_is_reset():
+    app = build_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _type_into(pilot, "draft_length", "abc")
+        await _type_into(pilot, "seed", "-1")
+        assert _label_text(app, "draft_length").startswith("✗") and _label_text(app, "seed").startswith("✗")
+        await pilot.press("escape", "r")
+        await pilot.pause()
+        assert app.query_one(ControlPanel).errors == {}
+        assert _label_text(app, "draft_length") == "k" and _label_text(app, "seed") == "seed"
+
+
+async def test_the_round_view_says_the_run_is_running_not_that_no_round_ran():
+    # Run to the end from round 0: the progress updates must not leave
+    # "No round yet" (or an earlier round's table) under "Round N (running)".
+    from specviz.app.view import Change
+    from specviz.app.widgets.round_view import RoundView
+
+    app = build_app(target_length=300_000)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        view = app.query_one(RoundView)
+        assert "No round yet" in str(app.query_one("#round-caption").render())
+        app.simulation.run(max_rounds=500)
+        view.show_simulation(app.simulation, Change.PROGRESS)
+        await pilot.pause()
+        caption = str(app.query_one("#round-caption").render())
+        assert "(running)" in view.border_title and "No round yet" not in caption
+        assert "Running" in caption and view.rows == []
+        view.show_simulation(app.simulation, Change.STEP)  # the run stopped: the round is shown again
+        await pilot.pause()
+        assert view.rows and "(running)" not in view.border_title

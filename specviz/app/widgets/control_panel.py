@@ -84,6 +84,10 @@ keyboard.
         super().__init__(id=id, classes=classes)
         self._config = config
         self._errors: dict[str, str] = {}
+        # Fields whose label shows the ✗ mark. Kept here, not read back from the
+        # Input's -invalid class: Textual's Input.validate() sets and clears that
+        # class itself on every change and blur, so it cannot say what we marked.
+        self._marked: set[str] = set()
         self._replaying = False
         self._message: str | Content = HINT
 
@@ -179,11 +183,16 @@ keyboard.
     def _refresh_marks(self, latest: str | None = None) -> None:
         for name, label in TEXT_FIELDS:
             invalid = name in self._errors
-            field = self.query_one(f"#input-{name}", Input)
-            if field.has_class("-invalid") != invalid:
+            if (name in self._marked) != invalid:
                 # The mark, not only the colour, says which field is wrong.
                 self.query_one(f"#label-{name}", Label).update(f"{INVALID_MARK} {label}" if invalid else label)
                 self.query_one(f"#label-{name}").set_class(invalid, "-invalid")
+                if invalid:
+                    self._marked.add(name)
+                else:
+                    self._marked.discard(name)
+            field = self.query_one(f"#input-{name}", Input)
+            if field.has_class("-invalid") != invalid:
                 field.set_class(invalid, "-invalid")
         for name, _ in CHOICE_FIELDS:
             choice = self.query_one(f"#input-{name}", ChoiceField)

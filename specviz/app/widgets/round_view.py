@@ -14,6 +14,8 @@ from specviz.app.view import Change, SimulationView
 from specviz.engine.run.rounds import Phase
 
 PENDING = "…"  # a figure the phases so far have not produced yet
+RUNNING = "running"  # what is shown while many rounds run at once
+RUNNING_CAPTION = "Running… each round's table shows again when the run stops (any step key stops it)."
 
 
 def _subscript(number: int) -> str:
@@ -35,7 +37,7 @@ when every draft was kept, the `+` bonus token drawn from p at position k+1.
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self._shown: tuple[int, Phase | None, int] | None = None
+        self._shown: tuple[int, Phase | None, int] | str | None = None
         self.rows: list[tuple[Cell, ...]] = []  # the table as shown (tests read it)
         self.border_title = "Round"
 
@@ -49,9 +51,16 @@ when every draft was kept, the `+` bonus token drawn from p at position k+1.
         phase = simulation.last_phase
         if change is Change.PROGRESS:
             # Many rounds a second: too fast to read, and a table rebuild per
-            # update would slow the run. The App sends a STEP when it stops.
+            # update would slow the run. The App sends a STEP when it stops;
+            # until then no earlier round's table (or "no round yet") stays up
+            # under the running title.
             if current is not None:
                 self.border_title = f"Round {current.index + 1:,} (running)"
+                if self._shown != RUNNING:
+                    self._shown = RUNNING
+                    self.rows = []
+                    self.query_one("#round-caption", Static).update(RUNNING_CAPTION)
+                    self.query_one("#round-table", Static).update("")
             return
         key = (id(simulation), phase, -1 if current is None else current.index)
         if key == self._shown and change is not Change.RESET:
