@@ -325,6 +325,10 @@ def render_theory(console: Console, data: dict[str, Any]) -> None:
             "optimal k",
             f"{data['optimal_k']}  (speedup {data['optimal_speedup']:.4f}×, searched k = 1..{data['k_max']})",
         ),
+    ]
+    if data["optimal_k_note"]:
+        rows.append(("", Text(data["optimal_k_note"], style="dim")))
+    rows += [
         ("operations factor", f"{data['ops_factor']:.4f}  (compute vs plain decoding, c_ops = {data['ops_ratio']})"),
     ]
     console.print(_section("Closed forms (i.i.d. acceptance, Leviathan et al. 2023)"))

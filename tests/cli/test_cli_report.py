@@ -59,6 +59,20 @@ def test_theory_json_keys():
     assert data["optimal_k"] == 11  # REFERENCE §2: c = 0.02, alpha = 0.8
 
 
+def test_theory_at_free_drafts_reports_the_supremum_not_a_maximiser():
+    code, out, err = run_cli("theory", "-a", "0.5", "--draft-cost", "0", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["speedup_supremum"] == pytest.approx(2.0)
+    assert data["optimal_k"] == 6  # the smallest k within 1% of 2 (was 40, a tolerance artefact)
+    assert "no maximiser" in data["optimal_k_note"]
+    code, out, _ = run_cli("theory", "-a", "0.5", "--draft-cost", "0")
+    words = " ".join(out.split())  # the note wraps at the terminal width
+    assert code == 0 and "no maximiser" in words and "towards 2.000× without reaching it; k = 6" in words
+    with_cost = json.loads(run_cli("theory", "-a", "0.8", "--draft-cost", "0.02", "--json")[1])
+    assert with_cost["speedup_supremum"] is None and with_cost["optimal_k_note"] is None
+
+
 def test_theory_report_shows_the_closed_forms():
     code, out, _ = run_cli("theory", "-k", "5", "-a", "0.8")
     assert code == 0
