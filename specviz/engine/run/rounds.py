@@ -120,10 +120,9 @@ class Round:
 
     @property
     def draft_passes(self) -> int:
-        """Draft forward passes spent: one per drafted token, plus the pass whose
-        low confidence stopped the draft early (it ran, its token was dropped)."""
-        drafted = len(self.drafted)
-        return drafted + 1 if drafted < self.draft_length else drafted  # see stopped_early
+        """Draft forward passes spent: one per drafted token (a policy that stops
+        early keeps the token it stopped after, so no pass is thrown away)."""
+        return len(self.drafted)
 
     @property
     def final_token(self) -> int | None:

@@ -140,8 +140,6 @@ class Simulation(RunState):
         # inlined (a call costs as much as the work here).
         for u in round_.draws[:k]:
             dists = cached(key) or dists_at(key)
-            if stops_early and drafted and not policy.keep_drafting(dists):
-                break
             q_cdf = dists.q_cdf
             token = bisect_right(q_cdf, u * q_cdf[-1])
             if token == vocab_size:
@@ -150,6 +148,9 @@ class Simulation(RunState):
             draft_probs.append(dists.q_view[token])
             all_dists.append(dists)
             key = (token,) if order == 1 else (key + (token,))[-order:]
+            # The policy judges the token just drafted; a stop keeps it.
+            if stops_early and len(drafted) < k and not policy.keep_drafting(dists, token):
+                break
         # The target's distribution after the last draft, for the bonus token.
         all_dists.append(cached(key) or dists_at(key))
         self.current = round_

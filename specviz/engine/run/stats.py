@@ -18,7 +18,7 @@ class RunStats:
     """
 
     rounds: int = 0  # = target passes = vLLM num_drafts
-    draft_passes: int = 0  # one per drafted token, plus one per early stop
+    draft_passes: int = 0  # draft forward passes: one per drafted token
     drafted: int = 0  # vLLM num_draft_tokens, llama.cpp n_drafted
     accepted: int = 0  # vLLM num_accepted_tokens, llama.cpp n_accept (kept prefix only)
     rejected: int = 0  # rounds that ended at a rejection
@@ -32,7 +32,7 @@ class RunStats:
         drafted = len(round_.drafted)
         accepted = round_.accepted
         self.rounds += 1
-        self.draft_passes += round_.draft_passes  # > drafted when a policy stopped the draft
+        self.draft_passes += round_.draft_passes
         self.drafted += drafted
         self.accepted += accepted
         betas = round_.betas
