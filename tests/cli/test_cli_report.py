@@ -228,3 +228,37 @@ def test_no_progress_flag(monkeypatch):
     monkeypatch.setattr(cli_run, "CHUNK_ROUNDS", 50)
     code, _, err = run_cli("run", "-n", "5000", "--json", "--no-progress")
     assert code == 0 and err == ""
+
+
+def test_greedy_report_names_sum_min_and_the_keep_chance_apart():
+    code, out, err = run_cli("run", "--method", "greedy", "-n", "2000", "--quiet")
+    assert code == 0, err
+    data = run_json("--method", "greedy", "-n", "2000")
+    assert data["empirical_alpha"] == pytest.approx(0.75)
+    assert data["method_keep_rate"] < 0.06
+    assert f"empirical α              {data['empirical_alpha']:.4f}  (mean sum_x min(p, q) where tested)" in out
+    assert f"method keep chance       {data['method_keep_rate']:.4f}  (greedy: mean P(kept) where tested)" in out
+    # Each per-position rate under its own name, figures from the JSON.
+    assert f"per-position acceptance  {data['per_position_acceptance'][0]:.2f}" in out
+    assert f"conditional acceptance   {data['conditional_acceptance'][0]:.2f}" in out
+
+
+def test_nothing_tested_gives_null_rates_and_null_closed_forms():
+    data = run_json("--model", "ngram", "-n", "1")
+    assert data["drafted"] == 0
+    for key in (
+        "empirical_alpha",
+        "method_keep_rate",
+        "draft_acceptance_rate",
+        "theory_alpha",
+        "expected_tokens_per_round",
+        "expected_speedup",
+        "expected_draft_acceptance_rate",
+    ):
+        assert data[key] is None, key
+    assert data["per_position_acceptance"] == data["conditional_acceptance"] == [None] * 5
+    code, out, err = run_cli("run", "--model", "ngram", "-n", "1")
+    assert code == 0, err
+    assert "draft acceptance rate    —" in out and "empirical α              —" in out
+    assert "not measured yet" in out and "no draft was tested" in out
+    assert "0.000" not in out  # no rate is shown as a measured zero

@@ -122,6 +122,7 @@ def test_each_row_is_the_run_the_same_config_gives_alone(comparison):
             "corrections",
             "bonus",
             "empirical_alpha",
+            "method_keep_rate",
             "speedup",
         ):
             assert row[key] == summary[key], (row["method"], row["policy"], key)
