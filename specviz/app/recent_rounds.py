@@ -23,7 +23,7 @@ class RoundRecord:
     index: int  # 0-based round number
     planned: int  # k planned for the round (after the cut at n)
     drafted: int  # tokens the draft proposed (fewer than planned when the policy stopped early)
-    draft_passes: int  # draft forward passes spent (drafted, plus a stopping pass)
+    draft_passes: int  # draft forward passes spent (one per drafted token)
     accepted: int  # kept prefix
     rejected: bool
 

@@ -53,7 +53,11 @@ SIMULATION_OPTIONS: list[tuple[tuple[str, ...], str, str]] = [
     (("--temperature",), "temperature", "sampling temperature for target and draft, > 0"),
     (("--top-k",), "top_k", "keep only the k most likely words (0 = off)"),
     (("--top-p",), "top_p", "keep the smallest set of words with this much mass, (0, 1]"),
-    (("--confidence-threshold",), "confidence_threshold", "confidence policy: stop drafting below this top q, 0 to 1"),
+    (
+        ("--confidence-threshold",),
+        "confidence_threshold",
+        "confidence policy: stop after a draft whose q(x) is below this, 0 to 1",
+    ),
     (("--typical-epsilon",), "typical_epsilon", "typical acceptance: hard threshold epsilon, 0 to 1"),
     (("--typical-delta",), "typical_delta", "typical acceptance: entropy factor delta, >= 0"),
 ]

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     if ops_ratio < 0:
         raise ConfigError("ops_ratio", ops_ratio, "a finite number >= 0")
     alpha, k, c, v = config.acceptance_rate, config.draft_length, config.draft_cost, config.verify_overhead
-    best_k, best_speedup = theory.optimal_k(alpha, c, k_max, v)
+    best = theory.best_draft_length(alpha, c, k_max, v)
     data = {
         "alpha": alpha,
         "k": k,
@@ -65,8 +65,12 @@ def run(args: argparse.Namespace) -> int:
         "expected_speedup": theory.expected_speedup(alpha, k, c, v),
         "expected_draft_acceptance_rate": theory.draft_acceptance_rate(alpha, k),
         "per_position_acceptance": theory.per_position_acceptance(alpha, k),
-        "optimal_k": best_k,
-        "optimal_speedup": best_speedup,
+        # Where no k maximises S (free drafts), optimal_k is the smallest k within
+        # 1% of the supremum and the note says so; both null for a true maximiser.
+        "optimal_k": best.k,
+        "optimal_speedup": best.speedup,
+        "speedup_supremum": best.supremum,
+        "optimal_k_note": best.note,
         "k_max": k_max,
         "ops_ratio": ops_ratio,
         "ops_factor": theory.ops_factor(alpha, k, ops_ratio),

@@ -37,12 +37,21 @@ def _ms(value: float) -> str:
     return f"{value:,.0f} ms" if value >= 100 or value == int(value) else f"{value:,.2f} ms"
 
 
+NOT_MEASURED = "—"  # a rate with nothing to divide by: nothing was drafted or tested yet
+
+
 def _num(value: float | None, digits: int = 3) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"
+    return NOT_MEASURED if value is None else f"{value:.{digits}f}"
 
 
-def _pct(value: float) -> str:
-    return f"{value:.1%}"
+def _pct(value: float | None) -> str:
+    return NOT_MEASURED if value is None else f"{value:.1%}"
+
+
+def _rates(values: Sequence[float | None], digits: int = 2) -> str:
+    """Rates at positions 1..POSITIONS_SHOWN, then an ellipsis."""
+    text = " ".join(_num(p, digits) for p in values[:POSITIONS_SHOWN])
+    return text + "  …" if len(values) > POSITIONS_SHOWN else text
 
 
 def _count(number: int, one: str, many: str) -> str:
@@ -171,25 +180,39 @@ def text_preview(
 
 def summary_section(summary: dict[str, Any]) -> Group:
     rounds = summary["rounds"]
-    per_position = [p for p in summary["per_position_acceptance"] if p is not None]
-    positions = " ".join(_num(p, 2) for p in per_position[:POSITIONS_SHOWN])
-    if len(per_position) > POSITIONS_SHOWN:
-        positions += "  …"
+    method = summary["config"]["method"]
     rows: list[tuple[str, RenderableType | str]] = [
         ("tokens generated", f"{summary['tokens']:,}"),
-        ("target passes", _noted(f"{rounds:,}", "= rounds; vLLM num_drafts")),
+        ("target passes", _noted(f"{rounds:,}", "= rounds")),
         ("draft passes", _noted(f"{summary['draft_passes']:,}", "one per drafted token")),
         ("drafted tokens", _noted(f"{summary['drafted']:,}", "vLLM num_draft_tokens, llama.cpp n_drafted")),
         ("accepted drafts", _noted(f"{summary['accepted']:,}", "vLLM num_accepted_tokens, llama.cpp n_accept")),
         ("rejected drafts", _noted(f"{summary['rejected']:,}", "at most 1 a round, then a correction")),
         ("skipped drafts", _noted(f"{summary['skipped']:,}", "after a rejection, never tested")),
         ("bonus tokens", _noted(f"{summary['bonus']:,}", "rounds that kept every draft")),
-        ("tokens per target pass", _noted(f"{summary['tokens_per_target_pass']:.3f}", "1.000 without speculation")),
-        ("mean acceptance length", _noted(f"{summary['mean_acceptance_length']:.3f}", "vLLM: 1 + accepted / rounds")),
+        ("tokens per target pass", _noted(_num(summary["tokens_per_target_pass"]), "1.000 without speculation")),
+        ("mean acceptance length", _noted(_num(summary["mean_acceptance_length"]), "vLLM: 1 + accepted / rounds")),
         ("draft acceptance rate", _noted(_pct(summary["draft_acceptance_rate"]), "accepted / drafted; not α")),
-        ("empirical α", _noted(f"{summary['empirical_alpha']:.4f}", "mean sum_x min(p, q) where tested")),
-        ("per-position acceptance", _noted(positions or "n/a", "kept / drafted, at position 1..k")),
+        ("empirical α", _noted(_num(summary["empirical_alpha"], 4), "mean sum_x min(p, q) where tested")),
+        (
+            "method keep chance",
+            _noted(_num(summary["method_keep_rate"], 4), f"{method}: mean P(kept) where tested"),
+        ),
+        (
+            "per-position acceptance",
+            _noted(_rates(summary["per_position_acceptance"]), "vLLM: kept at i / rounds that drafted"),
+        ),
+        (
+            "  of drafted",
+            _noted(_rates(summary["per_position_acceptance_of_drafted"]), "kept at i / drafted i"),
+        ),
+        (
+            "conditional acceptance",
+            _noted(_rates(summary["conditional_acceptance"]), "kept at i / tested i, ≈ α"),
+        ),
     ]
+    if summary["draft_acceptance_rate"] is None:
+        rows.append(("", Text("— not measured yet: no draft was tested (every round was cut at n)", style="dim")))
     return Group(_section("Summary"), _pairs(rows))
 
 
@@ -233,35 +256,52 @@ def math_section(summary: dict[str, Any], uses_acceptance_rate: bool) -> Group:
     table.add_row(
         "tokens per round",
         "E = (1 − α^(k+1)) / (1 − α)",
-        f"{summary['expected_tokens_per_round']:.3f}",
-        f"{summary['tokens_per_target_pass']:.3f}",
+        _num(summary["expected_tokens_per_round"]),
+        _num(summary["tokens_per_target_pass"]),
     )
     cost_term = "k c + 1" + (" + v k" if v else "")
-    table.add_row(
-        "speedup", f"S = E / ({cost_term})", f"{summary['expected_speedup']:.3f}", f"{summary['speedup']:.3f}"
-    )
+    table.add_row("speedup", f"S = E / ({cost_term})", _num(summary["expected_speedup"]), f"{summary['speedup']:.3f}")
     table.add_row(
         "draft acceptance rate",
         "(α − α^(k+1)) / (k (1 − α))",
-        f"{summary['expected_draft_acceptance_rate']:.3f}",
-        f"{summary['draft_acceptance_rate']:.3f}",
+        _num(summary["expected_draft_acceptance_rate"]),
+        _num(summary["draft_acceptance_rate"]),
     )
-    measured = summary["per_position_acceptance"]
-    for i, expected in enumerate(theory.per_position_acceptance(alpha, k)[:POSITIONS_SHOWN], start=1):
+    expected = theory.per_position_acceptance(alpha, k) if alpha is not None else [None] * k
+    vllm, conditional = summary["per_position_acceptance"], summary["conditional_acceptance"]
+    for i in range(1, min(k, POSITIONS_SHOWN) + 1):
         table.add_row(
             "per-position acceptance" if i == 1 else "",
             f"position {i}: α^{i}",
-            f"{expected:.3f}",
-            _num(measured[i - 1]),
+            _num(expected[i - 1]),
+            _num(vllm[i - 1]),
         )
-    best_k, best_speedup = theory.optimal_k(alpha, c, verify_overhead=v)
-    source = "the acceptance-rate setting" if uses_acceptance_rate else "the measured empirical α"
+    for i in range(1, min(k, POSITIONS_SHOWN) + 1):
+        table.add_row(
+            "conditional acceptance" if i == 1 else "",
+            f"position {i}: α",
+            _num(alpha),
+            _num(conditional[i - 1]),
+        )
+    if alpha is None:
+        notes = Text(
+            "α is measured from the run (the method's mean chance of keeping a draft where one was tested), and no "
+            "draft was tested: the closed forms have no α yet (— = not measured yet).",
+            style="dim",
+        )
+        return Group(_section("The Math"), _indent(Group(table, Text(), notes)))
+    best = theory.best_draft_length(alpha, c, verify_overhead=v)
+    method = config["method"]
+    source = "the acceptance-rate setting" if uses_acceptance_rate else f"the measured keep chance of {method}"
+    best_line = f"Best k for this α and c: {best.k} (expected speedup {best.speedup:.3f}×)."
+    if best.note:
+        best_line += f" {best.note[0].upper()}{best.note[1:]}."
     notes = Text(
         f"α = {alpha:.4g} ({source}), k = {k}, c = {c}; E = Σ αⁱ over i = 0..k.\n"
         f"The formulas assume each position is accepted independently with probability α and a fixed k; "
         f"measured values differ by sampling noise, and by more when acceptance depends on the context or k varies "
-        f"(the last round, cut at n, also drafts fewer).\n"
-        f"Best k for this α and c: {best_k} (expected speedup {best_speedup:.3f}×).",
+        f"(the last round, cut at n, also drafts fewer). Per-position acceptance is vLLM's (kept at position i / "
+        f"rounds that drafted); conditional acceptance is kept at i / rounds that tested i.\n" + best_line,
         style="dim",
     )
     return Group(_section("The Math"), _indent(Group(table, Text(), notes)))
@@ -330,6 +370,10 @@ def render_theory(console: Console, data: dict[str, Any]) -> None:
             "optimal k",
             f"{data['optimal_k']}  (speedup {data['optimal_speedup']:.4f}×, searched k = 1..{data['k_max']})",
         ),
+    ]
+    if data["optimal_k_note"]:
+        rows.append(("", Text(data["optimal_k_note"], style="dim")))
+    rows += [
         ("operations factor", f"{data['ops_factor']:.4f}  (compute vs plain decoding, c_ops = {data['ops_ratio']})"),
     ]
     console.print(_section("Closed forms (i.i.d. acceptance, Leviathan et al. 2023)"))

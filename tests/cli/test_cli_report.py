@@ -59,6 +59,20 @@ def test_theory_json_keys():
     assert data["optimal_k"] == 11  # REFERENCE §2: c = 0.02, alpha = 0.8
 
 
+def test_theory_at_free_drafts_reports_the_supremum_not_a_maximiser():
+    code, out, err = run_cli("theory", "-a", "0.5", "--draft-cost", "0", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["speedup_supremum"] == pytest.approx(2.0)
+    assert data["optimal_k"] == 6  # the smallest k within 1% of 2 (was 40, a tolerance artefact)
+    assert "no maximiser" in data["optimal_k_note"]
+    code, out, _ = run_cli("theory", "-a", "0.5", "--draft-cost", "0")
+    words = " ".join(out.split())  # the note wraps at the terminal width
+    assert code == 0 and "no maximiser" in words and "towards 2.000× without reaching it; k = 6" in words
+    with_cost = json.loads(run_cli("theory", "-a", "0.8", "--draft-cost", "0.02", "--json")[1])
+    assert with_cost["speedup_supremum"] is None and with_cost["optimal_k_note"] is None
+
+
 def test_theory_report_shows_the_closed_forms():
     code, out, _ = run_cli("theory", "-k", "5", "-a", "0.8")
     assert code == 0
@@ -214,3 +228,37 @@ def test_no_progress_flag(monkeypatch):
     monkeypatch.setattr(cli_run, "CHUNK_ROUNDS", 50)
     code, _, err = run_cli("run", "-n", "5000", "--json", "--no-progress")
     assert code == 0 and err == ""
+
+
+def test_greedy_report_names_sum_min_and_the_keep_chance_apart():
+    code, out, err = run_cli("run", "--method", "greedy", "-n", "2000", "--quiet")
+    assert code == 0, err
+    data = run_json("--method", "greedy", "-n", "2000")
+    assert data["empirical_alpha"] == pytest.approx(0.75)
+    assert data["method_keep_rate"] < 0.06
+    assert f"empirical α              {data['empirical_alpha']:.4f}  (mean sum_x min(p, q) where tested)" in out
+    assert f"method keep chance       {data['method_keep_rate']:.4f}  (greedy: mean P(kept) where tested)" in out
+    # Each per-position rate under its own name, figures from the JSON.
+    assert f"per-position acceptance  {data['per_position_acceptance'][0]:.2f}" in out
+    assert f"conditional acceptance   {data['conditional_acceptance'][0]:.2f}" in out
+
+
+def test_nothing_tested_gives_null_rates_and_null_closed_forms():
+    data = run_json("--model", "ngram", "-n", "1")
+    assert data["drafted"] == 0
+    for key in (
+        "empirical_alpha",
+        "method_keep_rate",
+        "draft_acceptance_rate",
+        "theory_alpha",
+        "expected_tokens_per_round",
+        "expected_speedup",
+        "expected_draft_acceptance_rate",
+    ):
+        assert data[key] is None, key
+    assert data["per_position_acceptance"] == data["conditional_acceptance"] == [None] * 5
+    code, out, err = run_cli("run", "--model", "ngram", "-n", "1")
+    assert code == 0, err
+    assert "draft acceptance rate    —" in out and "empirical α              —" in out
+    assert "not measured yet" in out and "no draft was tested" in out
+    assert "0.000" not in out  # no rate is shown as a measured zero

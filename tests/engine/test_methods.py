@@ -374,7 +374,7 @@ def test_round_invariants_and_counts_hold(method_name, policy):
         acceptance_rate=0.8,
         target_length=600,
         seed=9,
-        confidence_threshold=0.2,
+        confidence_threshold=0.05,
     )
     sim = Simulation(config, model=synthetic_pair(config.acceptance_rate))
     rounds = []
@@ -383,7 +383,7 @@ def test_round_invariants_and_counts_hold(method_name, policy):
     assert sim.emitted == config.target_length == stats.emitted
     assert stats.rounds == len(rounds) == stats.corrections + stats.bonus
     assert stats.drafted == stats.accepted + stats.rejected + stats.skipped
-    assert stats.draft_passes == sum(r.draft_passes for r in rounds) >= stats.drafted
+    assert stats.draft_passes == sum(r.draft_passes for r in rounds) == stats.drafted
     assert len(sim.kinds) == sim.emitted
     for r in rounds:
         k = r.draft_length

@@ -68,7 +68,7 @@ def test_distributions_are_probability_vectors_over_one_vocabulary(pair, shaping
             assert abs(dist.sum() - 1.0) < 1e-12
             assert dist[model.unknown_id] == 0.0  # <unk> is never generated
             if top_k:
-                assert np.count_nonzero(dist) <= top_k
+                assert np.count_nonzero(dist) >= top_k
 
 
 def test_unshaped_models_give_every_word_some_probability(pair):
@@ -117,6 +117,32 @@ def test_shaping_follows_temperature_then_top_k_then_top_p():
     cooled = shape_distribution(dist, 0.5, 0, 1.0)
     assert np.allclose(cooled, dist**2 / (dist**2).sum())
     assert shape_distribution(dist, 0.01, 0, 1.0)[0] == pytest.approx(1.0)
+
+
+def test_top_k_keeps_every_token_tied_with_the_kth_as_transformers_does():
+    # transformers' TopKLogitsWarper removes only scores below the k-th largest.
+    assert np.allclose(shape_distribution(np.array([0.4, 0.2, 0.2, 0.2]), 1.0, 2, 1.0), [0.4, 0.2, 0.2, 0.2])
+    assert np.allclose(shape_distribution(np.array([0.2, 0.4, 0.3, 0.1]), 1.0, 2, 1.0), [0, 4 / 7, 3 / 7, 0])
+    tied_below = np.array([0.1, 0.3, 0.3, 0.2, 0.1])
+    assert np.allclose(shape_distribution(tied_below, 1.0, 1, 1.0), [0, 0.5, 0.5, 0, 0])
+    assert np.allclose(shape_distribution(tied_below, 1.0, 4, 1.0), tied_below)
+    # Ties survive a temperature: equal probabilities stay equal.
+    assert np.count_nonzero(shape_distribution(np.array([0.4, 0.2, 0.2, 0.2]), 0.5, 2, 1.0)) == 4
+
+
+def test_top_k_on_kneser_ney_rows_keeps_the_ties_they_are_full_of(pair):
+    top_k = 25
+    shaped = NgramPair(pair.tables, 1.0, top_k, 1.0)
+    widened = 0
+    for key in _contexts(pair, count=200):
+        for raw, dist in (
+            (pair.target_distribution(key), shaped.target_distribution(key)),
+            (pair.draft_distribution(key), shaped.draft_distribution(key)),
+        ):
+            kth = np.sort(raw)[::-1][top_k - 1]
+            assert np.array_equal(dist > 0, raw >= kth)
+            widened += np.count_nonzero(dist) > top_k
+    assert widened > 0  # some rows have ties at the k-th word, so the rule is exercised
 
 
 def test_same_seed_same_tokens_and_another_seed_other_tokens(pair):

@@ -35,10 +35,6 @@ def rounds_of(config: SimConfig) -> tuple[Simulation, list[Round]]:
     return sim, rounds
 
 
-def top_q(dists: ContextDists) -> float:
-    return float(dists.q.max())
-
-
 # ---- registry ------------------------------------------------------------
 
 
@@ -138,27 +134,33 @@ def test_heuristic_run_reports_every_position_it_drafted():
 # ---- confidence ------------------------------------------------------------
 
 
-def test_confidence_keeps_drafting_unless_top_q_falls_below_the_threshold():
+def test_confidence_judges_the_token_just_drafted_by_its_draft_probability():
+    # transformers' ConfidenceCriteria: q(x) of the drafted token, not max q of the next context.
     dists = ContextDists(np.array([0.3, 0.7]), np.array([0.4, 0.6]))
-    for threshold, keeps in ((0.5, True), (0.6, True), (0.61, False), (1.0, False), (0.0, True)):
+    for threshold, token, keeps in (
+        (0.4, 0, True),
+        (0.41, 0, False),
+        (0.41, 1, True),
+        (0.6, 1, True),
+        (0.61, 1, False),
+    ):
         policy = build_policy(SimConfig(draft_policy="confidence", confidence_threshold=threshold))
-        assert policy.keep_drafting(dists) is keeps
-    # A certain draft (max q = 1) is confident enough for any threshold.
+        assert policy.keep_drafting(dists, token) is keeps
+    assert build_policy(SimConfig(draft_policy="confidence", confidence_threshold=0.0)).keep_drafting(dists, 0)
+    # A certain draft (q(x) = 1) is confident enough for any threshold.
     sure = ContextDists(np.array([0.5, 0.5]), np.array([1.0, 0.0]))
-    assert build_policy(SimConfig(draft_policy="confidence", confidence_threshold=1.0)).keep_drafting(sure)
+    assert build_policy(SimConfig(draft_policy="confidence", confidence_threshold=1.0)).keep_drafting(sure, 0)
 
 
-def test_confidence_threshold_one_drafts_exactly_one_token_per_round():
+def test_confidence_threshold_one_drafts_exactly_one_token_per_round_and_wastes_no_pass():
     sim, rounds = rounds_of(
         SimConfig(draft_policy="confidence", confidence_threshold=1.0, draft_length=5, target_length=500, seed=4)
     )
-    assert all(len(r.drafted) == 1 for r in rounds[:-1])
-    # Each stop cost the pass that saw the low confidence.
-    assert all(r.stopped_early and r.draft_passes == 2 for r in rounds if r.draft_length > 1)
-    stops = sum(r.stopped_early for r in rounds)
-    assert sim.stats.draft_passes == sim.stats.drafted + stops
+    assert all(len(r.drafted) == 1 for r in rounds[:-1])  # the last is cut at n
+    assert all(r.stopped_early and r.draft_passes == 1 for r in rounds if r.draft_length > 1)
+    assert sim.stats.draft_passes == sim.stats.drafted == len(rounds) - (len(rounds[-1].drafted) == 0)
     cost = sim.cost()
-    assert cost.draft_ms == pytest.approx(sim.config.target_pass_ms * sim.config.draft_cost * sim.stats.draft_passes)
+    assert cost.draft_ms == pytest.approx(sim.config.target_pass_ms * sim.config.draft_cost * sim.stats.drafted)
 
 
 def test_confidence_threshold_zero_drafts_k_every_round():
@@ -170,8 +172,8 @@ def test_confidence_threshold_zero_drafts_k_every_round():
     assert sim.stats.draft_passes == sim.stats.drafted
 
 
-def test_confidence_stops_exactly_where_top_q_falls_below_the_threshold():
-    threshold = 0.12
+def test_confidence_stops_right_after_the_first_unsure_draft_and_keeps_it():
+    threshold = 0.03
     _, rounds = rounds_of(
         SimConfig(
             draft_policy="confidence", confidence_threshold=threshold, draft_length=6, target_length=1_500, seed=8
@@ -179,18 +181,33 @@ def test_confidence_stops_exactly_where_top_q_falls_below_the_threshold():
     )
     lengths = {len(r.drafted) for r in rounds}
     assert len(lengths) > 2  # some rounds stop early, at different depths
+    kept_unsure = 0
     for r in rounds:
         drafted = len(r.drafted)
-        # dists[i] is the context of draft i; dists[drafted] the one after the last.
-        assert all(top_q(r.dists[i]) >= threshold for i in range(1, drafted))
+        # Every draft but the last was confident; a stop follows an unsure draft, which stays.
+        assert all(q >= threshold for q in r.draft_probs[:-1])
+        assert r.draft_probs == [r.dists[i].q[x] for i, x in enumerate(r.drafted)]
         if r.stopped_early:
-            assert top_q(r.dists[drafted]) < threshold
+            assert r.draft_probs[-1] < threshold
+            kept_unsure += r.accepted == drafted  # verified like any draft, and sometimes kept
+        else:
+            assert drafted == r.draft_length
+        assert r.draft_passes == drafted
         assert len(r.draws) == 2 * r.draft_length + 1  # the uniform budget keeps the plan
+    assert kept_unsure > 0
+
+
+def test_the_default_threshold_varies_k_on_the_default_pair():
+    # The synthetic pair's q(x) is rarely above 0.15: a threshold near 0.5 would stop every draft at one token.
+    sim, rounds = rounds_of(SimConfig(draft_policy="confidence", target_length=3_000, seed=1))
+    mean_k = sim.stats.drafted / sim.stats.rounds
+    assert 1.5 < mean_k < 2.5
+    assert {len(r.drafted) for r in rounds} >= {1, 2, 3, 4, 5}
 
 
 def test_k_per_round_survives_the_round_record():
     _, rounds = rounds_of(
-        SimConfig(draft_policy="confidence", confidence_threshold=0.12, draft_length=6, target_length=300, seed=8)
+        SimConfig(draft_policy="confidence", confidence_threshold=0.03, draft_length=6, target_length=300, seed=8)
     )
     stopped = next(r for r in rounds if r.stopped_early)
     copy = Round.from_dict(stopped.to_dict())

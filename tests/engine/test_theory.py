@@ -63,3 +63,44 @@ def test_acceptance_length_distribution_sums_to_one_and_has_the_right_mean():
         assert sum(dist) == pytest.approx(1.0)
         mean = sum(j * pj for j, pj in enumerate(dist, start=1))
         assert mean == pytest.approx(theory.expected_tokens_per_round(alpha, 5))
+
+
+@pytest.mark.parametrize("alpha", [0.3, 0.5, 0.8, 0.9])
+def test_free_drafts_have_no_optimal_k_only_a_supremum(alpha):
+    # c = 0: S(k) = (1 - alpha^(k+1)) / (1 - alpha) rises towards 1/(1 - alpha), never reaching it.
+    supremum = 1 / (1 - alpha)
+    assert all(
+        theory.expected_speedup(alpha, k + 1, 0.0) > theory.expected_speedup(alpha, k, 0.0) for k in range(1, 12)
+    )
+    best = theory.best_draft_length(alpha, 0.0)
+    assert not best.maximises and best.supremum == pytest.approx(supremum)
+    # The smallest k within 1%: alpha^(k+1) <= 0.01.
+    k = next(k for k in range(1, 65) if alpha ** (k + 1) <= 0.01)
+    assert best.k == k and theory.optimal_k(alpha, 0.0) == (k, theory.expected_speedup(alpha, k, 0.0))
+    assert theory.expected_speedup(alpha, k - 1, 0.0) < 0.99 * supremum <= best.speedup < supremum
+    assert "no maximiser" in best.note and f"{supremum:.3f}×" in best.note
+
+
+def test_free_drafts_near_alpha_one_need_more_than_k_max_to_get_within_one_percent():
+    best = theory.best_draft_length(0.95, 0.0)  # 0.95^(k+1) <= 0.01 needs k >= 89
+    assert best.k == 64 and best.supremum == pytest.approx(20.0) and best.speedup < 0.99 * 20
+    assert "no k up to 64 is within 1%" in best.note
+
+
+def test_optimal_k_at_half_alpha_and_free_drafts_is_six_not_a_tolerance_artefact():
+    assert theory.optimal_k(0.5, 0.0) == (6, pytest.approx(1.984375))
+
+
+def test_a_real_maximiser_has_no_note_and_no_supremum():
+    best = theory.best_draft_length(0.8, 0.02)
+    assert best.maximises and best.note is None and best.supremum is None and best.k == 11
+    # A verify overhead alone also makes long drafts cost: a maximiser exists.
+    assert theory.best_draft_length(0.8, 0.0, verify_overhead=0.02).maximises
+
+
+def test_always_accepted_drafts_rise_towards_one_over_the_draft_cost():
+    best = theory.best_draft_length(1.0, 0.1, k_max=20)
+    assert best.supremum == pytest.approx(10.0) and best.k == 20  # (k+1)/(0.1 k + 1) < 9.9 for k <= 20
+    assert "no k up to 20" in best.note
+    unbounded = theory.best_draft_length(1.0, 0.0, k_max=20)
+    assert unbounded.unbounded and unbounded.supremum is None and "without bound" in unbounded.note

@@ -42,22 +42,27 @@ k+1; theory is drawn at the starting k.
         histogram = stats.length_histogram
         longest = max(k + 1, len(histogram) - 1)
         measured = [(histogram[j] if j < len(histogram) else 0) / stats.rounds for j in range(1, longest + 1)]
-        law = theory.acceptance_length_distribution(alpha, k)
-        predicted = [law[j - 1] if j <= k + 1 else 0.0 for j in range(1, longest + 1)]
         labels = [str(j) for j in range(1, longest + 1)]
-        plt.multiple_bar(
-            labels,
-            [measured, predicted],
-            labels=["measured", "theory"],
-            color=[theme_rgb(self, "primary"), theme_rgb(self, "secondary")],
-        )
+        if alpha is None:
+            # Rounds ran but every one was cut to no draft: nothing to measure α from.
+            plt.bar(labels, measured, label="measured", color=theme_rgb(self, "primary"))
+            theory_text = "theory: α not measured yet (no draft tested)"
+        else:
+            law = theory.acceptance_length_distribution(alpha, k)
+            predicted = [law[j - 1] if j <= k + 1 else 0.0 for j in range(1, longest + 1)]
+            plt.multiple_bar(
+                labels,
+                [measured, predicted],
+                labels=["measured", "theory"],
+                color=[theme_rgb(self, "primary"), theme_rgb(self, "secondary")],
+            )
+            source = "set" if simulation.alpha_is_set else "keep chance"
+            theory_text = f"theory {theory.expected_tokens_per_round(alpha, k):.3f} (α = {alpha:.3f} {source}, k = {k})"
         plt.xlabel("tokens emitted in a round")
         plt.ylabel("share of rounds")
-        source = "set" if simulation.alpha_is_set else "measured"
         self.update_caption(
             caption,
-            f"{stats.rounds:,} rounds · mean {stats.tokens_per_target_pass:.3f} tokens/round, theory "
-            f"{theory.expected_tokens_per_round(alpha, k):.3f} (α = {alpha:.3f} {source}, k = {k})"
+            f"{stats.rounds:,} rounds · mean {stats.tokens_per_target_pass:.3f} tokens/round, {theory_text}"
             + policy_note(simulation),
         )
         chart.refresh()

@@ -1,4 +1,4 @@
-"""Per-position acceptance: the measured rate at each draft position beside alpha^i."""
+"""Per-position acceptance: vLLM's rate and the conditional rate at each draft position, beside alpha^i and alpha."""
 
 from __future__ import annotations
 
@@ -14,37 +14,56 @@ class PositionView(ChartView):
     NAME = "positions"
     TITLE = view_title("positions")
     HELP = """\
-**Per-position acceptance** (`3`). For each draft position i: the rounds that
-kept the i-th draft over the rounds that drafted it (vLLM's
+**Per-position acceptance** (`3`). For each draft position i, three measured
+rates, each named for what it divides by: vLLM's *per-position acceptance*
+(rounds that kept the i-th draft / rounds that drafted anything, vLLM's
 accepted_at_position[i] / num_drafts), beside α^i, the chance under i.i.d.
-acceptance that the first i drafts are all kept. It falls with i: a draft
-is only kept if every draft before it was.
+acceptance that the first i drafts are all kept; it falls with i, as a
+draft is only kept if every draft before it was. Then the *conditional
+acceptance* (kept at i / rounds that reached and tested position i), which
+estimates α itself at each position. The caption adds the rate *of drafted*
+(kept at i / rounds that drafted i), which a policy that drafts fewer raises
+above vLLM's.
 """
 
     def draw(self, simulation: Any) -> None:
         stats = simulation.stats
         caption, chart = self.fresh_chart()
         plt = chart.plt
-        measured = stats.per_position_acceptance
-        if not measured:
+        vllm = stats.per_position_acceptance
+        alpha = simulation.theory_alpha()
+        if not vllm or alpha is None:
             self.update_caption(caption, "No draft tested yet: run some rounds (enter, e or a).")
             chart.refresh()
             return
-        alpha = simulation.theory_alpha()
-        predicted = [alpha**i for i in range(1, len(measured) + 1)]
-        labels = [str(i) for i in range(1, len(measured) + 1)]
+        positions = range(1, len(vllm) + 1)
+        predicted = [alpha**i for i in positions]
+        # A position reached but never tested has no conditional rate: drawn as 0.
+        conditional = [0.0 if rate is None else rate for rate in stats.conditional_acceptance]
         plt.multiple_bar(
-            labels,
-            [measured, predicted],
-            labels=["measured", "α^i"],
-            color=[theme_rgb(self, "primary"), theme_rgb(self, "secondary")],
+            [str(i) for i in positions],
+            [vllm, predicted, conditional],
+            labels=["kept at i / drafts (vLLM)", "α^i", "kept / tested at i"],
+            color=[theme_rgb(self, "primary"), theme_rgb(self, "secondary"), theme_rgb(self, "success")],
         )
+        plt.hline(alpha, theme_rgb(self, "foreground-muted"))
         plt.ylim(0, 1.05)
         plt.xlabel("draft position i")
-        plt.ylabel("kept / drafted")
-        source = "set" if simulation.alpha_is_set else "measured"
-        first = f"position 1: {measured[0]:.3f} measured, {predicted[0]:.3f} theory"
+        plt.ylabel("acceptance")
+        source = "set" if simulation.alpha_is_set else "keep chance"
+        # Position 1 is reached by every round that drafts, so the rates first
+        # part at position 2: the caption names all of them there.
+        i = min(2, len(vllm))
+        at = (
+            f"position {i}: vLLM {vllm[i - 1]:.3f}, of drafted {_rate(stats.per_position_acceptance_of_drafted[i - 1])}, "
+            f"conditional {_rate(stats.conditional_acceptance[i - 1])}, α^{i} {predicted[i - 1]:.3f}"
+        )
         self.update_caption(
-            caption, f"{stats.rounds:,} rounds · α = {alpha:.3f} ({source}) · {first}" + policy_note(simulation)
+            caption,
+            f"{stats.rounds:,} rounds · α = {alpha:.3f} ({source}, the line) · {at}" + policy_note(simulation),
         )
         chart.refresh()
+
+
+def _rate(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"

@@ -27,8 +27,10 @@ class SpeedupView(ChartView):
 for the run's α and draft cost c (Leviathan et al. 2023), the optimal k marked `◆`,
 and the run's measured speedup (plain decoding time / speculative time under the
 cost model) as `●` at its k (the mean k per round under a dynamic policy). α is the
-knob for the synthetic pair with speculative sampling, and the run's measured mean
-acceptance probability otherwise.
+knob for the synthetic pair with speculative sampling, and otherwise the run's
+measured keep chance (the method's mean chance of keeping a draft where one was
+tested). With no draft cost S rises with k towards 1/(1 − α) and no k is
+optimal: the line marks that supremum, `◆` the smallest k within 1% of it.
 """
 
     def draw(self, simulation: Any) -> None:
@@ -38,24 +40,32 @@ acceptance probability otherwise.
         alpha = simulation.theory_alpha()
         c, v, k = config.draft_cost, config.verify_overhead, config.draft_length
         source = "set" if simulation.alpha_is_set else "measured"
-        if source == "measured" and not stats.rounds:
+        if alpha is None:
             self.update_caption(caption, "α is measured from the run: run a round (enter) to draw the curve.")
             chart.refresh()
             return
-        best_k, best_speedup = theory.optimal_k(alpha, c, verify_overhead=v)
+        best = theory.best_draft_length(alpha, c, verify_overhead=v)
+        best_k, best_speedup = best.k, best.speedup
         k_max = min(MAX_DRAFT_LENGTH, max(10, 2 * max(k, best_k)))
         ks = list(range(1, k_max + 1))
         curve = [theory.expected_speedup(alpha, j, c, v) for j in ks]
         plt.plot(ks, curve, color=theme_rgb(self, "primary"), label="theory S(k)", marker="braille")
         plt.hline(1.0, theme_rgb(self, "foreground-muted"))
+        if best.supremum is not None:
+            plt.hline(best.supremum, theme_rgb(self, "success"))  # approached, never reached
         plt.vline(best_k, theme_rgb(self, "success"))
         plt.scatter(
             [best_k], [best_speedup], color=theme_rgb(self, "success"), marker="◆", label=f"optimal k = {best_k}"
         )
+        if best.maximises:
+            optimum = f"optimal k = {best_k}: {best_speedup:.2f}×"
+        elif best.unbounded:
+            optimum = f"no optimal k: S grows without bound (k = {best_k} drawn)"
+        else:
+            optimum = f"no optimal k: S → {best.supremum:.2f}×, within 1% from k = {best_k}"
         text = (
             f"α = {alpha:.3f} ({source}) · c = {c:g}{f' · v = {v:g}' if v else ''} · "
-            f"optimal k = {best_k}: {best_speedup:.2f}× · run k = {k}: theory "
-            f"{theory.expected_speedup(alpha, k, c, v):.2f}×"
+            f"{optimum} · run k = {k}: theory {theory.expected_speedup(alpha, k, c, v):.2f}×"
         )
         if stats.rounds:
             measured = simulation.cost().speedup

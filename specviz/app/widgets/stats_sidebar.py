@@ -21,13 +21,72 @@ def format_ms(ms: float) -> str:
     return f"{ms / 1000:,.1f} s"
 
 
-def theory_alpha(simulation: Any) -> tuple[float, str]:
+def theory_alpha(simulation: Any) -> tuple[float | None, str]:
     """The alpha the closed forms use, and where it comes from.
 
-    The synthetic pair's alpha is a knob; for models whose acceptance emerges
-    from p and q the closed forms take the measured mean of beta instead.
+    The synthetic pair's alpha is a knob under speculative sampling; otherwise
+    the closed forms take the method's measured keep chance (None until a
+    draft has been tested).
     """
     return simulation.theory_alpha(), "set" if simulation.alpha_is_set else "measured"
+
+
+NOT_MEASURED = "–"  # a figure with nothing measured to compute it from
+
+
+def optimal_k_cell(alpha: float, c: float, v: float) -> str:
+    """The optimal k and its speedup; where no k maximises S (free drafts) the
+    smallest k within 1% of the supremum, and → the supremum."""
+    best = theory.best_draft_length(alpha, c, verify_overhead=v)
+    if best.unbounded:
+        return f"{best.k} →∞"
+    if best.supremum is not None:
+        return f"{best.k} →{best.supremum:.2f}"
+    return f"{best.k} ({best.speedup:.2f})"
+
+
+def measured_rows(simulation: Any) -> list[tuple[tuple[str, str], str, str]]:
+    """((full label, short label), measured, theory) for each figure of the
+    sidebar's first table. A rate with nothing to divide by, and theory at an
+    alpha not measured yet, show NOT_MEASURED."""
+    stats, config = simulation.stats, simulation.config
+    k, c, v = config.draft_length, config.draft_cost, config.verify_overhead
+    alpha, _ = theory_alpha(simulation)
+
+    def figure(value: float | None) -> str:
+        return NOT_MEASURED if value is None else f"{value:.3f}"
+
+    def at_alpha(compute) -> str:
+        return NOT_MEASURED if alpha is None else f"{compute(alpha):.3f}"
+
+    expected_tokens = at_alpha(lambda a: theory.expected_tokens_per_round(a, k))
+    # The synthetic pair sets sum_x min(p, q) to the knob in every context, whatever the method.
+    overlap_theory = f"{config.acceptance_rate:.3f}" if simulation.uses_acceptance_rate else ""
+    return [
+        (("target passes", "rounds"), f"{stats.rounds:,}", ""),
+        (("draft passes", "draft passes"), f"{stats.draft_passes:,}", ""),
+        (("num_draft_tokens", "drafted"), f"{stats.drafted:,}", ""),
+        (("num_accepted_tokens", "accepted"), f"{stats.accepted:,}", ""),
+        (("corrections (rejects)", "corrections"), f"{stats.corrections:,}", ""),
+        (("bonus tokens", "bonus"), f"{stats.bonus:,}", ""),
+        (("skipped drafts", "skipped"), f"{stats.skipped:,}", ""),
+        (("tokens emitted", "tokens"), f"{stats.emitted:,}", ""),
+        (("tokens / target pass", "tokens/pass"), figure(stats.tokens_per_target_pass), expected_tokens),
+        (("mean accept. length", "acc. length"), figure(stats.mean_acceptance_length), expected_tokens),
+        (
+            ("draft acceptance rate", "draft acc."),
+            figure(stats.draft_acceptance_rate),
+            at_alpha(lambda a: theory.draft_acceptance_rate(a, k)),
+        ),
+        (("α = mean Σmin(p,q)", "α=Σmin(p,q)"), figure(stats.empirical_alpha), overlap_theory),
+        (("method keep chance", "keep chance"), figure(stats.method_keep_rate), figure(alpha)),
+        (
+            ("speedup", "speedup"),
+            figure(simulation.cost().speedup if stats.rounds else None),
+            at_alpha(lambda a: theory.expected_speedup(a, k, c, v)),
+        ),
+        (("optimal k (speedup)", "optimal k"), "", NOT_MEASURED if alpha is None else optimal_k_cell(alpha, c, v)),
+    ]
 
 
 class StatsSidebar(SimulationView, VerticalScroll):
@@ -40,8 +99,14 @@ passes (rounds), `num_draft_tokens`, `num_accepted_tokens` (the kept prefix
 only). *Tokens per target pass* = emitted / rounds (vLLM's *mean acceptance
 length*, 1 + accepted / num_drafts, is the same figure here). *Draft
 acceptance rate* = accepted / drafted: not alpha, as later positions are
-reached less often. *alpha* is the mean of beta = Σ min(p, q) over tested
-positions. The cost model charges k draft passes of c·T and one target pass
+reached less often. *α = mean Σmin(p,q)* is the mean of beta = Σ min(p, q)
+over tested positions; the *keep chance* is the run's method's mean chance
+of keeping a draft where one was tested (the same under speculative
+sampling; q(argmax p) for greedy). Theory uses the knob α for the synthetic
+pair with speculative sampling, else the measured keep chance, and shows –
+until a draft has been tested. *Optimal k* with no draft cost has no
+maximiser: `→` marks the speedup it approaches, and k is the smallest within
+1% of it. The cost model charges k draft passes of c·T and one target pass
 T per round; *without speculation* is one target pass per token.
 """
 
@@ -71,18 +136,7 @@ T per round; *without speculation* is one target pass per token.
         self.query_one("#stats-cost", Static).update(self._cost(simulation, width), layout=False)
 
     def _measured(self, simulation: Any, width: int) -> Content:
-        stats = simulation.stats
-        config = simulation.config
-        k = config.draft_length
         alpha, alpha_source = theory_alpha(simulation)
-        c, v = config.draft_cost, config.verify_overhead
-        expected_tokens = theory.expected_tokens_per_round(alpha, k)
-        best_k, best_speedup = theory.optimal_k(alpha, c, verify_overhead=v)
-        measured = stats.rounds > 0
-
-        def figure(value: float) -> str:
-            return f"{value:.3f}" if measured else "–"
-
         # Full names (REFERENCE §3) when there is room, short ones in a narrow sidebar.
         compact = width < 38
         number = 8 if compact else 9
@@ -91,33 +145,16 @@ T per round; *without speculation* is one target pass per token.
             Column("measured", number, "right"),
             Column("theory", number, "right"),
         ]
-        rows = [
-            (("num_drafts (rounds)", "rounds"), f"{stats.rounds:,}", ""),
-            (("draft passes", "draft passes"), f"{stats.draft_passes:,}", ""),
-            (("num_draft_tokens", "drafted"), f"{stats.drafted:,}", ""),
-            (("num_accepted_tokens", "accepted"), f"{stats.accepted:,}", ""),
-            (("corrections (rejects)", "corrections"), f"{stats.corrections:,}", ""),
-            (("bonus tokens", "bonus"), f"{stats.bonus:,}", ""),
-            (("skipped drafts", "skipped"), f"{stats.skipped:,}", ""),
-            (("tokens emitted", "tokens"), f"{stats.emitted:,}", ""),
-            (("tokens / target pass", "tokens/pass"), figure(stats.tokens_per_target_pass), f"{expected_tokens:.3f}"),
-            (("mean accept. length", "acc. length"), figure(stats.mean_acceptance_length), f"{expected_tokens:.3f}"),
-            (
-                ("draft acceptance rate", "draft acc."),
-                figure(stats.draft_acceptance_rate),
-                f"{theory.draft_acceptance_rate(alpha, k):.3f}",
-            ),
-            (("α = mean Σmin(p,q)", "α = mean β"), figure(stats.empirical_alpha), f"{alpha:.3f}"),
-            (
-                ("speedup", "speedup"),
-                figure(simulation.cost().speedup),
-                f"{theory.expected_speedup(alpha, k, c, v):.3f}",
-            ),
-            (("optimal k (speedup)", "optimal k"), "", f"{best_k} ({best_speedup:.2f})"),
-        ]
-        rows = [(label[1] if compact else label[0], *values) for label, *values in rows]
-        note = Content.styled(f"theory: i.i.d., α {alpha_source} {alpha:.3f}", "$text-muted")
-        return lines([header(columns)] + [row(columns, cells) for cells in rows] + [note])
+        rows = [(label[1] if compact else label[0], *values) for label, *values in measured_rows(simulation)]
+        if alpha is None:
+            note = "theory: α is measured: run a round"
+        elif alpha_source == "set":
+            note = f"theory: i.i.d., α set {alpha:.3f}"
+        else:
+            note = f"theory: i.i.d., α = keep chance {alpha:.3f}"
+        return lines(
+            [header(columns)] + [row(columns, cells) for cells in rows] + [Content.styled(note, "$text-muted")]
+        )
 
     def _cost(self, simulation: Any, width: int) -> Content:
         cost = simulation.cost()

@@ -150,7 +150,10 @@ def _row(simulation: Simulation, audited: tuple[str, AuditResult] | None) -> dic
         "draft_acceptance_rate": stats.draft_acceptance_rate,
         # Tokens drafted per round; a dynamic policy moves it away from -k.
         "mean_draft_length": stats.drafted / stats.rounds if stats.rounds else 0.0,
+        # Mean sum_x min(p, q), and the method's own chance of keeping a draft,
+        # where one was tested: equal under speculative sampling only.
         "empirical_alpha": stats.empirical_alpha,
+        "method_keep_rate": stats.method_keep_rate,
         "speedup": cost.speedup,
         "cost_ms": cost.to_dict(),
     }

@@ -2,12 +2,22 @@
 
 alpha is the per-token acceptance rate, k the draft length, c the draft/target
 cost ratio. Each function handles alpha = 1 (the geometric sums degenerate)
-and c = 0 (the speedup then grows without bound in k, so optimal_k caps k).
+and c = 0. With c = 0 (and no verify overhead) the speedup rises with k
+towards 1/(1 - alpha) without reaching it, and with alpha = 1 it rises towards
+1/(c + v) (without bound when c + v = 0): no k maximises it, and
+`best_draft_length` says so (see OptimalK).
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 from specviz.engine.run.config import MAX_DRAFT_LENGTH
+
+#: Where no k maximises the speedup, "optimal k" is the smallest k whose
+#: speedup is within this fraction of the supremum.
+SUPREMUM_TOLERANCE = 0.01
 
 
 def _geometric_sum(alpha: float, terms: int) -> float:
@@ -28,17 +38,92 @@ def expected_speedup(alpha: float, k: int, c: float, verify_overhead: float = 0.
     return expected_tokens_per_round(alpha, k) / (k * c + 1.0 + verify_overhead * k)
 
 
-def optimal_k(alpha: float, c: float, k_max: int = MAX_DRAFT_LENGTH, verify_overhead: float = 0.0) -> tuple[int, float]:
-    """The k in 1..k_max maximising expected_speedup, and that speedup.
+@dataclass(frozen=True)
+class OptimalK:
+    """The k to draft for an alpha and a cost, and whether it truly maximises S.
 
-    Ties go to the smaller k (less draft work for the same speedup).
+    `supremum` is set when no k attains the best speedup: S rises with k
+    towards it (c = v = 0 with alpha < 1: 1/(1 - alpha); alpha = 1 with
+    c + v < 1: 1/(c + v)), and `k` is then the smallest k within
+    SUPREMUM_TOLERANCE of it. `unbounded` is set when S grows without bound
+    (alpha = 1, c + v = 0): `k` is then k_max. `note` says which in words, and
+    is None when `k` maximises S over every k.
     """
+
+    k: int
+    speedup: float
+    supremum: float | None = None
+    unbounded: bool = False
+    k_max: int = MAX_DRAFT_LENGTH
+
+    @property
+    def maximises(self) -> bool:
+        return self.supremum is None and not self.unbounded
+
+    @property
+    def note(self) -> str | None:
+        if self.unbounded:
+            return (
+                f"no maximiser: the speedup grows without bound in k (α = 1, no draft cost); k capped at {self.k_max}"
+            )
+        if self.supremum is None:
+            return None
+        within = f"{SUPREMUM_TOLERANCE:.0%}"
+        reached = _near(self.speedup, self.supremum)
+        where = (
+            f"k = {self.k} is the smallest within {within} of it"
+            if reached
+            else f"no k up to {self.k_max} is within {within} of it; k = {self.k} comes closest"
+        )
+        return f"no maximiser: the speedup rises with k towards {self.supremum:.3f}× without reaching it; {where}"
+
+
+def _near(speedup: float, supremum: float) -> bool:
+    """True when `speedup` is within SUPREMUM_TOLERANCE of `supremum`."""
+    return speedup >= (1.0 - SUPREMUM_TOLERANCE) * supremum
+
+
+def speedup_supremum(alpha: float, c: float, verify_overhead: float = 0.0) -> float | None:
+    """sup over k of expected_speedup when S rises with k forever (no maximiser):
+    1/(1 - alpha) at c + v = 0 with 0 < alpha < 1, 1/(c + v) at alpha = 1 with
+    c + v < 1, inf at alpha = 1 with c + v = 0. None when some k maximises S."""
+    per_draft = c + verify_overhead
+    if alpha >= 1.0:
+        if per_draft == 0.0:
+            return math.inf
+        return 1.0 / per_draft if per_draft < 1.0 else None
+    if per_draft == 0.0 and alpha > 0.0:
+        return 1.0 / (1.0 - alpha)
+    return None  # S -> 0 (or is constant at alpha = 0): attained at a finite k
+
+
+def best_draft_length(alpha: float, c: float, k_max: int = MAX_DRAFT_LENGTH, verify_overhead: float = 0.0) -> OptimalK:
+    """The k in 1..k_max to draft (see OptimalK): the maximiser of
+    expected_speedup, ties going to the smaller k (less draft work for the
+    same speedup), or, where there is none, the smallest k near the supremum."""
+    supremum = speedup_supremum(alpha, c, verify_overhead)
+    if supremum is not None:
+        # S rises strictly with k here: the first k near the supremum, else k_max.
+        if math.isinf(supremum):
+            return OptimalK(k_max, expected_speedup(alpha, k_max, c, verify_overhead), unbounded=True, k_max=k_max)
+        for k in range(1, k_max + 1):
+            s = expected_speedup(alpha, k, c, verify_overhead)
+            if _near(s, supremum):
+                return OptimalK(k, s, supremum, k_max=k_max)
+        return OptimalK(k_max, s, supremum, k_max=k_max)
     best_k, best_s = 1, expected_speedup(alpha, 1, c, verify_overhead)
     for k in range(2, k_max + 1):
         s = expected_speedup(alpha, k, c, verify_overhead)
         if s > best_s * (1 + 1e-12):
             best_k, best_s = k, s
-    return best_k, best_s
+    return OptimalK(best_k, best_s, k_max=k_max)
+
+
+def optimal_k(alpha: float, c: float, k_max: int = MAX_DRAFT_LENGTH, verify_overhead: float = 0.0) -> tuple[int, float]:
+    """(k, speedup) of best_draft_length: the maximiser of expected_speedup in
+    1..k_max, or where none exists the smallest k within 1% of the supremum."""
+    best = best_draft_length(alpha, c, k_max, verify_overhead)
+    return best.k, best.speedup
 
 
 def ops_factor(alpha: float, k: int, c_ops: float) -> float:

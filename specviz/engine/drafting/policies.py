@@ -2,8 +2,9 @@
 
 The simulation asks `next_length(current, accepted, drafted)` after every round
 for the next round's k (before the cut at the target length), and, when
-`stops_early` is set, `keep_drafting(dists)` before each draft after the first
-(a round always drafts at least one token).
+`stops_early` is set, `keep_drafting(dists, token)` right after each draft
+below k: False ends the round's draft after that token, which stays in the
+draft (a round always drafts at least one token, and no pass is wasted).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 from specviz.engine import catalog
 from specviz.engine.models.pair import ContextDists
 from specviz.engine.run.config import MAX_DRAFT_LENGTH, SimConfig
-from specviz.engine.verification.methods import ContextMemo
 
 
 class DraftPolicy:
@@ -27,8 +27,8 @@ class DraftPolicy:
         """k for the next round, given this round's k and outcome."""
         return current
 
-    def keep_drafting(self, dists: ContextDists) -> bool:
-        """Whether the draft should propose another token in this context."""
+    def keep_drafting(self, dists: ContextDists, token: int) -> bool:
+        """Whether the draft goes on after proposing `token` in context `dists`."""
         return True
 
 
@@ -57,28 +57,31 @@ class HeuristicPolicy(DraftPolicy):
 
 
 class ConfidencePolicy(DraftPolicy):
-    """Stop drafting where the draft is unsure (HF assistant_confidence_threshold,
-    llama.cpp --draft-p-min).
+    """Stop drafting after a token the draft was unsure of: HF transformers'
+    `assistant_confidence_threshold` rule.
 
-    Like llama.cpp, the draft computes q in the next context, and if its top
-    probability max q is below the threshold the round's draft ends there
-    without that token (that pass is still spent: `Round.draft_passes`). k is
-    the most a round drafts.
+    After drafting x_i the policy tests that token's draft probability
+    q_i(x_i): below the threshold the round's draft ends after x_i, which is
+    kept and verified like any other draft (transformers' ConfidenceCriteria,
+    a stopping criterion on the probability of the token just generated).
+    llama.cpp's server (`--draft-p-min`) applies the same test to its greedy
+    drafts, where the drafted token is the top one. Nothing is drawn or spent
+    beyond the tokens drafted. k is the most a round drafts.
     """
 
     name = "confidence"
     description = (
-        "draft up to k tokens; stop early when the draft's top probability max q falls below --confidence-threshold"
+        "draft up to k tokens; stop after a drafted token x whose draft probability q(x) is below "
+        "--confidence-threshold (transformers' assistant_confidence_threshold: the token is kept)"
     )
     stops_early = True
 
     def __init__(self, config: SimConfig) -> None:
         super().__init__(config)
         self.threshold = config.confidence_threshold
-        self._top_q = ContextMemo(lambda dists: float(dists.q.max()))
 
-    def keep_drafting(self, dists: ContextDists) -> bool:
-        return self._top_q(dists) >= self.threshold
+    def keep_drafting(self, dists: ContextDists, token: int) -> bool:
+        return bool(dists.q_view[token] >= self.threshold)
 
 
 _POLICIES: dict[str, type[DraftPolicy]] = {p.name: p for p in (FixedPolicy, HeuristicPolicy, ConfidencePolicy)}

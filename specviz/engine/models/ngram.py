@@ -233,7 +233,12 @@ def _cached_tables(name: str, tokens: tuple[str, ...], target_order: int, draft_
 
 
 def shape_distribution(dist: np.ndarray, temperature: float, top_k: int, top_p: float) -> np.ndarray:
-    """dist reshaped by temperature, then top-k, then top-p, normalised to sum to 1."""
+    """dist reshaped by temperature, then top-k, then top-p, normalised to sum to 1.
+
+    Top-k follows transformers' TopKLogitsWarper: it removes only what scores
+    below the k-th largest, so every token tied with the k-th is kept (more
+    than k survive; Kneser-Ney rows are full of ties).
+    """
     if temperature == 1.0 and top_k == 0 and top_p >= 1.0:
         return dist / dist.sum()
     weights = dist
@@ -246,7 +251,10 @@ def shape_distribution(dist: np.ndarray, temperature: float, top_k: int, top_p: 
     support = np.count_nonzero(weights)
     if 0 < top_k < support or top_p < 1.0:
         ranked = np.argsort(-weights, kind="stable")  # stable: ties keep id order
-        keep = min(top_k, support) if top_k else support
+        keep = support
+        if 0 < top_k < support:
+            # Ties with the k-th are contiguous in the ranking: count them all.
+            keep = int(np.count_nonzero(weights >= weights[ranked[top_k - 1]]))
         if top_p < 1.0:
             mass = np.cumsum(weights[ranked[:keep]])
             # The smallest prefix whose mass reaches top_p of the total.

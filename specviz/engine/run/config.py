@@ -88,7 +88,7 @@ class SimConfig:
     model: str = _knob("synthetic", "model pair", "model pair (--model)")
     method: str = _knob("speculative", "verification", "verification method (--method)")
     draft_policy: str = _knob("fixed", "drafting", "draft-length policy (--draft-policy)")
-    confidence_threshold: float = _knob(0.5, "drafting", "confidence threshold (--confidence-threshold)")
+    confidence_threshold: float = _knob(0.03, "drafting", "confidence threshold (--confidence-threshold)")
     target_pass_ms: float = _knob(100.0, "cost", "target pass time in ms (--target-ms)")
     verify_overhead: float = _knob(0.0, "cost", "verify overhead per drafted token (--verify-overhead)")
     prompt: str = _knob("Once upon a time", "run", "prompt (--prompt)")

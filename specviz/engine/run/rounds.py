@@ -52,9 +52,14 @@ class Round:
     draft_probs: list[float] = field(default_factory=list)  # q_i(x_i)
     # VERIFY
     target_probs: list[float] = field(default_factory=list)  # p_i(x_i)
-    # The method's acceptance probability per drafted position: for speculative
-    # sampling beta_i = sum_x min(p_i, q_i) (REFERENCE §2).
+    # The method's chance of keeping a draft at each drafted position (for
+    # speculative sampling beta_i = sum_x min(p_i, q_i), REFERENCE §2; for
+    # greedy q_i(argmax p_i)). The name is the trace format's.
     betas: list[float] = field(default_factory=list)
+    # sum_x min(p_i, q_i) per drafted position, whatever the method: the very
+    # list `betas` when the method keeps with that probability; empty when not
+    # known (a replayed round whose trace did not record it).
+    overlaps: list[float] = field(default_factory=list)
     # ACCEPT
     accepted: int = 0  # length of the kept prefix
     rejected: bool = False  # True when a draft was rejected (then `correction` is set)
@@ -77,6 +82,7 @@ class Round:
         draft_probs: list[float] | None = None,
         target_probs: list[float] | None = None,
         betas: list[float] | None = None,
+        overlaps: list[float] | None = None,
         accepted: int = 0,
         rejected: bool = False,
         correction: int | None = None,
@@ -91,6 +97,7 @@ class Round:
         self.draft_probs = [] if draft_probs is None else draft_probs
         self.target_probs = [] if target_probs is None else target_probs
         self.betas = [] if betas is None else betas
+        self.overlaps = [] if overlaps is None else overlaps
         self.accepted = accepted
         self.rejected = rejected
         self.correction = correction
@@ -120,10 +127,9 @@ class Round:
 
     @property
     def draft_passes(self) -> int:
-        """Draft forward passes spent: one per drafted token, plus the pass whose
-        low confidence stopped the draft early (it ran, its token was dropped)."""
-        drafted = len(self.drafted)
-        return drafted + 1 if drafted < self.draft_length else drafted  # see stopped_early
+        """Draft forward passes spent: one per drafted token (a policy that stops
+        early keeps the token it stopped after, so no pass is thrown away)."""
+        return len(self.drafted)
 
     @property
     def final_token(self) -> int | None:
@@ -146,7 +152,7 @@ class Round:
         return [p / q if q > 0 else float("inf") for p, q in zip(self.target_probs, self.draft_probs)]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "index": self.index,
             "start": self.start,
             "draft_length": self.draft_length,
@@ -160,6 +166,10 @@ class Round:
             "correction": self.correction,
             "bonus": self.bonus,
         }
+        # Only where they differ from the betas (not under speculative sampling).
+        if self.overlaps and self.overlaps is not self.betas:
+            data["overlaps"] = list(self.overlaps)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Round:
@@ -171,6 +181,7 @@ class Round:
             draft_probs=list(data["draft_probs"]),
             target_probs=list(data["target_probs"]),
             betas=list(data["betas"]),
+            overlaps=list(data.get("overlaps", ())),
             draws=list(data["draws"]),
             accepted=data["accepted"],
             rejected=data["rejected"],

@@ -80,10 +80,11 @@ class RunState:
         emerges from the models and the method, and is measured."""
         return self.uses_acceptance_rate and self.config.method == "speculative"
 
-    def theory_alpha(self) -> float:
+    def theory_alpha(self) -> float | None:
         """The alpha the closed forms should use: the knob where it is set,
-        else the measured mean acceptance probability."""
-        return self.config.acceptance_rate if self.alpha_is_set else self.stats.empirical_alpha
+        else the method's measured keep chance (RunStats.method_keep_rate;
+        None until a draft has been tested)."""
+        return self.config.acceptance_rate if self.alpha_is_set else self.stats.method_keep_rate
 
     def cost(self) -> CostBreakdown:
         s = self.stats

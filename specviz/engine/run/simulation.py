@@ -45,6 +45,8 @@ class Simulation(RunState):
         super().__init__(config, self.model.encode_prompt(config.prompt), self.model.uses_acceptance_rate)
         self.method = build_method(config)
         self.policy = build_policy(config)
+        # Under speculative sampling a round's keep chances are its overlaps.
+        self.stats.keeps_with_overlap = self.method.acceptance_is_beta
         self.draws = UniformStream(config.seed)
         self.next_draft_length = config.draft_length
         self._listeners: list[RoundListener] = []
@@ -143,8 +145,6 @@ class Simulation(RunState):
         # inlined (a call costs as much as the work here).
         for u in round_.draws[:k]:
             dists = cached(key) or dists_at(key)
-            if stops_early and drafted and not policy.keep_drafting(dists):
-                break
             q_cdf = dists.q_cdf
             token = bisect_right(q_cdf, u * q_cdf[-1])
             if token == vocab_size:
@@ -153,6 +153,9 @@ class Simulation(RunState):
             draft_probs.append(dists.q_view[token])
             all_dists.append(dists)
             key = (token,) if order == 1 else (key + (token,))[-order:]
+            # The policy judges the token just drafted; a stop keeps it.
+            if stops_early and len(drafted) < k and not policy.keep_drafting(dists, token):
+                break
         # The target's distribution after the last draft, for the bonus token.
         all_dists.append(cached(key) or dists_at(key))
         self.current = round_
@@ -163,13 +166,15 @@ class Simulation(RunState):
         assert round_ is not None  # VERIFY follows the DRAFT that opened it
         dists = round_.dists
         round_.target_probs = [d.p_view[token] for d, token in zip(dists, round_.drafted)]
-        # The method's chance of keeping a draft at each position: beta =
-        # sum_x min(p, q) for speculative sampling, other values for other rules.
+        # The method's chance of keeping a draft at each position, and beta =
+        # sum_x min(p, q): one list for speculative sampling, two for the others.
+        drafted = dists[: len(round_.drafted)]
+        round_.overlaps = [d.beta for d in drafted]
         if self.method.acceptance_is_beta:
-            round_.betas = [d.beta for d in dists[: len(round_.drafted)]]
+            round_.betas = round_.overlaps
         else:
             acceptance_probability = self.method.acceptance_probability
-            round_.betas = [acceptance_probability(d) for d in dists[: len(round_.drafted)]]
+            round_.betas = [acceptance_probability(d) for d in drafted]
         self.last_phase = VERIFY
 
     def _accept(self) -> None:
@@ -208,17 +213,28 @@ class Simulation(RunState):
         k = config.draft_length
         data: dict[str, Any] = {"config": config.to_dict()}
         data.update(self.stats.to_dict())
-        per_position = data["per_position_acceptance"]
-        # Positions no round reached (only when n <= k) have no rate: null. A
-        # dynamic policy may draft past the starting k; those positions stay.
-        data["per_position_acceptance"] = per_position + [None] * (k - len(per_position))
+        # One entry per position 1..k at least (a dynamic policy may draft past
+        # the starting k; those positions stay). Where no round drafted:
+        # vLLM's rate is 0 (kept there / num_drafts) once anything was drafted;
+        # the rates conditional on drafting or testing the position have none.
+        drafts = self.stats.num_drafts
+        for key, missing in (
+            ("per_position_acceptance", 0.0 if drafts else None),
+            ("per_position_acceptance_of_drafted", None),
+            ("conditional_acceptance", None),
+        ):
+            data[key] = data[key] + [missing] * (k - len(data[key]))
         cost = self.cost()
         data["cost_ms"] = cost.to_dict()
         data["speedup"] = cost.speedup
+        # The closed forms at the alpha theory uses; all None while that alpha is
+        # measured and nothing has been tested.
         data["theory_alpha"] = alpha = self.theory_alpha()
-        data["expected_tokens_per_round"] = theory.expected_tokens_per_round(alpha, k)
-        data["expected_speedup"] = theory.expected_speedup(alpha, k, config.draft_cost, config.verify_overhead)
-        data["expected_draft_acceptance_rate"] = theory.draft_acceptance_rate(alpha, k)
+        measured = alpha is not None
+        c, v = config.draft_cost, config.verify_overhead
+        data["expected_tokens_per_round"] = theory.expected_tokens_per_round(alpha, k) if measured else None
+        data["expected_speedup"] = theory.expected_speedup(alpha, k, c, v) if measured else None
+        data["expected_draft_acceptance_rate"] = theory.draft_acceptance_rate(alpha, k) if measured else None
         if include_text:
             data["prompt"] = self.prompt_text()
             data["text"] = self.text()
