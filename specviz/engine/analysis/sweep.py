@@ -545,6 +545,8 @@ def engine_sweep(
 def _engine_cell(simulation: Simulation, k: int, alpha: float | None) -> SweepCell:
     stats, config = simulation.stats, simulation.config
     theory_alpha = alpha if alpha is not None else stats.empirical_alpha
+    # A cell runs at least one round of k >= 1 drafts, so a draft was tested.
+    assert theory_alpha is not None
     rounds = stats.rounds
     lengths = np.arange(len(stats.length_histogram), dtype=float)
     counts = np.asarray(stats.length_histogram, dtype=float)

@@ -251,7 +251,7 @@ def shape_distribution(dist: np.ndarray, temperature: float, top_k: int, top_p: 
     support = np.count_nonzero(weights)
     if 0 < top_k < support or top_p < 1.0:
         ranked = np.argsort(-weights, kind="stable")  # stable: ties keep id order
-        keep = support
+        keep = int(support)
         if 0 < top_k < support:
             # Ties with the k-th are contiguous in the ranking: count them all.
             keep = int(np.count_nonzero(weights >= weights[ranked[top_k - 1]]))

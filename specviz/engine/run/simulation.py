@@ -230,11 +230,10 @@ class Simulation(RunState):
         # The closed forms at the alpha theory uses; all None while that alpha is
         # measured and nothing has been tested.
         data["theory_alpha"] = alpha = self.theory_alpha()
-        measured = alpha is not None
         c, v = config.draft_cost, config.verify_overhead
-        data["expected_tokens_per_round"] = theory.expected_tokens_per_round(alpha, k) if measured else None
-        data["expected_speedup"] = theory.expected_speedup(alpha, k, c, v) if measured else None
-        data["expected_draft_acceptance_rate"] = theory.draft_acceptance_rate(alpha, k) if measured else None
+        data["expected_tokens_per_round"] = theory.expected_tokens_per_round(alpha, k) if alpha is not None else None
+        data["expected_speedup"] = theory.expected_speedup(alpha, k, c, v) if alpha is not None else None
+        data["expected_draft_acceptance_rate"] = theory.draft_acceptance_rate(alpha, k) if alpha is not None else None
         if include_text:
             data["prompt"] = self.prompt_text()
             data["text"] = self.text()
