@@ -179,18 +179,18 @@ def _name_max(folder: str) -> int:
 
 def check_writable(path: str, force: bool = False) -> None:
     """Raise TraceError now, before a long run, if `path` cannot take a trace."""
-    if _refuse_non_regular(path) and not force:
-        raise TraceError(f"trace {path} already exists (use --force to overwrite it)")
     folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise TraceError(f"cannot write trace {path}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise TraceError(f"cannot write trace {path}: folder {folder} is not writable")
     name, name_max = os.fsencode(os.path.basename(os.path.abspath(path))), _name_max(folder)
     if len(name) > name_max:
         raise TraceError(
             f"cannot write trace {path}: its name has {len(name)} bytes; this file system allows {name_max}"
         )
+    if _refuse_non_regular(path) and not force:
+        raise TraceError(f"trace {path} already exists (use --force to overwrite it)")
+    if not os.path.isdir(folder):
+        raise TraceError(f"cannot write trace {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise TraceError(f"cannot write trace {path}: folder {folder} is not writable")
 
 
 def _temp_prefix(name: str, name_max: int) -> str:
