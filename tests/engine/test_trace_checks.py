@@ -179,3 +179,12 @@ def test_the_estimate_of_a_short_run_is_exact(tmp_path):
     record(tmp_path / "run.jsonl", config)
     data = (tmp_path / "run.jsonl").read_bytes()
     assert estimate == len(data) - len(data.split(b"\n", 1)[0]) - 1
+
+
+def test_a_header_over_its_bound_is_refused_before_the_run(tmp_path, monkeypatch):
+    # specviz never writes a trace it would not read back.
+    header = len(traces.header_line(SimConfig(), 116)) + 1
+    monkeypatch.setattr(traces, "MAX_HEADER_BYTES", header - 1)
+    with pytest.raises(TraceError, match=f"its header would take {header:,} bytes"):
+        TraceWriter(str(tmp_path / "run.jsonl"), Simulation(SimConfig()))
+    assert list(tmp_path.iterdir()) == []

@@ -462,10 +462,12 @@ class _Refused(ValueError):
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     data = dict(pairs)
-    if len(data) != len(pairs):
+    if len(data) != len(pairs):  # the last would win: say which came twice
         seen: set[str] = set()
-        key = next(k for k, _ in pairs if k in seen or seen.add(k))
-        raise _Refused(f"has the key {_shown(key)} twice")
+        for key, _ in pairs:
+            if key in seen:
+                raise _Refused(f"has the key {_shown(key)} twice")
+            seen.add(key)
     return data
 
 
@@ -800,7 +802,8 @@ def _replay_model(trace: Trace) -> ModelPair:
     config, record = trace.config, trace.corpus
     where = None
     if record is not None and record.path is not None:
-        where = os.path.normpath(os.path.join(os.path.dirname(trace.path), record.path))
+        # Absolute, so nothing in the recorded path is taken for "~user".
+        where = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(trace.path)), record.path))
         found = corpora.content_hash(_corpus_bytes(trace, where))
         if found != record.sha256:
             raise _corpus_changed(trace, where, found)
