@@ -11,6 +11,7 @@ slice of work between awaits, so keys are answered while they run.
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from time import perf_counter
@@ -532,8 +533,35 @@ def make_app(config: SimConfig, simulation: Any = None) -> SpecvizApp:
     return SpecvizApp(config, simulation)
 
 
+# Signals that close the app as its quit key does: Textual's shutdown leaves
+# the alternate screen, turns mouse reporting off and shows the cursor
+# (driver.stop_application_mode), which being killed outright would not.
+EXIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+def exit_on_signal(app: App, signum: int) -> None:
+    """What a terminating signal does to a running app: exit with 128 + the
+    signal, as a shell reports a process the signal ended."""
+    app.exit(return_code=128 + signum)
+
+
 def run_app(config: SimConfig, simulation: Any = None) -> int:
     """Open the app; returns the process exit status."""
     app = make_app(config, simulation)
-    app.run()
+    # The app runs on our own loop so the signals reach it through the loop
+    # (add_signal_handler): the handler runs between callbacks, where
+    # App.exit is safe, not at an arbitrary bytecode of the message loop.
+    with asyncio.Runner() as runner:
+        loop = runner.get_loop()
+        # A signal the process was started ignoring (nohup) stays ignored.
+        previous = {signum: signal.getsignal(signum) for signum in EXIT_SIGNALS}
+        handled = [signum for signum, was in previous.items() if was is not signal.SIG_IGN]
+        for signum in handled:
+            loop.add_signal_handler(signum, exit_on_signal, app, signum)
+        try:
+            app.run(loop=loop)
+        finally:
+            for signum in handled:
+                loop.remove_signal_handler(signum)  # this sets SIG_DFL: put back what was there
+                signal.signal(signum, previous[signum])
     return app.return_code or 0

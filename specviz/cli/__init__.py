@@ -10,10 +10,13 @@ start costs no numpy; headless commands never import textual (only
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 
 from specviz.cli.options import (
     EXIT_INTERRUPTED,
@@ -76,6 +79,48 @@ def _prog(command: str | None) -> str:
     return f"specviz {command}" if command else "specviz"
 
 
+# Signals that end a command as Ctrl-C does: cleanup runs (a trace's partial
+# file is removed) and the exit status is 128 + the signal.
+TERMINATING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+class Terminated(BaseException):
+    """A terminating signal, raised where the process was so every `finally`
+    and context manager on the way out runs. A BaseException, like
+    KeyboardInterrupt: no `except Exception` swallows it."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def terminate_cleanly() -> Iterator[None]:
+    """While inside, SIGTERM and SIGHUP raise Terminated (once: a second
+    signal during the cleanup the first started is ignored). A signal the
+    process was started ignoring (nohup) stays ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers (an embedding caller)
+        return
+    raised = False
+
+    def handler(signum: int, frame: object) -> None:
+        nonlocal raised
+        if not raised:
+            raised = True
+            raise Terminated(signum)
+
+    previous = {}
+    for signum in TERMINATING_SIGNALS:
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            previous[signum] = signal.signal(signum, handler)
+    try:
+        yield
+    finally:
+        for signum, was in previous.items():
+            signal.signal(signum, was)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -83,7 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     module = APP_LAUNCHER if command is None else COMMANDS.get(command, APP_LAUNCHER)
     try:
         run_command: Callable[[argparse.Namespace], int] = importlib.import_module(module).run
-        return run_command(args)
+        with terminate_cleanly():
+            return run_command(args)
     except (ConfigError, TraceError, UsageError) as error:
         print(f"{_prog(command)}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -100,6 +146,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{_prog(command)}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Terminated as terminated:
+        with contextlib.suppress(OSError):  # after a SIGHUP the terminal may be gone
+            print(f"{_prog(command)}: terminated by {signal.Signals(terminated.signum).name}", file=sys.stderr)
+        return 128 + terminated.signum
 
 
 if __name__ == "__main__":

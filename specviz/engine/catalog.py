@@ -16,6 +16,8 @@ MODELS: dict[str, str] = {
 }
 # Model pairs whose acceptance rate is the alpha knob (ModelPair.uses_acceptance_rate).
 MODELS_SETTING_ALPHA: frozenset[str] = frozenset({"synthetic"})
+# Model pairs trained on a corpus (ModelPair.corpus is set): a trace records its hash.
+MODELS_READING_CORPUS: frozenset[str] = frozenset({"ngram"})
 
 # Verification method -> whether its output follows the target's distribution
 # (VerificationMethod.lossless), in the order the methods are listed.
@@ -47,3 +49,7 @@ def method_is_lossless(name: str) -> bool:
 
 def model_sets_alpha(name: str) -> bool:
     return name in MODELS_SETTING_ALPHA
+
+
+def model_reads_corpus(name: str) -> bool:
+    return name in MODELS_READING_CORPUS

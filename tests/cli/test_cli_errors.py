@@ -4,6 +4,7 @@ exit status 2, no traceback, and nothing overwritten."""
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -102,6 +103,64 @@ def _set_config(key, value):
     return lambda record: record["config"].__setitem__(key, value)
 
 
+def _edit_round(find, edit):
+    """Edit the first round line whose record `find` accepts."""
+
+    def transform(data: bytes) -> bytes:
+        lines = data.decode().splitlines(keepends=True)
+        number = next(i for i, line in enumerate(lines[1:], start=1) if find(json.loads(line)))
+        return _edit_line(number, edit)(data)
+
+    return transform
+
+
+def _rewrite_verdict(find, edit, shift: int):
+    """Edit the verdict of the first round `find` accepts, keeping the trace
+    consistent in itself: the later rounds' starts and the target length move
+    by the `shift` tokens the edit adds, so only the verdict's own numbers
+    contradict it."""
+
+    def transform(data: bytes) -> bytes:
+        records = [json.loads(line) for line in data.decode().splitlines()]
+        number = next(i for i in range(1, len(records)) if find(records[i]))
+        edit(records[number])
+        for record in records[number + 1 :]:
+            record["start"] += shift
+        records[0]["config"]["target_length"] += shift
+        return "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records).encode()
+
+    return transform
+
+
+def _keep_one_more(record) -> None:
+    # A rejected draft rewritten as kept.
+    record["accepted"] += 1
+    if record["accepted"] == len(record["drafted"]):
+        record.update(rejected=False, bonus=record["correction"], correction=None)
+
+
+def _reject_the_last(record) -> None:
+    # The last kept draft rewritten as rejected.
+    record.update(accepted=record["accepted"] - 1, rejected=True, correction=record["bonus"], bonus=None)
+
+
+def _shift_list(key, position, change):
+    return lambda record: record[key].__setitem__(position, change(record[key][position]))
+
+
+def _raw_line(number: int, edit):
+    def transform(data: bytes) -> bytes:
+        lines = data.splitlines(keepends=True)
+        lines[number] = edit(lines[number])
+        return b"".join(lines)
+
+    return transform
+
+
+def _header_then(line: bytes):
+    return lambda d: d.splitlines(keepends=True)[0] + line
+
+
 TRACE_CASES = [
     ("empty", lambda d: b"", ["is empty", "header line"]),
     ("blank-line", lambda d: b"\n", ["not a specviz trace"]),
@@ -112,8 +171,8 @@ TRACE_CASES = [
     ("cut-mid-line", lambda d: d[: len(d) - 40], ["truncated", "cut short"]),
     ("cut-at-line", lambda d: b"".join(d.splitlines(keepends=True)[:4]), ["truncated", "of the 60 tokens"]),
     ("header-only", lambda d: d.splitlines(keepends=True)[0], ["truncated", "0 of the 60 tokens"]),
-    ("version-2", _edit_line(0, _set("version", 2)), ["version 2", "reads version 1"]),
-    ("no-version", _edit_line(0, _drop_key("version")), ["version None", "reads version 1"]),
+    ("version-3", _edit_line(0, _set("version", 3)), ["version 3", "reads versions 1 and 2"]),
+    ("no-version", _edit_line(0, _drop_key("version")), ["version None", "reads versions 1 and 2"]),
     ("bad-config", _edit_line(0, _set_config("draft_length", 0)), ["configuration", "draft length", "1 to 64"]),
     ("unknown-model", _edit_line(0, _set_config("model", "gpt-9")), ["model pair", "synthetic"]),
     ("unknown-field", _edit_line(0, _set_config("colour", "red")), ["colour"]),
@@ -132,6 +191,86 @@ TRACE_CASES = [
     ("round-null-prob", _edit_line(1, _set("target_probs", [0.5, None, 0.5, 0.5, 0.5])), ["corrupt", "target_probs"]),
     ("round-prob-above-1", _edit_line(1, _set("betas", [0.5, 1.5, 0.5, 0.5, 0.5])), ["corrupt", "betas"]),
     ("round-not-object", _edit_line(1, lambda r: r.clear()), ["corrupt", "line 2", "has no 'index'"]),
+    # Files that are no trace at all, read with bounds (issue 20, items 5 and 6).
+    ("zeros", lambda d: bytes(2_000_000), ["not UTF-8 text"]),
+    ("nested-header", lambda d: b"[" * 100_000 + b"\n", ["corrupt", "line 1 is nested too deeply"]),
+    ("nested-round", _header_then(b"[" * 50_000 + b"\n"), ["corrupt", "line 2 is nested too deeply"]),
+    (
+        "long-round",
+        _raw_line(1, lambda line: line[:-2] + b" " * 70_000 + line[-2:]),
+        ["corrupt", "line 2 is longer than 65,536 bytes", "a round line"],
+    ),
+    (
+        "long-header",
+        _raw_line(0, lambda line: line[:-2] + b" " * 1_100_000 + line[-2:]),
+        ["corrupt", "line 1 is longer than 1,048,576 bytes", "a trace header"],
+    ),
+    # Rounds checked against the header (item 7).
+    ("header-k-below-rounds", _edit_line(0, _set_config("draft_length", 2)), ["line 2 plans 5 drafts", "(k = 2)"]),
+    ("round-60-drafts", _edit_line(1, _set("drafted", [1] * 60)), ["line 2 drafts 60 tokens", "the 5 it plans"]),
+    (
+        "duplicate-round-key",
+        _raw_line(1, lambda line: line.replace(b'"accepted":', b'"accepted":0,"accepted":', 1)),
+        ["corrupt", "line 2 has the key 'accepted' twice"],
+    ),
+    (
+        "duplicate-header-key",
+        lambda d: d.replace(b'"vocab_size":', b'"vocab_size":1,"vocab_size":', 1),
+        ["corrupt", "line 1 has the key 'vocab_size' twice"],
+    ),
+    (
+        "missing-config-key",
+        _edit_line(0, lambda r: r["config"].pop("seed")),
+        ["corrupt", "configuration has no 'seed'"],
+    ),
+    ("header-unknown-key", _edit_line(0, _set("colour", 1)), ["corrupt", "unknown key 'colour'"]),
+    ("round-unknown-key", _edit_line(1, _set("colour", 1)), ["corrupt", "line 2 has an unknown key 'colour'"]),
+    # No NaN or infinity anywhere (item 8).
+    ("nan-probability", _edit_line(1, _shift_list("target_probs", 1, lambda _: math.nan)), ["line 2 holds NaN"]),
+    ("nan-draw", _edit_line(1, _shift_list("draws", 2, lambda _: math.nan)), ["line 2 holds NaN"]),
+    ("infinite-beta", _edit_line(1, _shift_list("betas", 1, lambda _: math.inf)), ["line 2 holds Infinity"]),
+    ("minus-infinity", _edit_line(1, _shift_list("draws", 0, lambda _: -math.inf)), ["line 2 holds -Infinity"]),
+    (
+        "overflowing-draw",
+        lambda d: _edit_line(1, _shift_list("draws", 0, lambda _: "HUGE"))(d).replace(b'"HUGE"', b"1e999"),
+        ["line 2 has invalid draws"],
+    ),
+    # Every verdict re-derived from its own numbers (item 9).
+    ("booleans-as-probabilities", _edit_line(1, _set("draft_probs", [True] * 5)), ["line 2 has invalid draft_probs"]),
+    ("version-true", _edit_line(0, _set("version", True)), ["has version True"]),
+    ("accepted-true", _edit_line(1, _set("accepted", True)), ["line 2 has an invalid accepted count"]),
+    ("q-zero", _edit_line(1, _shift_list("draft_probs", 0, lambda _: 0.0)), ["q(x) = 0"]),
+    (
+        "rejection-as-acceptance",
+        _rewrite_verdict(lambda r: r["rejected"], _keep_one_more, +1),
+        ["contradicts its own numbers", "u < p/q"],
+    ),
+    (
+        "acceptance-as-rejection",
+        _rewrite_verdict(lambda r: not r["rejected"] and r["accepted"], _reject_the_last, -1),
+        ["contradicts its own numbers"],
+    ),
+    (
+        "other-correction",
+        _edit_round(lambda r: r["rejected"], lambda r: r.update(correction=(r["correction"] + 1) % 116)),
+        ["contradicts its own numbers", "emits token"],
+    ),
+    (
+        "other-draft",
+        _edit_line(1, _shift_list("drafted", 0, lambda t: (t + 1) % 116)),
+        ["line 2 drafts token", "at position 1", "from the draft model"],
+    ),
+    ("other-p", _edit_line(1, _shift_list("target_probs", 0, lambda p: p / 2)), ["line 2 records p(x) values"]),
+    ("other-q", _edit_line(1, _shift_list("draft_probs", 0, lambda q: q / 2)), ["line 2 records q(x) values"]),
+    ("other-draw", _edit_line(1, _shift_list("draws", -1, lambda u: u / 2)), ["line 2 has uniforms", "seed 42"]),
+    ("other-seed", _edit_line(0, _set_config("seed", 43)), ["line 2 has uniforms", "seed 43"]),
+    # The header's corpus record (item 10).
+    ("no-corpus-key", _edit_line(0, _drop_key("corpus")), ["corrupt", "its header has no 'corpus'"]),
+    (
+        "corpus-for-synthetic",
+        _edit_line(0, _set("corpus", {"path": "c.txt", "sha256": "0" * 64})),
+        ["corrupt", "records a corpus", "model 'synthetic' reads none"],
+    ),
 ]
 
 

@@ -41,6 +41,7 @@ def test_header_then_one_line_per_round(tmp_path):
         "version": TRACE_VERSION,
         "config": CONFIG.to_dict(),
         "vocab_size": len(live.model.vocab),
+        "corpus": None,  # the synthetic pair reads no corpus
     }
     assert [json.loads(line) for line in lines[1:]] == rounds
     assert len(lines) == 1 + live.stats.rounds

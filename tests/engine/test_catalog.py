@@ -26,6 +26,8 @@ def test_each_model_builds_from_its_module_and_says_whether_it_sets_alpha(name):
     model = build_model(SimConfig(model=name))
     assert model.name == name
     assert model.uses_acceptance_rate is catalog.model_sets_alpha(name)
+    # A trace records the corpus of exactly the pairs the catalog names.
+    assert (model.corpus is not None) is catalog.model_reads_corpus(name)
 
 
 def test_every_method_says_when_it_keeps_a_draft():

@@ -1,38 +1,91 @@
 """Run traces: a recorded run as JSON lines, and a replay that needs no re-simulation.
 
-Format (version 1), one JSON object per line, UTF-8, every line ending in "\\n":
-    {"format": "specviz-trace", "version": 1, "config": {...}, "vocab_size": V}
+Format (version 2), one JSON object per line, UTF-8, every line ending in "\\n":
+    {"format": "specviz-trace", "version": 2, "config": {...}, "vocab_size": V, "corpus": C}
     {"index": 0, "start": 0, "draft_length": 5, "drafted": [...], ...}   (Round.to_dict())
     ... one line per round, in order, until the run's target length.
+
+C is null for a model pair that reads no corpus, else {"path": P, "sha256": H}:
+H is the sha256 of the corpus file's bytes (of the default corpus' text when P
+is null) and P the file's path relative to the trace's folder, so a trace and
+its corpus move together and a replay reads the corpus only once its hash
+matches. Version 1 (read, no longer written) has no C; its configuration's
+corpus path is relative to the folder the run was started in.
 
 A trace always records a whole run: the reader knows it is complete when the
 rounds' tokens add up to the configured target length, so a file cut at a line
 boundary is caught as truncated without needing a footer. Writing goes to a
-temporary file in the destination folder that is renamed into place only when
-the run finished, so an interrupted or failed run never leaves half a trace.
+temporary file in the destination folder that is put in place only when the
+run finished (a hard link, which never replaces a file that appeared meanwhile;
+with --force a rename over a regular file), so an interrupted or failed run
+never leaves half a trace.
+
+Reading treats a trace as untrusted data: it must be a regular file; a line is
+at most MAX_HEADER_BYTES (the header) or MAX_ROUND_BYTES (a round) long; JSON
+with a repeated key, NaN or Infinity, or nesting too deep is refused; the
+header names every configuration parameter; and each round is checked against
+the header (position, planned drafts under the run's draft-length policy, the
+type and range of every number). A replay then re-derives every round through
+the engine's own phase code: its uniforms from the seed, its drafts from the
+draft model's q, p(x) and q(x) from the models, and its verdict under the
+recorded method from the recorded u, p and q. A round that disagrees is
+refused, so an edited or damaged trace cannot replay tokens its numbers do not
+give.
+
+Decoding (JSON lines into a header and round objects) is kept apart from
+checking those objects, so another encoding of the same records can reuse the
+checks.
 """
 
 from __future__ import annotations
 
+import codecs
+import dataclasses
+import errno
 import json
+import math
 import os
+import re
+import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, TextIO, TypeGuard
 
-from specviz.engine.models.pair import ModelPair
+from specviz.engine import catalog
+from specviz.engine.drafting.policies import build_policy
+from specviz.engine.models import corpus as corpora
+from specviz.engine.models.pair import ModelPair, build_model
 
 # TraceError lives in config.py (numpy-free, for the command line); importable from here too.
-from specviz.engine.run.config import ConfigError, SimConfig, TraceError
+from specviz.engine.run.config import MAX_DRAFT_LENGTH, ConfigError, SimConfig, TraceError
 from specviz.engine.run.rounds import Phase, Round
 from specviz.engine.run.simulation import Simulation
-from specviz.engine.run.stats import RunStats
+from specviz.engine.verification.methods import method_class
 
 TRACE_FORMAT = "specviz-trace"
-TRACE_VERSION = 1
+TRACE_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+#: the longest header line a trace may have (the prompt is most of it)
+MAX_HEADER_BYTES = 1 << 20
+#: the longest round line: a round at k = 64 over a 10^8-word vocabulary takes
+#: under 9 KB (a test checks the bound against the longest round the format allows)
+MAX_ROUND_BYTES = 64 << 10
 _EXPECTED = "a specviz trace: a header line, then one JSON line per round"
+_CONFIG_KEYS = tuple(f.name for f in dataclasses.fields(SimConfig))
+_HEADER_KEYS = {
+    1: ("format", "version", "config", "vocab_size"),
+    2: ("format", "version", "config", "vocab_size", "corpus"),
+}
+_ROUND_KEYS = tuple(Round(0, 0, 0).to_dict())
+_ROUND_KEY_SET = frozenset(_ROUND_KEYS)
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+# Recorded p(x), q(x) and beta agree with the models' to this (relative): the
+# same specviz gives the same bits; this leaves room for a numpy release that
+# rounds a sum differently, never for a verdict or a token that differs.
+_FLOAT_TOLERANCE = 1e-9
 
 
 def _dumps(data: dict[str, Any]) -> str:
@@ -40,26 +93,115 @@ def _dumps(data: dict[str, Any]) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-def header_line(config: SimConfig, vocab_size: int) -> str:
+def header_line(config: SimConfig, vocab_size: int, corpus: dict[str, Any] | None = None) -> str:
     return _dumps(
-        {"format": TRACE_FORMAT, "version": TRACE_VERSION, "config": config.to_dict(), "vocab_size": vocab_size}
+        {
+            "format": TRACE_FORMAT,
+            "version": TRACE_VERSION,
+            "config": config.to_dict(),
+            "vocab_size": vocab_size,
+            "corpus": corpus,
+        }
     )
+
+
+def _kind(mode: int) -> str | None:
+    """What a file that is not a regular file is, in words; None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    for test, words in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISLNK, "a symbolic link"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return words
+    return "not a regular file"
+
+
+def _shown(value: Any, limit: int = 40) -> str:
+    """A value from a trace, for an error line: repr (control characters
+    escaped), cut short."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _size(count: float) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if count >= scale:
+            return f"{count / scale:,.1f} {unit}"
+    return f"{count:,.0f} bytes"
 
 
 # ---- writing ------------------------------------------------------------
 
+_TEMP_SUFFIX = ".partial"
+_TEMP_RANDOM = 8  # characters tempfile.mkstemp puts between prefix and suffix
+# errno values of a file system that makes no hard links: the final step then
+# falls back to check-and-rename, which is not atomic.
+_NO_HARD_LINKS = frozenset({errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.ENOSYS})
+#: tokens of the same run measured to estimate a large trace's size
+SPACE_SAMPLE_TOKENS = 2_000
+_SPACE_MARGIN = 1.1
+# The longest repr a float in [0, 1] has (17 digits and a 3-digit exponent).
+_LONGEST_FLOAT = 1.2345678901234567e-100
+
+
+def _refuse_non_regular(path: str) -> bool:
+    """Raise TraceError if something other than a regular file is at `path`;
+    returns whether a regular file is there. A trace only ever replaces a
+    regular file: never a device, a FIFO, a directory or a symbolic link."""
+    try:
+        found = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    except OSError as error:
+        raise TraceError(f"cannot write trace {path}: {error.strerror or error}") from None
+    kind = _kind(found.st_mode)
+    if kind == "a directory":
+        raise TraceError(f"cannot write trace {path}: it is a directory (give a file name such as run.jsonl)")
+    if kind is not None:
+        raise TraceError(
+            f"cannot write trace {path}: it is {kind}, and a trace replaces only a regular file "
+            "(give the name of a new or regular file)"
+        )
+    return True
+
+
+def _name_max(folder: str) -> int:
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
+
 
 def check_writable(path: str, force: bool = False) -> None:
     """Raise TraceError now, before a long run, if `path` cannot take a trace."""
-    if os.path.isdir(path):
-        raise TraceError(f"cannot write trace {path}: it is a directory (give a file name such as run.jsonl)")
-    if os.path.lexists(path) and not force:
-        raise TraceError(f"trace {path} already exists (use --force to overwrite it)")
     folder = os.path.dirname(os.path.abspath(path))
+    name, name_max = os.fsencode(os.path.basename(os.path.abspath(path))), _name_max(folder)
+    if len(name) > name_max:
+        raise TraceError(
+            f"cannot write trace {path}: its name has {len(name)} bytes; this file system allows {name_max}"
+        )
+    if _refuse_non_regular(path) and not force:
+        raise TraceError(f"trace {path} already exists (use --force to overwrite it)")
     if not os.path.isdir(folder):
         raise TraceError(f"cannot write trace {path}: folder {folder} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise TraceError(f"cannot write trace {path}: folder {folder} is not writable")
+
+
+def _temp_prefix(name: str, name_max: int) -> str:
+    """'.NAME.' for the temporary file, NAME cut so that the whole temporary
+    name fits the file system's limit (a legal name must not fail for the
+    characters the temporary name adds)."""
+    budget = name_max - 2 - _TEMP_RANDOM - len(_TEMP_SUFFIX)
+    while len(os.fsencode(name)) > budget:
+        name = name[:-1]
+    return "." + name + "."
 
 
 def _current_umask() -> int:
@@ -68,13 +210,74 @@ def _current_umask() -> int:
     return mask
 
 
+def _corpus_record(simulation: Simulation, path: str) -> dict[str, Any] | None:
+    """The header's "corpus": the model pair's training text by hash, and its
+    path relative to the trace's folder (null for the default corpus)."""
+    corpus = simulation.model.corpus
+    if corpus is None:
+        return None
+    source = simulation.config.corpus
+    if source is None:
+        return {"path": None, "sha256": corpus.sha256}
+    folder = os.path.dirname(os.path.abspath(path))
+    return {"path": os.path.relpath(os.path.abspath(os.path.expanduser(source)), folder), "sha256": corpus.sha256}
+
+
+def _longest_round_bytes(target_length: int, vocab_size: int) -> int:
+    """The longest line a round of such a run can take, from the format itself."""
+    k, u, token = MAX_DRAFT_LENGTH, _LONGEST_FLOAT, vocab_size - 1
+    longest = Round(target_length, target_length, k, [u] * (2 * k + 1), [token] * k, [u] * k, [u] * k, [u] * k)
+    longest.accepted, longest.rejected, longest.correction = k - 1, True, token
+    return len(_dumps(longest.to_dict()).encode()) + 1
+
+
+def estimated_round_bytes(simulation: Simulation) -> int:
+    """About how many bytes the rounds of `simulation`'s trace take: the same
+    run's first SPACE_SAMPLE_TOKENS tokens (a probe sharing its model: same
+    seed, same rounds) measured in the trace's own format and scaled to the
+    target length, plus a margin. Exact when the run is that short."""
+    config = simulation.config
+    probe = Simulation(config, simulation.model)
+    written = 0
+
+    def measure(round_: Round) -> None:
+        nonlocal written
+        written += len(_dumps(round_.to_dict()).encode()) + 1
+
+    probe.add_listener(measure)
+    while not probe.done and probe.emitted < SPACE_SAMPLE_TOKENS:
+        probe.run(max_rounds=64)
+    if probe.done:
+        return written
+    return math.ceil(written / probe.emitted * config.target_length * _SPACE_MARGIN)
+
+
+def check_free_space(path: str, simulation: Simulation, header_bytes: int) -> None:
+    """Raise TraceError if the trace would not fit in its folder's free space.
+    Only a run whose longest possible trace exceeds the free space is measured."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return  # nothing to compare with; a full disk is still reported while writing
+    n = simulation.config.target_length
+    if header_bytes + n * _longest_round_bytes(n, len(simulation.model.vocab)) <= free:
+        return
+    need = header_bytes + estimated_round_bytes(simulation)
+    if need > free:
+        raise TraceError(
+            f"cannot write trace {path}: it would take about {_size(need)}, and {folder} has {_size(free)} free"
+        )
+
+
 class TraceWriter:
     """Writes a run's trace atomically: use as a context manager around the run.
 
     with TraceWriter(path, simulation) as writer:   # header written, listener added
         simulation.run()
-    # on a clean exit the file is renamed into place; on any exception
-    # (KeyboardInterrupt included) the temporary file is removed.
+    # on a clean exit the file is put in place; on any exception
+    # (KeyboardInterrupt and a terminating signal included) the temporary file
+    # is removed.
     """
 
     def __init__(self, path: str, simulation: Simulation, force: bool = False):
@@ -82,20 +285,29 @@ class TraceWriter:
         self.path = path
         self.force = force
         self.simulation = simulation
-        self._file: TextIO | None = None
+        self._header = (
+            header_line(simulation.config, len(simulation.model.vocab), _corpus_record(simulation, path)) + "\n"
+        )
+        header_bytes = len(self._header.encode())
+        if header_bytes > MAX_HEADER_BYTES:
+            raise TraceError(
+                f"cannot write trace {path}: its header would take {header_bytes:,} bytes, "
+                f"and a trace header takes at most {MAX_HEADER_BYTES:,} (a shorter prompt?)"
+            )
+        check_free_space(path, simulation, header_bytes)
+        self._file = None
         self._temp_path: str | None = None
 
     def __enter__(self) -> TraceWriter:
         folder = os.path.dirname(os.path.abspath(self.path))
+        prefix = _temp_prefix(os.path.basename(os.path.abspath(self.path)), _name_max(folder))
         try:
-            handle, self._temp_path = tempfile.mkstemp(
-                dir=folder, prefix="." + os.path.basename(self.path) + ".", suffix=".partial"
-            )
+            handle, self._temp_path = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=_TEMP_SUFFIX)
             # mkstemp makes the file private (0600); a trace is an ordinary
             # output file, so give it the mode open() would.
             os.fchmod(handle, 0o666 & ~_current_umask())
             self._file = os.fdopen(handle, "w", encoding="utf-8", newline="\n")
-            self._file.write(header_line(self.simulation.config, len(self.simulation.model.vocab)) + "\n")
+            self._file.write(self._header)
         except OSError as error:
             self._discard()
             raise TraceError(f"cannot write trace {self.path}: {error.strerror or error}") from None
@@ -103,45 +315,79 @@ class TraceWriter:
         return self
 
     def write_round(self, round_: Round) -> None:
-        assert self._file is not None  # a listener only between __enter__ and __exit__
-        self._file.write(_dumps(round_.to_dict()) + "\n")
-
-    def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        if kind is not None:
-            self._discard()
-            return
-        if not self.simulation.done:
-            self._discard()
-            raise TraceError(f"trace {self.path} not written: the run stopped before its target length")
-        file, temp_path = self._file, self._temp_path
-        assert file is not None and temp_path is not None  # __enter__ made both or raised
         try:
-            file.flush()
-            os.fsync(file.fileno())
-            file.close()
-            if os.path.lexists(self.path) and not self.force:
-                raise TraceError(f"trace {self.path} already exists (use --force to overwrite it)")
-            os.replace(temp_path, self.path)
+            self._file.write(_dumps(round_.to_dict()) + "\n")
         except OSError as error:
+            raise self._write_failed(error) from None
+
+    def _write_failed(self, error: OSError) -> TraceError:
+        return TraceError(
+            f"cannot write trace {self.path}: {error.strerror or error} while writing it (nothing was kept)"
+        )
+
+    def __exit__(self, kind, value, traceback) -> None:
+        try:
+            if kind is not None:
+                return  # the exception goes on; `finally` removes the temporary file
+            if not self.simulation.done:
+                raise TraceError(f"trace {self.path} not written: the run stopped before its target length")
+            try:
+                self._file.flush()
+                os.fsync(self._file.fileno())
+                self._file.close()
+            except OSError as error:
+                raise self._write_failed(error) from None
+            self._put_in_place()
+        finally:
+            # After a rename the temporary name is gone; after a link it is
+            # a second name of the trace: removing it is all that is left.
             self._discard()
-            raise TraceError(f"cannot write trace {self.path}: {error.strerror or error}") from None
-        except TraceError:
-            self._discard()
-            raise
+
+    def _put_in_place(self) -> None:
+        temp, path = self._temp_path, self.path
+        try:
+            if self.force:
+                _refuse_non_regular(path)  # again: something may have appeared since the check
+                os.replace(temp, path)
+                return
+            try:
+                # Fails if anything is at `path`, however recently it appeared.
+                os.link(temp, path)
+            except FileExistsError:
+                raise TraceError(f"trace {path} already exists (use --force to overwrite it)") from None
+            except OSError as error:
+                if error.errno not in _NO_HARD_LINKS:
+                    raise
+                if os.path.lexists(path):
+                    raise TraceError(f"trace {path} already exists (use --force to overwrite it)") from None
+                os.replace(temp, path)
+        except OSError as error:
+            raise TraceError(f"cannot write trace {path}: {error.strerror or error}") from None
 
     def _discard(self) -> None:
-        if self._file is not None and not self._file.closed:
-            self._file.close()
-        if self._temp_path is not None:
+        file, self._file = self._file, None
+        if file is not None and not file.closed:
             try:
-                os.unlink(self._temp_path)
-            except FileNotFoundError:
-                pass
+                file.close()
+            except OSError:
+                pass  # a full disk fails the final flush again; the file goes anyway
+        temp, self._temp_path = self._temp_path, None
+        if temp is not None:
+            try:
+                os.unlink(temp)
+            except OSError:
+                pass  # already renamed into place, or gone
 
 
 # ---- reading ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CorpusRecord:
+    """What a version 2 header records of its model pair's training text."""
+
+    path: str | None  # relative to the trace's folder; None for the default corpus
+    sha256: str
 
 
 @dataclass
@@ -152,123 +398,259 @@ class Trace:
     config: SimConfig
     vocab_size: int
     rounds: list[Round] = field(default_factory=list)
+    version: int = TRACE_VERSION
+    corpus: CorpusRecord | None = None
 
     @property
     def tokens(self) -> int:
         return sum(r.accepted + 1 for r in self.rounds)
 
 
-def _lines(path: str) -> Iterator[tuple[int, str]]:
-    """(line number, line) pairs; raises TraceError when the file cannot be read."""
+def _open_trace(path: str):
+    """The trace file opened for binary reading, if it is a regular file."""
     try:
-        with open(path, encoding="utf-8", newline="") as handle:
-            yield from enumerate(handle, start=1)
+        kind = _kind(os.stat(path).st_mode)
+        if kind is None:
+            # O_NONBLOCK: a FIFO put in the file's place after the stat cannot
+            # block open(); fstat then sees it for what it is.
+            handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            kind = _kind(os.fstat(handle).st_mode)
+            if kind is None:
+                return os.fdopen(handle, "rb")
+            os.close(handle)
     except FileNotFoundError:
         raise TraceError(f"cannot read trace {path}: no such file") from None
-    except IsADirectoryError:
-        raise TraceError(f"cannot read trace {path}: it is a directory, expected {_EXPECTED}") from None
-    except UnicodeDecodeError:
-        raise TraceError(f"cannot read trace {path}: not UTF-8 text, expected {_EXPECTED}") from None
     except OSError as error:
         raise TraceError(f"cannot read trace {path}: {error.strerror or error}") from None
+    if kind == "a directory":
+        raise TraceError(f"cannot read trace {path}: it is a directory, expected {_EXPECTED}")
+    raise TraceError(f"cannot read trace {path}: it is {kind}, not a regular file; expected {_EXPECTED}")
 
 
-def _parse_header(path: str, line: str) -> tuple[SimConfig, int]:
+def _refuse_binary(path: str, start: bytes) -> None:
+    """A file whose first bytes are not UTF-8 text is no trace (say so, rather
+    than that its first line is no header)."""
     try:
-        header = json.loads(line)
+        codecs.getincrementaldecoder("utf-8")().decode(start, final=False)
+    except UnicodeDecodeError:
+        start = b"\x00"
+    if b"\x00" in start:
+        raise TraceError(f"cannot read trace {path}: not UTF-8 text, expected {_EXPECTED}")
+
+
+def _lines(path: str) -> Iterator[tuple[int, bytes]]:
+    """(line number, line) pairs, each line at most its bound; raises TraceError
+    when the file cannot be read."""
+    handle = _open_trace(path)
+    with handle:
+        try:
+            _refuse_binary(path, handle.peek(4096)[:4096])
+            number, limit, what = 1, MAX_HEADER_BYTES, "a trace header"
+            while line := handle.readline(limit + 1):
+                if len(line) > limit:
+                    raise TraceError(
+                        f"trace {path} is corrupt: line {number} is longer than {limit:,} bytes, the most {what} takes"
+                    )
+                yield number, line
+                number, limit, what = number + 1, MAX_ROUND_BYTES, "a round line"
+        except OSError as error:
+            raise TraceError(f"cannot read trace {path}: {error.strerror or error}") from None
+
+
+class _Refused(ValueError):
+    """JSON that parses but that no trace holds; the message says why."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data = dict(pairs)
+    if len(data) != len(pairs):  # the last would win: say which came twice
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _Refused(f"has the key {_shown(key)} twice")
+            seen.add(key)
+    return data
+
+
+def _no_constant(name: str) -> Any:
+    raise _Refused(f"holds {name}, and every number in a trace is finite")
+
+
+# 1e999 parses as inf without reaching parse_constant: every number's range is
+# checked below (and SimConfig's rules require finite parameters).
+_decode_json = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constant).decode
+_NOT_JSON = object()
+
+
+def _decode(path: str, number: int, line: bytes) -> Any:
+    """The JSON value on one line; _NOT_JSON when it is not JSON at all (the
+    caller says what it expected). Raises TraceError for JSON no trace holds."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        raise TraceError(f"cannot read trace {path}: line {number} is not UTF-8 text, expected {_EXPECTED}") from None
+    try:
+        return _decode_json(text)
+    except _Refused as refusal:
+        raise TraceError(f"trace {path} is corrupt: line {number} {refusal}") from None
+    except RecursionError:
+        raise TraceError(f"trace {path} is corrupt: line {number} is nested too deeply to be a trace line") from None
     except ValueError:
-        header = None
+        return _NOT_JSON
+
+
+def _parse_header(path: str, line: bytes) -> Trace:
+    header = _decode(path, 1, line)
     if not isinstance(header, dict) or header.get("format") != TRACE_FORMAT:
         raise TraceError(f"{path} is not a specviz trace: its first line is not a '{TRACE_FORMAT}' header")
     version = header.get("version")
-    if version != TRACE_VERSION:
-        raise TraceError(f"trace {path} has version {version!r}; this specviz reads version {TRACE_VERSION}")
+    if type(version) is not int or version not in READABLE_VERSIONS:
+        readable = " and ".join(map(str, READABLE_VERSIONS))
+        raise TraceError(f"trace {path} has version {_shown(version)}; this specviz reads versions {readable}")
+    keys = _HEADER_KEYS[version]
+    unknown = [key for key in header if key not in keys]
+    if unknown:
+        raise TraceError(f"trace {path} is corrupt: its header has an unknown key {_shown(unknown[0])}")
     config_data, vocab_size = header.get("config"), header.get("vocab_size")
     if not isinstance(config_data, dict):
         raise TraceError(f"trace {path} is corrupt: its header has no configuration")
     if not _is_int(vocab_size) or vocab_size < 1:
         raise TraceError(f"trace {path} is corrupt: its header has no vocabulary size")
+    missing = [name for name in _CONFIG_KEYS if name not in config_data]
+    unknown = [name for name in config_data if name not in _CONFIG_KEYS]
+    if missing and not unknown:  # an unknown name: SimConfig.from_dict names it below
+        # Defaults must not fill in: a trace records every parameter of its run.
+        raise TraceError(f"trace {path} is corrupt: its header's configuration has no '{missing[0]}'")
     try:
         config = SimConfig.from_dict(config_data)
     except ConfigError as error:
         raise TraceError(f"trace {path} has a configuration this specviz does not accept: {error}") from None
-    except TypeError:
-        raise TraceError(f"trace {path} is corrupt: its header's configuration is incomplete") from None
-    return config, vocab_size
+    trace = Trace(path, config, vocab_size, version=version)
+    if version >= 2:
+        if "corpus" not in header:
+            raise TraceError(f"trace {path} is corrupt: its header has no 'corpus'")
+        trace.corpus = _parse_corpus(path, header["corpus"], config)
+    return trace
+
+
+def _parse_corpus(path: str, record: Any, config: SimConfig) -> CorpusRecord | None:
+    reads_corpus = catalog.model_reads_corpus(config.model)
+    if record is None:
+        if reads_corpus:
+            raise TraceError(f"trace {path} is corrupt: its header records no corpus for model '{config.model}'")
+        return None
+    if not reads_corpus:
+        raise TraceError(f"trace {path} is corrupt: its header records a corpus, and model '{config.model}' reads none")
+    if not isinstance(record, dict) or set(record) != {"path", "sha256"}:
+        raise TraceError(f"trace {path} is corrupt: its header's corpus is not a path and a sha256")
+    where, digest = record["path"], record["sha256"]
+    if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
+        raise TraceError(f"trace {path} is corrupt: its header's corpus hash is not a sha256")
+    if where is None and config.corpus is None:
+        return CorpusRecord(None, digest)
+    if not isinstance(where, str) or not where or "\x00" in where or config.corpus is None:
+        raise TraceError(f"trace {path} is corrupt: its header's corpus path does not match its configuration")
+    return CorpusRecord(where, digest)
 
 
 def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _probabilities(values: object, length: int) -> bool:
-    """A list of `length` numbers in [0, 1] (a little above 1 is float rounding:
-    beta is a sum of minima). min/max keep this at C speed: it runs on every
-    number of a trace, and a non-number makes them raise TypeError."""
+_FLOAT = frozenset({float})
+_INT = frozenset({int})
+
+
+def _numbers(values: Any, length: int, kinds: frozenset[type], low: float, high: float, high_included: bool) -> bool:
+    """A list of `length` numbers of the given types (booleans are no numbers)
+    in [low, high] (or [low, high)). min/max keep this at C speed: it runs on
+    every number of a trace."""
     if type(values) is not list or len(values) != length:
         return False
     if not values:
         return True
-    try:
-        return bool(0.0 <= min(values) and max(values) <= 1.0 + 1e-9)  # bool: the items are Any to mypy
-    except TypeError:
+    if not set(map(type, values)) <= kinds:
         return False
+    largest = max(values)
+    return low <= min(values) and (largest <= high if high_included else largest < high)
 
 
-def _round_problem(data: Any, expected_index: int, expected_start: int, vocab_size: int) -> str | None:
-    """What is wrong with a round line's object, or None if it is a consistent round."""
-    if not isinstance(data, dict):
-        return "is not a round object"
-    missing = [
-        key
-        for key in (
-            "index",
-            "start",
-            "draft_length",
-            "drafted",
-            "draft_probs",
-            "target_probs",
-            "betas",
-            "draws",
-            "accepted",
-            "rejected",
-            "correction",
-            "bonus",
-        )
-        if key not in data
-    ]
-    if missing:
-        return f"has no '{missing[0]}'"
-    if data["index"] != expected_index or not _is_int(data["index"]):
-        return f"is round {data['index']!r}, expected round {expected_index}"
-    if data["start"] != expected_start or not _is_int(data["start"]):
-        return f"starts at token {data['start']!r}, expected {expected_start}"
-    k, drafted, accepted = data["draft_length"], data["drafted"], data["accepted"]
-    if not _is_int(k) or k < 0:
-        return "has an invalid draft_length"
-    if (
-        not isinstance(drafted, list)
-        or len(drafted) > k
-        or not all(_is_int(t) and 0 <= t < vocab_size for t in drafted)
-    ):
-        return "has invalid drafted tokens"
-    for key in ("draft_probs", "target_probs", "betas"):
-        if not _probabilities(data[key], len(drafted)):
-            return f"has invalid {key}"
-    if not _probabilities(data["draws"], 2 * k + 1):
-        return "has invalid draws"
-    if not _is_int(accepted) or not 0 <= accepted <= len(drafted):
-        return "has an invalid accepted count"
-    rejected, correction, bonus = data["rejected"], data["correction"], data["bonus"]
-    if rejected is True:
-        ok = accepted < len(drafted) and bonus is None and _is_int(correction) and 0 <= correction < vocab_size
-    elif rejected is False:
-        ok = accepted == len(drafted) and correction is None and _is_int(bonus) and 0 <= bonus < vocab_size
-    else:
-        ok = False
-    if not ok:
-        return "has an inconsistent verdict (rejected, correction, bonus)"
-    return None
+def _probabilities(values: Any, length: int) -> bool:
+    # A little above 1 is float rounding: beta is a sum of minima.
+    return _numbers(values, length, _FLOAT, 0.0, 1.0 + 1e-9, True)
+
+
+def _token(value: Any, vocab_size: int) -> bool:
+    return _is_int(value) and 0 <= value < vocab_size
+
+
+class _RoundRules:
+    """What the header allows each round: where it starts, and how many drafts
+    the run's draft-length policy plans for it (the policy's own code, as the
+    simulation calls it)."""
+
+    def __init__(self, config: SimConfig, vocab_size: int):
+        self.config = config
+        self.vocab_size = vocab_size
+        self.policy = build_policy(config)
+        self.index = 0
+        self.start = 0
+        self.next_length = config.draft_length
+
+    def problem(self, data: Any) -> str | None:
+        """What is wrong with a round's object, or None if the header allows it."""
+        if not isinstance(data, dict):
+            return "is not a round object"
+        missing = [key for key in _ROUND_KEYS if key not in data]
+        if missing:
+            return f"has no '{missing[0]}'"
+        if len(data) != len(_ROUND_KEYS):
+            return f"has an unknown key {_shown(next(key for key in data if key not in _ROUND_KEY_SET))}"
+        config, vocab_size = self.config, self.vocab_size
+        if not _is_int(data["index"]) or data["index"] != self.index:
+            return f"is round {_shown(data['index'])}, expected round {self.index}"
+        if not _is_int(data["start"]) or data["start"] != self.start:
+            return f"starts at token {_shown(data['start'])}, expected {self.start}"
+        k, drafted, accepted = data["draft_length"], data["drafted"], data["accepted"]
+        # As Simulation._draft: the policy's length, cut so the round cannot pass n.
+        planned = min(self.next_length, config.target_length - self.start - 1)
+        if not _is_int(k) or k != planned:
+            return (
+                f"plans {_shown(k)} drafts, but the run's policy '{config.draft_policy}' "
+                f"(k = {config.draft_length}) plans {planned} here"
+            )
+        if type(drafted) is not list or not _numbers(drafted, len(drafted), _INT, 0, vocab_size, False):
+            return "has invalid drafted tokens"
+        if len(drafted) > k:
+            return f"drafts {len(drafted)} tokens, more than the {k} it plans"
+        if len(drafted) < k and (not self.policy.stops_early or not drafted):
+            return (
+                f"drafts {len(drafted)} of the {k} tokens it plans, and policy '{config.draft_policy}' drafts them all"
+            )
+        for key in ("draft_probs", "target_probs", "betas"):
+            if not _probabilities(data[key], len(drafted)):
+                return f"has invalid {key}"
+        if drafted and min(data["draft_probs"]) <= 0.0:
+            return "records q(x) = 0 for a drafted token, which the draft never samples"
+        if not _numbers(data["draws"], 2 * k + 1, _FLOAT, 0.0, 1.0, False):
+            return "has invalid draws"
+        if not _is_int(accepted) or not 0 <= accepted <= len(drafted):
+            return "has an invalid accepted count"
+        rejected, correction, bonus = data["rejected"], data["correction"], data["bonus"]
+        if rejected is True:
+            ok = accepted < len(drafted) and bonus is None and _token(correction, vocab_size)
+        elif rejected is False:
+            ok = accepted == len(drafted) and correction is None and _token(bonus, vocab_size)
+        else:
+            ok = False
+        if not ok:
+            return "has an inconsistent verdict (rejected, correction, bonus)"
+        return None
+
+    def advance(self, round_: Round) -> None:
+        self.index += 1
+        self.start += round_.accepted + 1
+        self.next_length = self.policy.next_length(self.next_length, round_.accepted, len(round_.drafted))
 
 
 def read_trace(path: str) -> Trace:
@@ -277,59 +659,202 @@ def read_trace(path: str) -> Trace:
     first = next(lines, None)
     if first is None:
         raise TraceError(f"trace {path} is empty, expected {_EXPECTED}")
-    config, vocab_size = _parse_header(path, first[1])
-    trace = Trace(path, config, vocab_size)
-    emitted = 0
+    trace = _parse_header(path, first[1])
+    config = trace.config
+    rules = _RoundRules(config, trace.vocab_size)
     last_line = first[1]
     for number, line in lines:
         last_line = line
-        if not line.endswith("\n"):
+        if not line.endswith(b"\n"):
             raise TraceError(f"trace {path} is truncated: line {number} is cut short")
-        try:
-            data = json.loads(line)
-        except ValueError:
-            raise TraceError(f"trace {path} is corrupt: line {number} is not valid JSON") from None
-        problem = _round_problem(data, len(trace.rounds), emitted, vocab_size)
+        data = _decode(path, number, line)
+        if data is _NOT_JSON:
+            raise TraceError(f"trace {path} is corrupt: line {number} is not valid JSON")
+        problem = rules.problem(data)
         if problem:
             raise TraceError(f"trace {path} is corrupt: line {number} {problem}")
         round_ = Round.from_dict(data)
-        emitted += round_.accepted + 1
-        if emitted > config.target_length:
+        if rules.start + round_.accepted + 1 > config.target_length:
             raise TraceError(
                 f"trace {path} is corrupt: line {number} goes past the target length of {config.target_length:,} tokens"
             )
+        rules.advance(round_)
         trace.rounds.append(round_)
-    if not last_line.endswith("\n"):
+    if not last_line.endswith(b"\n"):
         raise TraceError(f"trace {path} is truncated: its header line is cut short")
-    if emitted < config.target_length:
+    if rules.start < config.target_length:
         raise TraceError(
-            f"trace {path} is truncated: its rounds hold {emitted:,} of the {config.target_length:,} tokens the run made"
+            f"trace {path} is truncated: its rounds hold {rules.start:,} of the {config.target_length:,} tokens "
+            "the run made"
         )
     return trace
 
 
+# ---- checking rounds against the models -----------------------------------
+
+
+class _Mismatch(Exception):
+    """A recorded round that the engine does not derive from its header."""
+
+
+def _same(derived: list[float], recorded: list[float]) -> bool:
+    return derived == recorded or (
+        len(derived) == len(recorded)
+        and all(math.isclose(d, r, rel_tol=_FLOAT_TOLERANCE, abs_tol=1e-300) for d, r in zip(derived, recorded))
+    )
+
+
+def _first_difference(derived: list, recorded: list) -> int:
+    return next((i for i, (d, r) in enumerate(zip(derived, recorded)) if d != r), min(len(derived), len(recorded)))
+
+
+class _Rederivation(Simulation):
+    """The trace's run, re-derived round by round with the engine's own phase
+    code: each round takes the trace's uniforms (which must be the seed's),
+    drafts from q, looks up p, and decides its verdict under the method from
+    the recorded u, p(x) and q(x). A recorded round must equal what it gives."""
+
+    def __init__(self, trace: Trace, model: ModelPair):
+        super().__init__(trace.config, model)
+        self.seed_draws = self.draws
+        self.draws = self  # the phases take their uniforms from take() below
+        self.recorded: Round | None = None
+
+    def take(self, count: int) -> list[float]:
+        recorded = self.recorded.draws
+        if self.seed_draws.take(count) != recorded:
+            raise _Mismatch(f"has uniforms (draws) that seed {self.config.seed} does not give")
+        return recorded
+
+    def check(self, trace: Trace) -> None:
+        for number, recorded in enumerate(trace.rounds, start=2):
+            self.recorded = recorded
+            try:
+                self._check_round(recorded)
+            except _Mismatch as mismatch:
+                raise TraceError(f"trace {trace.path} is corrupt: line {number} {mismatch}") from None
+
+    def _check_round(self, recorded: Round) -> None:
+        self._draft()
+        derived = self.current
+        if derived.drafted != recorded.drafted:
+            i = _first_difference(derived.drafted, recorded.drafted)
+            if i >= min(len(derived.drafted), len(recorded.drafted)):
+                raise _Mismatch(
+                    f"drafts {len(recorded.drafted)} tokens, and policy '{self.config.draft_policy}' "
+                    f"stops this draft after {len(derived.drafted)}"
+                )
+            raise _Mismatch(
+                f"drafts token {recorded.drafted[i]} at position {i + 1}, and its uniform draws "
+                f"token {derived.drafted[i]} from the draft model"
+            )
+        if not _same(derived.draft_probs, recorded.draft_probs):
+            raise _Mismatch("records q(x) values the draft model does not give")
+        self._verify()
+        if not _same(derived.target_probs, recorded.target_probs):
+            raise _Mismatch("records p(x) values the target model does not give")
+        if not _same(derived.betas, recorded.betas):
+            raise _Mismatch(f"records acceptance probabilities (betas) method '{self.config.method}' does not give")
+        # The verdict from the recorded numbers, under the method's own rule.
+        derived.draft_probs, derived.target_probs = recorded.draft_probs, recorded.target_probs
+        self._accept()
+        if (derived.accepted, derived.correction, derived.bonus) != (
+            recorded.accepted,
+            recorded.correction,
+            recorded.bonus,
+        ):
+            method = method_class(self.config.method)
+            raise _Mismatch(
+                f"contradicts its own numbers: under method '{method.name}' (a draft is kept when "
+                f"{method.keeps_when}) it keeps {derived.accepted} of {len(derived.drafted)} drafts and "
+                f"emits token {derived.final_token} last; the trace says {recorded.accepted}, then token "
+                f"{recorded.final_token}"
+            )
+
+
 # ---- replay ---------------------------------------------------------------
+
+
+def _corpus_bytes(trace: Trace, where: str) -> bytes:
+    try:
+        return corpora.read_corpus_bytes(where)
+    except corpora.CorpusError as error:
+        beside = " (recorded relative to the trace's folder)" if trace.corpus is not None else ""
+        raise TraceError(f"cannot replay trace {trace.path}: its corpus {where}{beside}: {error.problem}") from None
+
+
+def _corpus_changed(trace: Trace, where: str | None, found: str) -> TraceError:
+    recorded = trace.corpus.sha256
+    if where is None:
+        return TraceError(
+            f"cannot replay trace {trace.path}: it was recorded with a default corpus of sha256 {recorded[:16]}, "
+            f"and this Python's default corpus has sha256 {found[:16]} (another Python release?)"
+        )
+    return TraceError(
+        f"cannot replay trace {trace.path}: its corpus {where} is not the file it was recorded with: "
+        f"sha256 {found[:16]} now, {recorded[:16]} recorded"
+    )
+
+
+def _replay_model(trace: Trace) -> ModelPair:
+    """The trace's model pair. A corpus the header names is read only as the
+    recorded corpus: its hash is compared before any of it is used, and again
+    on the text the model was built from."""
+    config, record = trace.config, trace.corpus
+    where = None
+    if record is not None and record.path is not None:
+        # Absolute, so nothing in the recorded path is taken for "~user".
+        where = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(trace.path)), record.path))
+        found = corpora.content_hash(_corpus_bytes(trace, where))
+        if found != record.sha256:
+            raise _corpus_changed(trace, where, found)
+        config = config.replace(corpus=where)
+    elif record is None and config.corpus is not None and catalog.model_reads_corpus(config.model):
+        # Version 1 recorded no hash: the corpus is the path as given, from the
+        # current folder. Its content is not described in errors: it may not
+        # be the text the trace was recorded with.
+        where = config.corpus
+        _corpus_bytes(trace, where)
+    try:
+        model = build_model(config)
+    except corpora.CorpusError:
+        raise TraceError(
+            f"cannot replay trace {trace.path}: its corpus {where} is not a text the run could have been "
+            "trained on (a version 1 trace records no hash to check it by)"
+        ) from None
+    except ConfigError as error:
+        raise TraceError(f"cannot replay trace {trace.path}: {error}") from None
+    except OSError as error:
+        raise TraceError(f"cannot replay trace {trace.path}: {error.strerror or error}: {error.filename}") from None
+    if record is not None:
+        found = model.corpus.sha256 if model.corpus is not None else "none"
+        if found != record.sha256:  # the file changed between the two reads
+            raise _corpus_changed(trace, where, found)
+    return model
 
 
 class ReplaySimulation(Simulation):
     """A recorded run, stepped like a live one: the same interface as Simulation,
     but each phase copies the recorded round instead of sampling.
 
-    The model is rebuilt from the recorded configuration (to decode words and
-    show p and q); nothing is drawn, so the replay matches the trace exactly
-    even if the sampling code changed since it was recorded.
+    The model is rebuilt from the recorded configuration (to decode words,
+    show p and q, and check every round against it, see _Rederivation); the
+    phases then copy the recorded rounds and draw nothing.
     """
 
     def __init__(self, trace: Trace, model: ModelPair | None = None):
-        try:
-            super().__init__(trace.config, model)
-        except OSError as error:
-            raise TraceError(f"cannot replay trace {trace.path}: {error.strerror or error}: {error.filename}") from None
+        super().__init__(trace.config, model if model is not None else _replay_model(trace))
         if len(self.model.vocab) != trace.vocab_size:
+            if trace.corpus is None and self.model.corpus is not None and trace.config.corpus is not None:
+                # A version 1 trace's corpus may be any file: nothing of it is shown.
+                now = f"trained on {trace.config.corpus} has another (a version 1 trace records no corpus hash)"
+            else:
+                now = f"now has {len(self.model.vocab):,} words"
             raise TraceError(
                 f"cannot replay trace {trace.path}: it was recorded with a {trace.vocab_size:,}-word vocabulary, "
-                f"but model '{trace.config.model}' now has {len(self.model.vocab):,} words"
+                f"but model '{trace.config.model}' {now}"
             )
+        _Rederivation(trace, self.model).check(trace)
         self.trace = trace
         self.recorded = trace.rounds
         # Filling each round's p and q costs model lookups; only a viewer

@@ -16,8 +16,10 @@ A user corpus must be a UTF-8 plain-text file; anything else is a one-line
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import re
+import stat
 from dataclasses import dataclass
 
 from specviz.engine.models.pair import PUNCTUATION, tokenize
@@ -38,6 +40,9 @@ class Corpus:
 
     name: str  # for people: a path or the default corpus' description
     tokens: tuple[str, ...]
+    #: sha256 of the file's bytes (of the default corpus' text as UTF-8): a
+    #: trace records it, so a replay can tell it is reading the same text
+    sha256: str = ""
 
     @property
     def word_count(self) -> int:
@@ -80,40 +85,64 @@ def default_corpus() -> Corpus:
         raise ConfigError("corpus", None, f"{ALLOWED}; this Python has no pydoc_data, so pass --corpus PATH") from None
     # Sorted so the text does not depend on the dict's order.
     text = "\n".join(p for name in sorted(topics) for p in _prose_paragraphs(topics[name]))
-    return Corpus(DEFAULT_CORPUS_NAME, tuple(tokenize(text)))
+    return Corpus(DEFAULT_CORPUS_NAME, tuple(tokenize(text)), content_hash(text.encode("utf-8")))
 
 
-def read_corpus(path: str) -> Corpus:
-    """A user's corpus file as tokens; raises ConfigError for anything else."""
+class CorpusError(ConfigError):
+    """A corpus file that cannot be used; `problem` says what is wrong with it."""
+
+    def __init__(self, path: str, problem: str):
+        super().__init__("corpus", path, f"{ALLOWED}; {problem}")
+        self.problem = problem
+
+
+def read_corpus_bytes(path: str) -> bytes:
+    """The bytes of a corpus file. Checks what the file is (a regular file under
+    the size cap), not what it says, so a caller can compare its hash before
+    any of its content shows in an error. Raises CorpusError."""
     full_path = os.path.expanduser(path)
-
-    def refuse(problem: str) -> ConfigError:
-        return ConfigError("corpus", path, f"{ALLOWED}; {problem}")
-
     if not os.path.exists(full_path):
-        raise refuse("no such file")
+        raise CorpusError(path, "no such file")
     if not os.path.isfile(full_path):
-        raise refuse("this is not a regular file")
+        raise CorpusError(path, "this is not a regular file")
     try:
         size = os.path.getsize(full_path)
         if size > MAX_CORPUS_BYTES:
-            raise refuse(f"this file has {size / 2**20:.1f} MB")
-        with open(full_path, "rb") as handle:
-            data = handle.read(MAX_CORPUS_BYTES + 1)
+            raise CorpusError(path, f"this file has {size / 2**20:.1f} MB")
+        # O_NONBLOCK: a FIFO put in the file's place after the check above
+        # cannot block open(); fstat then sees it for what it is.
+        with open(os.open(full_path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise CorpusError(path, "this is not a regular file")
+            return handle.read(MAX_CORPUS_BYTES + 1)
     except OSError as error:
-        raise refuse(f"it cannot be read ({error.strerror or error})") from None
+        raise CorpusError(path, f"it cannot be read ({error.strerror or error})") from None
+
+
+def content_hash(data: bytes) -> str:
+    """What a trace records of its corpus: the sha256 of its bytes, in hex."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def corpus_from_bytes(path: str, data: bytes) -> Corpus:
+    """A corpus file's bytes as tokens; raises CorpusError for text that cannot train."""
     if not data.strip():
-        raise refuse("this file is empty")
+        raise CorpusError(path, "this file is empty")
     if b"\x00" in data:
-        raise refuse("this file is binary")
+        raise CorpusError(path, "this file is binary")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise refuse("this file is not UTF-8 text (binary?)") from None
-    corpus = Corpus(path, tuple(tokenize(text)))
+        raise CorpusError(path, "this file is not UTF-8 text (binary?)") from None
+    corpus = Corpus(path, tuple(tokenize(text)), content_hash(data))
     if corpus.word_count < MIN_CORPUS_WORDS:
-        raise refuse(f"this file has {corpus.word_count} words")
+        raise CorpusError(path, f"this file has {corpus.word_count} words")
     return corpus
+
+
+def read_corpus(path: str) -> Corpus:
+    """A user's corpus file as tokens; raises CorpusError (a ConfigError) for anything else."""
+    return corpus_from_bytes(path, read_corpus_bytes(path))
 
 
 def load_corpus(path: str | None) -> Corpus:

@@ -271,9 +271,17 @@ class NgramPair(ModelPair):
     name = "ngram"
     uses_acceptance_rate = False
 
-    def __init__(self, tables: NgramTables, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0):
+    def __init__(
+        self,
+        tables: NgramTables,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        corpus: Corpus | None = None,
+    ):
         super().__init__(tables.vocab)
         self.tables = tables
+        self.corpus = corpus  # what the tables were trained on
         self.temperature = temperature
         self.top_k = top_k
         self.top_p = top_p
@@ -370,8 +378,8 @@ class NgramPair(ModelPair):
 def build_ngram_pair(config: SimConfig) -> NgramPair:
     """The registry's factory: trains on --corpus (or the default) and applies
     --temperature, --top-k and --top-p. Raises ConfigError for a bad corpus."""
-    tables = build_tables(load_corpus(config.corpus))
-    return NgramPair(tables, config.temperature, config.top_k, config.top_p)
+    corpus = load_corpus(config.corpus)
+    return NgramPair(build_tables(corpus), config.temperature, config.top_k, config.top_p, corpus)
 
 
 register_model("ngram", build_ngram_pair)
