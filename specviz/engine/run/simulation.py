@@ -212,7 +212,9 @@ class Simulation(RunState):
         data["speedup"] = cost.speedup
         data["theory_alpha"] = alpha = self.theory_alpha()
         data["expected_tokens_per_round"] = theory.expected_tokens_per_round(alpha, k)
-        data["expected_speedup"] = theory.expected_speedup(alpha, k, config.draft_cost, config.verify_overhead)
+        # The cost model's speedup of rounds of k drafts (the constant-ratio model's is theory.expected_speedup's).
+        data["expected_speedup"] = self.cost_model.expected_speedup(theory.expected_tokens_per_round(alpha, k), k)
+        data["cost_model"] = self.cost_model.describe()
         data["expected_draft_acceptance_rate"] = theory.draft_acceptance_rate(alpha, k)
         if include_text:
             data["prompt"] = self.prompt_text()
