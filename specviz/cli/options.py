@@ -16,7 +16,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 
 from specviz.engine import catalog
+from specviz.engine.analysis.cost import preset_names
 from specviz.engine.run.config import (
+    MAX_BATCH_SIZE,
+    MAX_CONTEXT_LENGTH,
     MAX_DRAFT_LENGTH,
     MAX_TARGET_LENGTH,
     PARTS,
@@ -60,7 +63,26 @@ SIMULATION_OPTIONS: list[tuple[tuple[str, ...], str, str]] = [
     ),
     (("--typical-epsilon",), "typical_epsilon", "typical acceptance: hard threshold epsilon, 0 to 1"),
     (("--typical-delta",), "typical_delta", "typical acceptance: entropy factor delta, >= 0"),
+    (
+        ("--cost-model",),
+        "cost_model",
+        "price passes by a forward-pass model, a preset or a .toml cost file, in place of --draft-cost, "
+        f"--target-ms and --verify-overhead (presets: {', '.join(preset_names())})",
+    ),
+    (
+        ("--batch-size",),
+        "batch_size",
+        f"sequences decoded together (b), 1 to {MAX_BATCH_SIZE:,}: a round verifies b times k+1 tokens in one pass",
+    ),
+    (
+        ("--context-length",),
+        "context_length",
+        f"cached tokens per sequence each pass attends to (L), 0 to {MAX_CONTEXT_LENGTH:,}",
+    ),
 ]
+
+# Flags the constant-ratio cost model reads, which a --cost-model replaces.
+CONSTANT_RATIO_FLAGS = ("draft_cost", "target_pass_ms", "verify_overhead")
 
 # Metavars by field; a field missing here (an option another part adds to the
 # table) falls back to its name in capitals.
@@ -80,6 +102,9 @@ METAVARS: dict[str, str] = {
     "confidence_threshold": "Q",
     "typical_epsilon": "EPS",
     "typical_delta": "DELTA",
+    "cost_model": "NAME|FILE",
+    "batch_size": "B",
+    "context_length": "L",
 }
 
 
@@ -158,7 +183,12 @@ def given_simulation_flags(args: argparse.Namespace) -> list[str]:
 
 
 def config_from_args(args: argparse.Namespace) -> SimConfig:
-    """SimConfig from the flags given; raises ConfigError."""
+    """SimConfig from the flags given; raises ConfigError (or UsageError for flags that do not go together)."""
+    if hasattr(args, "cost_model"):
+        clash = next((name for name in CONSTANT_RATIO_FLAGS if hasattr(args, name)), None)
+        if clash is not None:
+            flag = next(flags[-1] for flags, name, _ in SIMULATION_OPTIONS if name == clash)
+            raise UsageError(f"{flag} cannot be used with --cost-model: the cost model prices every pass")
     given = {
         field_name: getattr(args, field_name)
         for _, field_name, _ in SIMULATION_OPTIONS

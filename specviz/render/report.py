@@ -93,12 +93,22 @@ def configuration(summary: dict[str, Any], uses_acceptance_rate: bool, source: s
     ]
     if uses_acceptance_rate:
         rows.append(("acceptance rate α", f"{config['acceptance_rate']} (sum_x min(p, q) in every context)"))
-    rows += [
-        ("target length n", f"{config['target_length']:,} tokens"),
-        ("draft cost c", f"{c} (a draft pass {_ms(c * target_ms)}, a target pass {_ms(target_ms)})"),
-    ]
-    if config["verify_overhead"]:
-        rows.append(("verify overhead v", f"{config['verify_overhead']} per drafted token verified"))
+    rows.append(("target length n", f"{config['target_length']:,} tokens"))
+    model = summary["cost_model"]
+    if "draft_kind" in model:  # a forward-pass model (--cost-model)
+        rows += [
+            ("cost model", Text(f"{model['name']} ({model['draft_kind']} draft)")),
+            ("", Text(model["source"], style="dim", overflow="fold")),
+            (
+                "batch b, context L",
+                f"{model['batch_size']:,} sequences, {model['context_length']:,} cached tokens each "
+                f"(a plain step {_ms(model['plain_pass_ms'])})",
+            ),
+        ]
+    else:
+        rows.append(("draft cost c", f"{c} (a draft pass {_ms(c * target_ms)}, a target pass {_ms(target_ms)})"))
+        if config["verify_overhead"]:
+            rows.append(("verify overhead v", f"{config['verify_overhead']} per drafted token verified"))
     rows += [("seed", str(config["seed"])), ("prompt", Text(repr(config["prompt"])))]
     if source is not None:
         rows.append(("replayed from", Text(source, overflow="fold")))
@@ -217,9 +227,9 @@ def summary_section(summary: dict[str, Any]) -> Group:
 
 
 def cost_section(summary: dict[str, Any]) -> Group:
-    config, cost = summary["config"], summary["cost_ms"]
+    config, cost, model = summary["config"], summary["cost_ms"], summary["cost_model"]
     target_ms, c, v, k = (
-        config["target_pass_ms"],
+        model["plain_pass_ms"],
         config["draft_cost"],
         config["verify_overhead"],
         config["draft_length"],
@@ -233,12 +243,25 @@ def cost_section(summary: dict[str, Any]) -> Group:
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
     table.add_column(justify="right", no_wrap=True)
-    target_formula = f"{rounds:,} × {_ms(target_ms)}"
-    if v:
-        # Verifying k drafts costs T (1 + v k): REFERENCE §5's overhead term.
-        target_formula = f"({rounds:,} + {v} × {summary['drafted']:,} drafted) × {_ms(target_ms)}"
-    table.add_row("target passes", target_formula, _ms(cost["target_ms"]))
-    table.add_row("draft passes", f"{draft_passes:,} × {_ms(c * target_ms)}  ({draft_note})", _ms(cost["draft_ms"]))
+    if "draft_kind" in model:
+        # The forward-pass model: one verify pass of b (k+1) tokens a round.
+        b = model["batch_size"]
+        table.add_row("target passes", f"{rounds:,} verify passes of {b:,} × (k+1) tokens", _ms(cost["target_ms"]))
+        drafting = {
+            "model": f"{draft_passes:,} draft passes of {b:,} tokens  ({draft_note})",
+            "head": f"one proposal of {b:,} × k tokens a round  ({draft_note})",
+            "free": f"lookups for {b:,} × k tokens a round  ({draft_note})",
+        }[model["draft_kind"]]
+        table.add_row("drafting", drafting, _ms(cost["draft_ms"]))
+        if cost["overhead_ms"]:
+            table.add_row("step overhead", f"{_ms(model['overhead_ms'])} a round that drafts", _ms(cost["overhead_ms"]))
+    else:
+        target_formula = f"{rounds:,} × {_ms(target_ms)}"
+        if v:
+            # Verifying k drafts costs T (1 + v k): REFERENCE §5's overhead term.
+            target_formula = f"({rounds:,} + {v} × {summary['drafted']:,} drafted) × {_ms(target_ms)}"
+        table.add_row("target passes", target_formula, _ms(cost["target_ms"]))
+        table.add_row("draft passes", f"{draft_passes:,} × {_ms(c * target_ms)}  ({draft_note})", _ms(cost["draft_ms"]))
     table.add_row("total time", "", _ms(cost["total_ms"]))
     table.add_row("without speculation", f"{summary['tokens']:,} tokens × {_ms(target_ms)}", _ms(cost["baseline_ms"]))
     table.add_row("speedup", "time without / time with speculation", Text(f"{cost['speedup']:.2f}×", style="bold"))
@@ -260,6 +283,8 @@ def math_section(summary: dict[str, Any], uses_acceptance_rate: bool) -> Group:
         _num(summary["tokens_per_target_pass"]),
     )
     cost_term = "k c + 1" + (" + v k" if v else "")
+    if "draft_kind" in summary["cost_model"]:
+        cost_term = "round time / plain step"
     table.add_row("speedup", f"S = E / ({cost_term})", _num(summary["expected_speedup"]), f"{summary['speedup']:.3f}")
     table.add_row(
         "draft acceptance rate",

@@ -402,3 +402,32 @@ def test_the_app_reads_a_named_corpus_before_its_screen_opens(tmp_path, monkeypa
     monkeypatch.setattr(specviz.app, "run_app", lambda *a, **k: pytest.fail("the app was opened"))
     code, _, err = run_cli("--model", "ngram", "--corpus", str(tmp_path / "missing.txt"))
     assert_one_line_error(code, err, "missing.txt")
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["run", "--cost-model", "h100-magic"], "unknown cost model 'h100-magic'"),
+        (
+            ["run", "--cost-model", "llama3.1-8b-eagle-h100", "--draft-cost", "0.2"],
+            "--draft-cost cannot be used with --cost-model",
+        ),
+        (
+            ["theory", "--cost-model", "llama3.1-8b-eagle-h100", "--verify-overhead", "0.2"],
+            "--verify-overhead cannot be used",
+        ),
+        (["run", "--batch-size", "0"], "batch size b (--batch-size): 0"),
+        (["run", "--context-length", "-1"], "context length L (--context-length)"),
+    ],
+)
+def test_bad_cost_model_input_is_one_line(argv, words):
+    code, out, err = run_cli(*argv)
+    assert out == ""
+    assert_one_line_error(code, err, words)
+
+
+def test_a_malformed_cost_file_is_one_line_naming_the_key(tmp_path):
+    path = tmp_path / "cost.toml"
+    path.write_text('[target]\nfixed_ms = 5.0\n[draft]\nkind = "model"\nfixed_ms = -1\n')
+    code, _, err = run_cli("run", "--cost-model", str(path))
+    assert_one_line_error(code, err, "[draft] fixed_ms = -1")

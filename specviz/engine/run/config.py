@@ -11,12 +11,9 @@ import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from specviz.engine.catalog import method_names, model_names, policy_names
-
-if TYPE_CHECKING:
-    from specviz.engine.analysis.cost import CostModel
 
 # k beyond this is never useful: even at alpha = 0.99 and c = 0.01 the optimal k
 # is below 64, and each round stores O(k) numbers.
@@ -24,6 +21,10 @@ MAX_DRAFT_LENGTH = 64
 # A hard stop against typos such as -n 1e12; 100M tokens is ~25 s of engine time.
 MAX_TARGET_LENGTH = 100_000_000
 MAX_SEED = 2**63 - 1
+# Batch sizes and context lengths the cost model prices (vLLM's largest
+# configurable batch is far below the first; the second is a 10M-token context).
+MAX_BATCH_SIZE = 65_536
+MAX_CONTEXT_LENGTH = 10_000_000
 
 
 class TraceError(ValueError):
@@ -98,6 +99,10 @@ class SimConfig:
     corpus: str | None = _knob(None, "model pair", "corpus path (--corpus)")
     typical_epsilon: float = _knob(0.09, "verification", "typical acceptance epsilon (--typical-epsilon)")
     typical_delta: float = _knob(0.3, "verification", "typical acceptance delta (--typical-delta)")
+    # None: the constant-ratio model of draft_cost, target_pass_ms and verify_overhead.
+    cost_model: str | None = _knob(None, "cost", "cost model (--cost-model)")
+    batch_size: int = _knob(1, "cost", "batch size b (--batch-size)")
+    context_length: int = _knob(0, "cost", "context length L (--context-length)")
 
     def __post_init__(self) -> None:
         validate(self)
@@ -123,12 +128,6 @@ class SimConfig:
                 unknown[0], data[unknown[0]], "one of " + ", ".join(f.name for f in dataclasses.fields(cls))
             )
         return cls(**data)
-
-    @property
-    def cost_model(self) -> CostModel:
-        from specviz.engine.analysis.cost import CostModel
-
-        return CostModel(self.target_pass_ms, self.draft_cost, self.verify_overhead)
 
 
 def field_part(name: str) -> str:
@@ -211,6 +210,10 @@ def _drafting_rules(config: SimConfig) -> None:
 
 
 def _cost_rules(config: SimConfig) -> None:
+    if config.cost_model is not None and (not isinstance(config.cost_model, str) or not config.cost_model.strip()):
+        raise ConfigError("cost_model", config.cost_model, "a preset name or a path to a .toml cost file")
+    _int_in("batch_size", config.batch_size, 1, MAX_BATCH_SIZE)
+    _int_in("context_length", config.context_length, 0, MAX_CONTEXT_LENGTH)
     _real_in("draft_cost", config.draft_cost, 0.0, None, "a finite number >= 0")
     if not _is_real(config.target_pass_ms) or config.target_pass_ms <= 0:
         raise ConfigError("target_pass_ms", config.target_pass_ms, "a finite number > 0")

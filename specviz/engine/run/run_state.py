@@ -16,7 +16,7 @@ from array import array
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from specviz.engine.analysis.cost import CostBreakdown
+from specviz.engine.analysis.cost import CostBreakdown, cost_model_for
 from specviz.engine.catalog import model_sets_alpha
 from specviz.engine.run.config import SimConfig
 from specviz.engine.run.rounds import Phase, Round, TokenKind
@@ -33,7 +33,7 @@ class RunState:
 
     def __init__(self, config: SimConfig, prompt_ids: Sequence[int], uses_acceptance_rate: bool):
         self.config = config
-        self.cost_model = config.cost_model
+        self.cost_model = cost_model_for(config)
         self.stats = RunStats()
         # history = prompt ids then emitted ids; compact, 4 bytes a token.
         self.history = array("i", prompt_ids)
@@ -88,4 +88,5 @@ class RunState:
 
     def cost(self) -> CostBreakdown:
         s = self.stats
-        return self.cost_model.breakdown(s.rounds, s.draft_passes, s.drafted, s.emitted)
+        drafting_rounds = s.rounds - (s.drafted_histogram[0] if s.drafted_histogram else 0)
+        return self.cost_model.breakdown(s.rounds, s.draft_passes, s.drafted, s.emitted, drafting_rounds)

@@ -230,9 +230,11 @@ class Simulation(RunState):
         # The closed forms at the alpha theory uses; all None while that alpha is
         # measured and nothing has been tested.
         data["theory_alpha"] = alpha = self.theory_alpha()
-        c, v = config.draft_cost, config.verify_overhead
-        data["expected_tokens_per_round"] = theory.expected_tokens_per_round(alpha, k) if alpha is not None else None
-        data["expected_speedup"] = theory.expected_speedup(alpha, k, c, v) if alpha is not None else None
+        tokens = theory.expected_tokens_per_round(alpha, k) if alpha is not None else None
+        data["expected_tokens_per_round"] = tokens
+        # The cost model's speedup of rounds of k drafts (the constant-ratio model's is theory.expected_speedup's).
+        data["expected_speedup"] = self.cost_model.expected_speedup(tokens, k) if tokens is not None else None
+        data["cost_model"] = self.cost_model.describe()
         data["expected_draft_acceptance_rate"] = theory.draft_acceptance_rate(alpha, k) if alpha is not None else None
         if include_text:
             data["prompt"] = self.prompt_text()
