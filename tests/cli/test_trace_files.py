@@ -253,8 +253,14 @@ def test_a_corpus_missing_beside_the_trace_is_the_trace_s_error(ngram_trace, tmp
 
 
 def _as_version_1(trace: Path) -> None:
-    # What the version 1 writer wrote: no corpus record.
-    _rewrite_header(trace, lambda h: (h.pop("corpus"), h.update(version=1)))
+    # What the version 1 writer wrote: no corpus record, no cost-model knobs.
+    def rewrite(header: dict) -> None:
+        header.pop("corpus")
+        header.update(version=1)
+        for knob in ("cost_model", "batch_size", "context_length"):
+            header["config"].pop(knob)
+
+    _rewrite_header(trace, rewrite)
 
 
 def test_a_version_1_trace_with_a_corpus_replays_from_its_folder(ngram_trace):

@@ -188,3 +188,18 @@ def test_a_header_over_its_bound_is_refused_before_the_run(tmp_path, monkeypatch
     with pytest.raises(TraceError, match=f"its header would take {header:,} bytes"):
         TraceWriter(str(tmp_path / "run.jsonl"), Simulation(SimConfig()))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_version_1_header_cannot_carry_knobs_that_came_later(tmp_path):
+    import json
+
+    from specviz.engine.io.trace import read_trace
+    from specviz.engine.run.config import TraceError
+
+    source = (FIXTURES / "trace_v1_speculative.jsonl").read_text().splitlines()
+    header = json.loads(source[0])
+    header["config"]["batch_size"] = 8
+    path = tmp_path / "v1.jsonl"
+    path.write_text("\n".join([json.dumps(header), *source[1:]]) + "\n")
+    with pytest.raises(TraceError, match="version 1 header has a 'batch_size'"):
+        read_trace(str(path))

@@ -75,12 +75,19 @@ MAX_HEADER_BYTES = 1 << 20
 MAX_ROUND_BYTES = 64 << 10
 _EXPECTED = "a specviz trace: a header line, then one JSON line per round"
 _CONFIG_KEYS = tuple(f.name for f in dataclasses.fields(SimConfig))
+# The knobs that came with version 2 (the batch-aware cost model): a version 1
+# run had their defaults (the constant-ratio model at batch 1), so a version 1
+# header lacks them and must.
+_CONFIG_KEYS_V1 = tuple(name for name in _CONFIG_KEYS if name not in ("cost_model", "batch_size", "context_length"))
 _HEADER_KEYS = {
     1: ("format", "version", "config", "vocab_size"),
     2: ("format", "version", "config", "vocab_size", "corpus"),
 }
 _ROUND_KEYS = tuple(Round(0, 0, 0).to_dict())
 _ROUND_KEY_SET = frozenset(_ROUND_KEYS)
+# sum_x min(p, q) per position: written only where it differs from the betas
+# (methods other than speculative sampling), and absent from version 1 files.
+_OPTIONAL_ROUND_KEY = "overlaps"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 # Recorded p(x), q(x) and beta agree with the models' to this (relative): the
 # same specviz gives the same bits; this leaves room for a numpy release that
@@ -516,8 +523,13 @@ def _parse_header(path: str, line: bytes) -> Trace:
         raise TraceError(f"trace {path} is corrupt: its header has no configuration")
     if not _is_int(vocab_size) or vocab_size < 1:
         raise TraceError(f"trace {path} is corrupt: its header has no vocabulary size")
-    missing = [name for name in _CONFIG_KEYS if name not in config_data]
-    unknown = [name for name in config_data if name not in _CONFIG_KEYS]
+    recorded = _CONFIG_KEYS if version >= 2 else _CONFIG_KEYS_V1
+    missing = [name for name in recorded if name not in config_data]
+    unknown = [name for name in config_data if name not in recorded]
+    if unknown and unknown[0] in _CONFIG_KEYS:
+        raise TraceError(
+            f"trace {path} is corrupt: its version {version} header has a '{unknown[0]}', which that version lacks"
+        )
     if missing and not unknown:  # an unknown name: SimConfig.from_dict names it below
         # Defaults must not fill in: a trace records every parameter of its run.
         raise TraceError(f"trace {path} is corrupt: its header's configuration has no '{missing[0]}'")
@@ -604,8 +616,9 @@ class _RoundRules:
         missing = [key for key in _ROUND_KEYS if key not in data]
         if missing:
             return f"has no '{missing[0]}'"
-        if len(data) != len(_ROUND_KEYS):
-            return f"has an unknown key {_shown(next(key for key in data if key not in _ROUND_KEY_SET))}"
+        unknown = [key for key in data if key not in _ROUND_KEY_SET and key != _OPTIONAL_ROUND_KEY]
+        if unknown:
+            return f"has an unknown key {_shown(unknown[0])}"
         config, vocab_size = self.config, self.vocab_size
         if not _is_int(data["index"]) or data["index"] != self.index:
             return f"is round {_shown(data['index'])}, expected round {self.index}"
@@ -630,6 +643,8 @@ class _RoundRules:
         for key in ("draft_probs", "target_probs", "betas"):
             if not _probabilities(data[key], len(drafted)):
                 return f"has invalid {key}"
+        if _OPTIONAL_ROUND_KEY in data and not _probabilities(data[_OPTIONAL_ROUND_KEY], len(drafted)):
+            return f"has invalid {_OPTIONAL_ROUND_KEY}"
         if drafted and min(data["draft_probs"]) <= 0.0:
             return "records q(x) = 0 for a drafted token, which the draft never samples"
         if not _numbers(data["draws"], 2 * k + 1, _FLOAT, 0.0, 1.0, False):
@@ -718,6 +733,7 @@ class _Rederivation(Simulation):
         super().__init__(trace.config, model)
         self.seed_draws = self.draws
         self.draws = self  # the phases take their uniforms from take() below
+        self.version = trace.version
         self.recorded: Round | None = None
 
     def take(self, count: int) -> list[float]:
@@ -755,6 +771,14 @@ class _Rederivation(Simulation):
             raise _Mismatch("records p(x) values the target model does not give")
         if not _same(derived.betas, recorded.betas):
             raise _Mismatch(f"records acceptance probabilities (betas) method '{self.config.method}' does not give")
+        # What the writer records of the overlaps (sum_x min(p, q)); a version 1 file records none.
+        written = derived.to_dict().get(_OPTIONAL_ROUND_KEY, [])
+        if (recorded.overlaps or self.version >= 2) and not _same(written, recorded.overlaps):
+            raise _Mismatch("records sum_x min(p, q) values (overlaps) the models do not give")
+        if not recorded.overlaps and written:
+            # A version 1 file records none: the models, just checked against
+            # the round's own p and q, give them.
+            recorded.overlaps = list(written)
         # The verdict from the recorded numbers, under the method's own rule.
         derived.draft_probs, derived.target_probs = recorded.draft_probs, recorded.target_probs
         self._accept()
@@ -893,6 +917,7 @@ class ReplaySimulation(Simulation):
         recorded = self.recorded[round_.index]
         round_.target_probs = list(recorded.target_probs)
         round_.betas = list(recorded.betas)
+        round_.overlaps = list(recorded.overlaps)  # none recorded (speculative; version 1): the stats know
         self.last_phase = Phase.VERIFY
 
     def _accept(self) -> None:
