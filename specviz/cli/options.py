@@ -140,6 +140,17 @@ def add_simulation_options(parser: argparse.ArgumentParser) -> None:
         )
 
 
+def redescribe_options(parser: argparse.ArgumentParser, texts: dict[str, tuple[str, str | None]]) -> None:
+    """Replace the generic help of simulation flags a command reads its own way:
+    {field name: (text, default or None for a flag the command does not use)}."""
+    for action in parser._actions:
+        if action.dest in texts:
+            text, default = texts[action.dest]
+            names = choices(action.dest)
+            extra = f"; one of {', '.join(names)}" if names else ""
+            action.help = text + extra + ("" if default is None else f" (default: {default})")
+
+
 def given_simulation_flags(args: argparse.Namespace) -> list[str]:
     """The simulation flags given on the command line, by their long name."""
     return [flags[-1] for flags, field_name, _ in SIMULATION_OPTIONS if hasattr(args, field_name)]

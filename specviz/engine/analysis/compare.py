@@ -34,11 +34,12 @@ if TYPE_CHECKING:
 DEFAULT_TARGET_LENGTH = 2_000  # tokens per row: ~3 s in all on the synthetic pair, ~10 s with --model ngram
 DEFAULT_AUDIT_SAMPLES = 2_000  # samples per audit: catches typical's bias many times over
 # Each audit tests the joint law of the first 2 emitted tokens, as `specviz
-# audit` does by default: at 2,000 samples that costs ~1.2x the first token
-# alone on the synthetic pair and ~2x on the n-gram pair (about 2 s a method),
-# and it sees a draft kept at position 2, which the first token cannot.
+# audit` does by default: ~1.3x the cost of the first token alone on the
+# synthetic pair, 1-2x on the n-gram pair (2-4 s a method at 2,000 samples;
+# see defaults.py), and it sees a draft kept at position 2, which the first
+# token cannot.
 AUDIT_TOKENS = 2
-MAX_AUDIT_SAMPLES = 1_000_000  # about 15 minutes per method with --model ngram
+MAX_AUDIT_SAMPLES = 1_000_000  # about half an hour per method with --model ngram
 # Rounds between progress reports: a few hundred ms of engine time at most.
 CHUNK_ROUNDS = 256
 
