@@ -1,39 +1,67 @@
-"""`specviz audit`: losslessness, the emitted tokens' frequencies against the target's distribution."""
+"""`specviz audit`: losslessness, the first M emitted tokens' joint frequencies against the target's law."""
 
 from __future__ import annotations
 
 import argparse
 
-from specviz.cli.options import Commands, add_simulation_options, config_from_args, console, print_json
-from specviz.engine.analysis.defaults import DEFAULT_SAMPLES, MAX_SAMPLES
+from specviz.cli.options import (
+    Commands,
+    add_simulation_options,
+    config_from_args,
+    console,
+    print_json,
+    redescribe_options,
+    wrap,
+)
+from specviz.engine.analysis.defaults import DEFAULT_SAMPLES, DEFAULT_TOKENS, MAX_SAMPLES, MAX_TOKENS
 from specviz.engine.run.config import ConfigError
 
-SUMMARY = "losslessness: first-token frequencies against the target's distribution"
+SUMMARY = "losslessness: the first M emitted tokens' joint frequencies against the target's law"
 DEFAULT_TOP_TOKENS = 10
 
 EXAMPLES = """examples:
-  specviz audit                                   20,000 first tokens after the prompt, against p
+  specviz audit                                   20,000 samples of the first 2 tokens after the prompt
+  specviz audit --tokens 1                        the first token only (blind past position 1)
+  specviz audit -k 1                              k = 1: token 2 is the bonus, so it is tested too
   specviz audit --context "the old" --samples 50000
   specviz audit --method typical --json           a lossy method: expect it to fail
 """
+
+
+# The audit ignores -n (see the description); the generic help would say otherwise.
+REDESCRIBED = {"target_length": ("not used: each sample runs full rounds of k drafts until M tokens are out", None)}
 
 
 def add_parser(commands: Commands) -> argparse.ArgumentParser:
     parser = commands.add_parser(
         "audit",
         help=SUMMARY,
-        description="Run a round from one fixed context N times and test the first emitted token's frequencies "
-        "against the target's distribution there (chi-square goodness of fit, total-variation distance). A "
-        "lossless method passes; a lossy one (typical acceptance) should fail given enough samples.",
+        description=wrap(
+            "From one fixed context, start afresh N times and run rounds until M tokens are emitted; test "
+            "the frequencies of those M-token sequences against the target's law there, p(x1) p(x2 | x1) ... computed "
+            "exactly from p (greedy: the argmax path), with a chi-square goodness-of-fit test (sequences expected "
+            "fewer than 5 times pooled into one cell) and the total-variation distance. A lossless method passes; a "
+            "lossy one (typical acceptance) should fail given enough samples. Each sample runs full rounds of k "
+            "drafts; -n is not used. A full round's bonus is token k + 1, so it is tested only when M > k."
+        ),
         epilog=EXAMPLES,
     )
     add_simulation_options(parser)
+    redescribe_options(parser, REDESCRIBED)
     checks = parser.add_argument_group("audit")
     checks.add_argument(
         "--samples",
         default=str(DEFAULT_SAMPLES),
         metavar="N",
-        help=f"rounds to sample, 1 to {MAX_SAMPLES:,} (default: {DEFAULT_SAMPLES:,})",
+        help=f"fresh starts from the context, each run to M tokens, 1 to {MAX_SAMPLES:,} (default: {DEFAULT_SAMPLES:,})",
+    )
+    checks.add_argument(
+        "--tokens",
+        default=str(DEFAULT_TOKENS),
+        metavar="M",
+        help=f"emitted tokens tested jointly, 1 to {MAX_TOKENS} (default: {DEFAULT_TOKENS}); 1 tests the first token "
+        "alone, which nothing after position 1 of a round can change; a larger M spreads the samples over more "
+        "sequences, so raise --samples with it",
     )
     checks.add_argument(
         "--context",
@@ -45,14 +73,14 @@ def add_parser(commands: Commands) -> argparse.ArgumentParser:
         "--tokens-shown",
         default=str(DEFAULT_TOP_TOKENS),
         metavar="N",
-        help=f"tokens listed in the table, 1 to 1,000 (default: {DEFAULT_TOP_TOKENS})",
+        help=f"rows (tokens, or M-token sequences) listed in the table, 1 to 1,000 (default: {DEFAULT_TOP_TOKENS})",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    from specviz.engine.analysis.audit import audit, parse_samples
+    from specviz.engine.analysis.audit import audit, parse_samples, parse_tokens
     from specviz.engine.run.config import parse_int
     from specviz.render.audit import audit_verdict, render_audit
 
@@ -62,10 +90,11 @@ def run(args: argparse.Namespace) -> int:
     if args.context is not None:
         config = config.replace(prompt=args.context)
     samples = parse_samples(args.samples)
+    tokens = parse_tokens(args.tokens)
     top = parse_int("tokens_shown", args.tokens_shown)
     if not 1 <= top <= 1000:
         raise ConfigError("tokens_shown", top, "an integer from 1 to 1,000")
-    result = audit(config, samples)
+    result = audit(config, samples, tokens=tokens)
     if args.json:
         data = result.to_dict()
         data["top_tokens"] = result.top_tokens(top)

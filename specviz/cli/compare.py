@@ -9,9 +9,18 @@ from __future__ import annotations
 
 import argparse
 
-from specviz.cli.options import Commands, add_simulation_options, choices, config_from_args, console, print_json, wrap
+from specviz.cli.options import (
+    Commands,
+    add_simulation_options,
+    config_from_args,
+    console,
+    print_json,
+    redescribe_options,
+    wrap,
+)
 from specviz.cli.progress import stderr_progress
 from specviz.engine.analysis.compare import (
+    AUDIT_TOKENS,
     DEFAULT_AUDIT_SAMPLES,
     DEFAULT_TARGET_LENGTH,
     MAX_AUDIT_SAMPLES,
@@ -57,19 +66,15 @@ REDESCRIBED = {
 def add_parser(commands: Commands) -> argparse.ArgumentParser:
     parser = commands.add_parser("compare", help=SUMMARY, description=wrap(DESCRIPTION), epilog=EXAMPLES)
     add_simulation_options(parser)
-    for action in parser._actions:
-        if action.dest in REDESCRIBED:
-            text, default = REDESCRIBED[action.dest]
-            names = choices(action.dest)
-            extra = f"; one of {', '.join(names)}" if names else ""
-            action.help = f"{text}{extra} (default: {default})"
+    redescribe_options(parser, REDESCRIBED)
     rows = parser.add_argument_group("comparison")
     rows.add_argument("--grid", action="store_true", help="run every method with every draft policy")
     rows.add_argument(
         "--audit-samples",
         default=str(DEFAULT_AUDIT_SAMPLES),
         metavar="N",
-        help=f"first tokens sampled from the prompt per method audit, 0 (no audit) to {MAX_AUDIT_SAMPLES:,} "
+        help=f"samples of the first {AUDIT_TOKENS} tokens from the prompt per method audit, 0 (no audit) to "
+        f"{MAX_AUDIT_SAMPLES:,} "
         f"(default: {DEFAULT_AUDIT_SAMPLES})",
     )
     output = parser.add_argument_group("output")

@@ -12,7 +12,7 @@ import dataclasses
 import json
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 
 from specviz.engine import catalog
@@ -175,6 +175,17 @@ def add_simulation_options(parser: argparse.ArgumentParser) -> None:
             metavar="NAME" if names else METAVARS.get(field_name, field_name.upper()),
             help=f"{text}{extra} (default: {default_text(field_name)})",
         )
+
+
+def redescribe_options(parser: argparse.ArgumentParser, texts: Mapping[str, tuple[str, str | None]]) -> None:
+    """Replace the generic help of simulation flags a command reads its own way:
+    {field name: (text, default or None for a flag the command does not use)}."""
+    for action in parser._actions:
+        if action.dest in texts:
+            text, default = texts[action.dest]
+            names = choices(action.dest)
+            extra = f"; one of {', '.join(names)}" if names else ""
+            action.help = text + extra + ("" if default is None else f" (default: {default})")
 
 
 def given_simulation_flags(args: argparse.Namespace) -> list[str]:

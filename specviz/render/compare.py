@@ -120,9 +120,10 @@ def audit_lines(comparison: dict[str, Any]) -> list[str]:
     samples = config["audit_samples"]
     if not samples:
         return ["audit: not run (--audit-samples 0)"]
+    # compare audits the first 2 tokens jointly (engine.analysis.compare.AUDIT_TOKENS).
     lines = [
-        f"audit = {samples:,} first tokens from the prompt per method against p (greedy:",
-        f"argmax p), chi-square at {config['audit_significance']:g}; a method's rows share its audit:",
+        f"audit = {samples:,} samples of each method's first {config['audit_tokens']} tokens from the prompt, against",
+        f"p's joint law (greedy: argmax path), chi-square at {config['audit_significance']:g}, one per method:",
     ]
     seen = set()
     for row in comparison["rows"]:

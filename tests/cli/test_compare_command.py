@@ -78,6 +78,7 @@ def test_table_marks_the_lossy_method_and_the_audit_verdicts(table):
     assert "argmax p" in greedy and "pass" in greedy
     assert "typical: NOT lossless" in table and "speculative: lossless" in table
     assert "⚠ LOSSY" in table and "warning" not in table
+    assert "audit = 1,000 samples of each method's first 2 tokens from the prompt, against" in table
 
 
 def test_table_fits_80_columns(table):

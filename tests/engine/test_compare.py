@@ -8,6 +8,7 @@ import pytest
 
 from specviz.engine.analysis.audit import SIGNIFICANCE, audit
 from specviz.engine.analysis.compare import (
+    AUDIT_TOKENS,
     MAX_AUDIT_SAMPLES,
     compare,
     comparison_plan,
@@ -161,6 +162,7 @@ def test_audit_verdicts(comparison):
     assert not typical["lossless"] and typical["chi2_pvalue"] < SIGNIFICANCE and typical["tv_distance"] > 0.1
     for row in comparison["rows"]:
         assert row["audit"]["samples"] == AUDIT_SAMPLES
+        assert row["audit"]["tokens"] == AUDIT_TOKENS == 2  # the first 2 tokens, jointly
         assert row["audit"]["method_claims_lossless"] == row["lossless_claim"]
 
 
@@ -226,6 +228,7 @@ def test_result_is_json_ready(comparison):
     config = data["config"]
     assert "method" not in config and "draft_policy" not in config
     assert config["audit_samples"] == AUDIT_SAMPLES and config["audit_significance"] == SIGNIFICANCE
+    assert config["audit_tokens"] == AUDIT_TOKENS
     assert config["target_length"] == BASE.target_length and config["seed"] == BASE.seed
 
 

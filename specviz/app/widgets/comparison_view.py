@@ -14,7 +14,7 @@ from textual.worker import get_current_worker
 
 from specviz.app.view_catalog import view_title
 from specviz.app.widgets.analysis_view import AnalysisView
-from specviz.engine.analysis.compare import DEFAULT_AUDIT_SAMPLES, DEFAULT_TARGET_LENGTH
+from specviz.engine.analysis.compare import AUDIT_TOKENS, DEFAULT_AUDIT_SAMPLES, DEFAULT_TARGET_LENGTH
 
 # Tokens per row: the run's n, but no more than `specviz compare`'s default,
 # so the table comes back in seconds whatever n the run has.
@@ -36,8 +36,8 @@ class ComparisonView(AnalysisView):
 every verification method with the fixed policy, then speculative sampling
 with each draft policy, on the same model pair and seed, each row a run of
 the run's n tokens (at most {MAX_ROW_TOKENS:,}), each method audited on
-{DEFAULT_AUDIT_SAMPLES:,} first tokens from the prompt. Lossy methods
-(`typical`) are marked LOSSY ⚠. It runs in a background thread when the view
+{DEFAULT_AUDIT_SAMPLES:,} samples of its first {AUDIT_TOKENS} tokens from the prompt (their joint
+law against p's). Lossy methods (`typical`) are marked LOSSY ⚠. It runs in a background thread when the view
 is shown and again after the settings change; the run itself is not touched.
 """
 

@@ -34,9 +34,10 @@ pooled, as `specviz audit` does). The context is the one the run emitted after
 most often (it changes only when another is seen 10% more often); for a
 lossless method the tokens after it are independent draws from p there, so
 the bars agree more closely as the run goes on. `typical` is lossy: given
-enough tokens its p-value falls below 0.001. The chi-square test runs in a
-background thread. `specviz audit` instead samples the first token from the
-prompt many times.
+enough tokens its p-value falls below 0.001. The chi-square test (the one
+`specviz audit` and `compare` run) works in a background thread. `specviz
+audit` instead starts afresh from the prompt many times and tests the first
+M tokens (default 2) jointly, which also sees a draft kept at position 2.
 """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:

@@ -11,9 +11,21 @@ numpy, so what the help needs lives here and they import it from here.
 # the reference. With a fixed seed the verdict is reproducible; 1e-3 keeps
 # false alarms for a correct rule rare across many configurations.
 SIGNIFICANCE = 1e-3
-# Each sample is one round (~50 us), so a million is under a minute.
+# A first-token sample is one round (~50 us on the synthetic pair), so a
+# million is under a minute; M tokens take up to M rounds.
 MAX_SAMPLES = 1_000_000
 DEFAULT_SAMPLES = 20_000
+# The audit tests the joint law of the first M emitted tokens, M from 1 to
+# MAX_TOKENS. M = 2 is the default, at a cost measured at k = 5: a sample
+# takes ~1.3x a first-token sample on the synthetic pair; on the n-gram pair,
+# where new contexts dominate, 1.0x for speculative sampling and ~2x for
+# greedy and sample-match (position 1 is mostly rejected, so a second round of
+# k drafts runs). Token 2 is where a draft is kept after another (positions 2..k)
+# and, at k = 1, the bonus; the first token alone sees neither. Larger M
+# spreads the samples over more sequences: at 20,000 samples M = 4 leaves
+# only a few dozen cells their own (the rest pooled), so it needs more samples.
+DEFAULT_TOKENS = 2
+MAX_TOKENS = 4
 
 # ---- sweep ----
 

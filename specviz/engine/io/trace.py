@@ -51,8 +51,7 @@ import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, TextIO, TypeGuard
+from typing import Any, TypeGuard
 
 from specviz.engine import catalog
 from specviz.engine.drafting.policies import build_policy
