@@ -42,6 +42,7 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import errno
+import io
 import json
 import math
 import os
@@ -60,8 +61,10 @@ from specviz.engine.models.pair import ModelPair, build_model
 
 # TraceError lives in config.py (numpy-free, for the command line); importable from here too.
 from specviz.engine.run.config import MAX_DRAFT_LENGTH, ConfigError, SimConfig, TraceError
+from specviz.engine.run.random import UniformSource
 from specviz.engine.run.rounds import Phase, Round
 from specviz.engine.run.simulation import Simulation
+from specviz.engine.run.stats import RunStats
 from specviz.engine.verification.methods import method_class
 
 TRACE_FORMAT = "specviz-trace"
@@ -301,7 +304,7 @@ class TraceWriter:
                 f"and a trace header takes at most {MAX_HEADER_BYTES:,} (a shorter prompt?)"
             )
         check_free_space(path, simulation, header_bytes)
-        self._file = None
+        self._file: TextIO | None = None
         self._temp_path: str | None = None
 
     def __enter__(self) -> TraceWriter:
@@ -321,6 +324,7 @@ class TraceWriter:
         return self
 
     def write_round(self, round_: Round) -> None:
+        assert self._file is not None  # a listener only between __enter__ and __exit__
         try:
             self._file.write(_dumps(round_.to_dict()) + "\n")
         except OSError as error:
@@ -331,12 +335,15 @@ class TraceWriter:
             f"cannot write trace {self.path}: {error.strerror or error} while writing it (nothing was kept)"
         )
 
-    def __exit__(self, kind, value, traceback) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
         try:
             if kind is not None:
                 return  # the exception goes on; `finally` removes the temporary file
             if not self.simulation.done:
                 raise TraceError(f"trace {self.path} not written: the run stopped before its target length")
+            assert self._file is not None  # __enter__ opened it; only _discard closes it
             try:
                 self._file.flush()
                 os.fsync(self._file.fileno())
@@ -351,6 +358,7 @@ class TraceWriter:
 
     def _put_in_place(self) -> None:
         temp, path = self._temp_path, self.path
+        assert temp is not None  # __enter__ made it; only _discard forgets it
         try:
             if self.force:
                 _refuse_non_regular(path)  # again: something may have appeared since the check
@@ -412,7 +420,7 @@ class Trace:
         return sum(r.accepted + 1 for r in self.rounds)
 
 
-def _open_trace(path: str):
+def _open_trace(path: str) -> io.BufferedReader:
     """The trace file opened for binary reading, if it is a regular file."""
     try:
         kind = _kind(os.stat(path).st_mode)
@@ -582,8 +590,10 @@ def _numbers(values: Any, length: int, kinds: frozenset[type], low: float, high:
         return True
     if not set(map(type, values)) <= kinds:
         return False
-    largest = max(values)
-    return low <= min(values) and (largest <= high if high_included else largest < high)
+    # `values` holds only numbers of `kinds` (checked above).
+    smallest: float = min(values)
+    largest: float = max(values)
+    return low <= smallest and (largest <= high if high_included else largest < high)
 
 
 def _probabilities(values: Any, length: int) -> bool:
@@ -718,7 +728,7 @@ def _same(derived: list[float], recorded: list[float]) -> bool:
     )
 
 
-def _first_difference(derived: list, recorded: list) -> int:
+def _first_difference(derived: list[Any], recorded: list[Any]) -> int:
     return next((i for i, (d, r) in enumerate(zip(derived, recorded)) if d != r), min(len(derived), len(recorded)))
 
 
@@ -730,12 +740,13 @@ class _Rederivation(Simulation):
 
     def __init__(self, trace: Trace, model: ModelPair):
         super().__init__(trace.config, model)
-        self.seed_draws = self.draws
+        self.seed_draws: UniformSource = self.draws
         self.draws = self  # the phases take their uniforms from take() below
         self.version = trace.version
         self.recorded: Round | None = None
 
     def take(self, count: int) -> list[float]:
+        assert self.recorded is not None  # check() sets each round before deriving it
         recorded = self.recorded.draws
         if self.seed_draws.take(count) != recorded:
             raise _Mismatch(f"has uniforms (draws) that seed {self.config.seed} does not give")
@@ -752,6 +763,7 @@ class _Rederivation(Simulation):
     def _check_round(self, recorded: Round) -> None:
         self._draft()
         derived = self.current
+        assert derived is not None  # _draft opened it
         if derived.drafted != recorded.drafted:
             i = _first_difference(derived.drafted, recorded.drafted)
             if i >= min(len(derived.drafted), len(recorded.drafted)):
@@ -807,6 +819,7 @@ def _corpus_bytes(trace: Trace, where: str) -> bytes:
 
 
 def _corpus_changed(trace: Trace, where: str | None, found: str) -> TraceError:
+    assert trace.corpus is not None  # only a recorded hash can be found changed
     recorded = trace.corpus.sha256
     if where is None:
         return TraceError(

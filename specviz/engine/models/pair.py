@@ -21,6 +21,7 @@ import numpy as np
 from specviz.engine import catalog
 
 if TYPE_CHECKING:
+    from specviz.engine.models.corpus import Corpus
     from specviz.engine.run.config import SimConfig
 
 ContextKey = tuple[int, ...]
@@ -121,9 +122,9 @@ class ModelPair(ABC):
     cache_size: int = 4096
     #: True when the acceptance rate is set by the alpha knob, not measured
     uses_acceptance_rate: bool = False
-    #: the training text (a `corpus.Corpus`) for a pair that reads one, else
-    #: None; a trace records its hash (catalog.model_reads_corpus names them)
-    corpus = None
+    #: the training text for a pair that reads one, else None; a trace
+    #: records its hash (catalog.model_reads_corpus names them)
+    corpus: Corpus | None = None
 
     def __init__(self, vocab: Sequence[str]):
         self.vocab: tuple[str, ...] = tuple(vocab)

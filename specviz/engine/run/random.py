@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 
 _BLOCK = 8192
+
+
+class UniformSource(Protocol):
+    """Where a run's phases take their uniforms: a UniformStream, or a replay's
+    check that hands out a trace's recorded uniforms (io.trace._Rederivation)."""
+
+    def take(self, count: int) -> list[float]: ...
 
 
 class UniformStream:

@@ -16,7 +16,7 @@ from specviz.engine.analysis import theory
 from specviz.engine.drafting.policies import build_policy
 from specviz.engine.models.pair import ModelPair, build_model, sample_index
 from specviz.engine.run.config import SimConfig
-from specviz.engine.run.random import UniformStream
+from specviz.engine.run.random import UniformSource, UniformStream
 from specviz.engine.run.rounds import Phase, Round, TokenKind
 from specviz.engine.run.run_state import RunState
 from specviz.engine.run.stats import RunStats
@@ -47,7 +47,7 @@ class Simulation(RunState):
         self.policy = build_policy(config)
         # Under speculative sampling a round's keep chances are its overlaps.
         self.stats.keeps_with_overlap = self.method.acceptance_is_beta
-        self.draws = UniformStream(config.seed)
+        self.draws: UniformSource = UniformStream(config.seed)
         self.next_draft_length = config.draft_length
         self._listeners: list[RoundListener] = []
 
