@@ -52,7 +52,8 @@ import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeGuard
+from types import TracebackType
+from typing import Any, TextIO, TypeGuard
 
 from specviz.engine import catalog
 from specviz.engine.drafting.policies import build_policy
