@@ -9,10 +9,11 @@ start costs no numpy; headless commands never import textual (only
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from specviz.cli.options import (
     EXIT_INTERRUPTED,
@@ -79,9 +80,11 @@ def _prog(command: str | None) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    command = getattr(args, "command", None)
+    command: str | None = getattr(args, "command", None)
+    module = APP_LAUNCHER if command is None else COMMANDS.get(command, APP_LAUNCHER)
     try:
-        return importlib.import_module(COMMANDS.get(command, APP_LAUNCHER)).run(args)
+        run_command: Callable[[argparse.Namespace], int] = importlib.import_module(module).run
+        return run_command(args)
     except (ConfigError, TraceError, UsageError) as error:
         print(f"{_prog(command)}: error: {error}", file=sys.stderr)
         return EXIT_USAGE

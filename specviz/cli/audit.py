@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
-from specviz.cli.options import add_simulation_options, config_from_args, console, print_json
+from specviz.cli.options import Commands, add_simulation_options, config_from_args, console, print_json
 from specviz.engine.analysis.defaults import DEFAULT_SAMPLES, MAX_SAMPLES
 from specviz.engine.run.config import ConfigError
 
@@ -19,7 +18,7 @@ EXAMPLES = """examples:
 """
 
 
-def add_parser(commands: Any) -> argparse.ArgumentParser:
+def add_parser(commands: Commands) -> argparse.ArgumentParser:
     parser = commands.add_parser(
         "audit",
         help=SUMMARY,

@@ -8,9 +8,8 @@ runs it.
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
-from specviz.cli.options import add_simulation_options, choices, config_from_args, console, print_json, wrap
+from specviz.cli.options import Commands, add_simulation_options, choices, config_from_args, console, print_json, wrap
 from specviz.cli.progress import stderr_progress
 from specviz.engine.analysis.compare import (
     DEFAULT_AUDIT_SAMPLES,
@@ -55,7 +54,7 @@ REDESCRIBED = {
 }
 
 
-def add_parser(commands: Any) -> argparse.ArgumentParser:
+def add_parser(commands: Commands) -> argparse.ArgumentParser:
     parser = commands.add_parser("compare", help=SUMMARY, description=wrap(DESCRIPTION), epilog=EXAMPLES)
     add_simulation_options(parser)
     for action in parser._actions:

@@ -13,7 +13,7 @@ import json
 import sys
 import textwrap
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 
 from specviz.engine import catalog
 from specviz.engine.run.config import (
@@ -24,6 +24,9 @@ from specviz.engine.run.config import (
     config_from_text,
     field_part,
 )
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EXIT_USAGE = 2  # bad input: a value, a flag, a file
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
@@ -99,8 +102,13 @@ class OneLineParser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+#: What each command module's `add_parser(commands)` adds its parser to: the
+#: object `add_subparsers()` returns (argparse keeps the class's name private).
+Commands: TypeAlias = "argparse._SubParsersAction[OneLineParser]"
 
 
 def default_text(field_name: str) -> str:
@@ -180,7 +188,7 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
-def console(highlight: bool = True) -> Any:
+def console(highlight: bool = True) -> Console:
     """A rich Console on stdout for a command's report (rich is imported only to print)."""
     from rich.console import Console
 

@@ -10,6 +10,11 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
 
 # report(done, total, description=None): total None means unknown.
 ProgressReport = Callable[..., None]
@@ -24,7 +29,7 @@ def stderr_is_terminal() -> bool:
 
 @contextmanager
 def stderr_progress(
-    label: str, unit: str = "", enabled: bool = True, delay: float = 0.0, console=None
+    label: str, unit: str = "", enabled: bool = True, delay: float = 0.0, console: Console | None = None
 ) -> Iterator[ProgressReport | None]:
     """Yield a `report(done, total, description=None)` callback that drives a
     bar on stderr (or on `console`, a rich Console), or None when disabled or
@@ -34,14 +39,14 @@ def stderr_progress(
         yield None
         return
     started = time.monotonic()
-    state: dict = {}
+    state: dict[str, Any] = {}
 
     def report(done: int, total: int | None, description: str | None = None) -> None:
         if "bar" not in state:
             if time.monotonic() - started < delay:
                 return
             state["bar"], state["task"] = _start(label, unit, console)
-        fields = {"completed": done, "total": total}
+        fields: dict[str, Any] = {"completed": done, "total": total}
         if description is not None:
             fields["description"] = description
         state["bar"].update(state["task"], **fields)
@@ -53,7 +58,7 @@ def stderr_progress(
             state["bar"].stop()
 
 
-def _start(label: str, unit: str, console):
+def _start(label: str, unit: str, console: Console | None) -> tuple[Progress, TaskID]:
     from rich.console import Console
     from rich.progress import (
         BarColumn,

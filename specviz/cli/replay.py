@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
-from specviz.cli.options import UsageError, given_simulation_flags, wrap
+from specviz.cli.options import Commands, UsageError, given_simulation_flags, wrap
 
 SUMMARY = "open the app on a recorded run"
 
@@ -14,7 +13,7 @@ EXAMPLES = """examples:
 """
 
 
-def add_parser(commands: Any) -> argparse.ArgumentParser:
+def add_parser(commands: Commands) -> argparse.ArgumentParser:
     parser = commands.add_parser(
         "replay",
         help=SUMMARY,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 from contextlib import nullcontext
-from typing import Any
+from typing import TYPE_CHECKING
 
 from specviz.cli.options import (
+    Commands,
     UsageError,
     add_simulation_options,
     config_from_args,
@@ -17,6 +18,10 @@ from specviz.cli.options import (
     wrap,
 )
 from specviz.cli.progress import stderr_progress
+
+if TYPE_CHECKING:
+    from specviz.engine.run.rounds import Round
+    from specviz.engine.run.simulation import Simulation
 
 SUMMARY = "simulate headless and print the report (or --json)"
 DEFAULT_ROUNDS_SHOWN = 20
@@ -36,7 +41,7 @@ EXAMPLES = """examples:
 """
 
 
-def add_parser(commands: Any) -> argparse.ArgumentParser:
+def add_parser(commands: Commands) -> argparse.ArgumentParser:
     parser = commands.add_parser(
         "run",
         help=SUMMARY,
@@ -86,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     from specviz.engine.run.simulation import Simulation
 
     source = None
+    simulation: Simulation
     if args.from_trace is not None:
         given = given_simulation_flags(args)
         if given:
@@ -113,16 +119,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_to_end(simulation: Any, keep: int = 0, progress: bool = False) -> list:
+def run_to_end(simulation: Simulation, keep: int = 0, progress: bool = False) -> list[Round]:
     """Run `simulation` to its target length; return its first `keep` rounds.
 
     Only the first `keep` rounds are kept (the listing shows no more), and the
     rest runs in chunks through `Simulation.run`, the engine's fast path. A
     progress bar on stderr appears once the run has taken PROGRESS_AFTER_S.
     """
-    shown = []
+    shown: list[Round] = []
     while len(shown) < keep and not simulation.done:
-        shown.append(simulation.finish_round())
+        finished = simulation.finish_round()
+        assert finished is not None  # not done, so a round ran
+        shown.append(finished)
     with stderr_progress("simulating", "tokens", enabled=progress, delay=PROGRESS_AFTER_S) as report:
         while not simulation.done:
             simulation.run(max_rounds=CHUNK_ROUNDS)

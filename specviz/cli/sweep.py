@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TextIO
 
 # numpy-free: this module builds part of the help on every start (the app's
 # too); the sweep itself is imported when it runs.
-from specviz.cli.options import add_simulation_options, config_from_args, console, print_json
+from specviz.cli.options import Commands, add_simulation_options, config_from_args, console, print_json
 from specviz.cli.progress import stderr_progress
 from specviz.engine.analysis.defaults import (
     DEFAULT_ALPHAS,
@@ -43,7 +43,7 @@ EXAMPLES = """examples:
 """
 
 
-def add_parser(commands: Any) -> argparse.ArgumentParser:
+def add_parser(commands: Commands) -> argparse.ArgumentParser:
     parser = commands.add_parser(
         "sweep",
         help=SUMMARY,
@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_sweep_csv(result: SweepResult, stream: Any) -> None:
+def write_sweep_csv(result: SweepResult, stream: TextIO) -> None:
     rows = [cell.to_dict(result.monte_carlo == ENGINE) for cell in result.cells]
     writer = csv.DictWriter(stream, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()

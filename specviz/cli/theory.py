@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
-from specviz.cli.options import add_simulation_options, config_from_args, console, print_json, wrap
+from specviz.cli.options import Commands, add_simulation_options, config_from_args, console, print_json, wrap
 from specviz.engine.run.config import MAX_DRAFT_LENGTH, ConfigError
 
 SUMMARY = "closed forms for i.i.d. acceptance"
@@ -16,7 +15,7 @@ EXAMPLES = """examples:
 """
 
 
-def add_parser(commands: Any) -> argparse.ArgumentParser:
+def add_parser(commands: Commands) -> argparse.ArgumentParser:
     parser = commands.add_parser(
         "theory",
         help=SUMMARY,

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from specviz.engine.analysis.defaults import SIGNIFICANCE
 
+if TYPE_CHECKING:
+    from rich.console import Console
 
-def audit_verdict(result: Any) -> str:
+    from specviz.engine.analysis.audit import AuditResult
+
+
+def audit_verdict(result: AuditResult) -> str:
     reference = "the target's greedy choice" if result.reference == "argmax p" else "the target's distribution p"
     if result.lossless:
         verdict = f"pass: the first tokens are consistent with {reference}"
@@ -20,7 +25,7 @@ def audit_verdict(result: Any) -> str:
     return verdict
 
 
-def render_audit(result: Any, seed: int, top: int, console: Any) -> None:
+def render_audit(result: AuditResult, seed: int, top: int, console: Console) -> None:
     from rich import box
     from rich.table import Table
     from rich.text import Text

@@ -7,7 +7,12 @@ view shows them. No statistic is computed here; every number comes from
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
 
 LOSSY_STYLE = "bold red"
 PASS_STYLE = "green"
@@ -15,7 +20,7 @@ FAIL_STYLE = "red"
 BROKEN_STYLE = "bold red reverse"  # a lossless claim the audit refutes
 
 
-def _claim(row: dict[str, Any]) -> Any:
+def _claim(row: dict[str, Any]) -> Text:
     from rich.text import Text
 
     if not row["lossless_claim"]:
@@ -29,7 +34,7 @@ def _pvalue(value: float) -> str:
     return f"p = {value:.2g}" if value < 0.01 else f"p = {value:.2f}"
 
 
-def _audit_cell(row: dict[str, Any]) -> Any:
+def _audit_cell(row: dict[str, Any]) -> Text:
     from rich.text import Text
 
     audited = row["audit"]
@@ -49,7 +54,7 @@ def broken_claims(comparison: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def comparison_table(comparison: dict[str, Any]) -> Any:
+def comparison_table(comparison: dict[str, Any]) -> Table:
     """The rows as one rich Table (no statistic is recomputed here)."""
     from rich import box
     from rich.table import Table
@@ -144,7 +149,7 @@ def comparison_notes(comparison: dict[str, Any]) -> list[str]:
     return notes
 
 
-def render_comparison(console: Any, comparison: dict[str, Any]) -> None:
+def render_comparison(console: Console, comparison: dict[str, Any]) -> None:
     """Print the comparison (the same dict as `--json`)."""
     from rich.rule import Rule
     from rich.text import Text

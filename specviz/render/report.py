@@ -9,7 +9,7 @@ Metric names follow REFERENCE §3: each figure says what it divides by.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
@@ -19,6 +19,9 @@ from rich.text import Text
 
 from specviz.engine.analysis import theory
 from specviz.engine.run.rounds import Round, TokenKind
+
+if TYPE_CHECKING:
+    from specviz.engine.run.simulation import Simulation
 
 ACCEPTED_STYLE = "green"
 REJECTED_STYLE = "bold red"
@@ -108,10 +111,12 @@ def round_row(round_: Round, vocab: Sequence[str]) -> tuple[Text, Text, Text, st
         marks.append(f"{mark} {vocab[token]}", style=style)
     if not round_.drafted:
         marks.append("(none: the last round is cut at n)", style=SKIPPED_STYLE)
+    final_token = round_.final_token
+    assert final_token is not None  # the listing shows finished rounds only
     if round_.rejected:
-        final = Text.assemble(("correction ", "dim"), (vocab[round_.correction], CORRECTION_STYLE))
+        final = Text.assemble(("correction ", "dim"), (vocab[final_token], CORRECTION_STYLE))
     else:
-        final = Text.assemble(("bonus ", "dim"), (vocab[round_.bonus], BONUS_STYLE))
+        final = Text.assemble(("bonus ", "dim"), (vocab[final_token], BONUS_STYLE))
     return Text(str(round_.index + 1)), marks, final, str(round_.accepted + 1)
 
 
@@ -267,7 +272,7 @@ def math_section(summary: dict[str, Any], uses_acceptance_rate: bool) -> Group:
 
 def render_report(
     console: Console,
-    simulation,
+    simulation: Simulation,
     summary: dict[str, Any],
     rounds: Sequence[Round],
     *,

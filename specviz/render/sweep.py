@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from specviz.engine.analysis.defaults import ALPHA_MEASURED, ENGINE
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
     from specviz.engine.analysis.sweep import SweepCell, SweepResult
 
 # The Monte Carlo is called off the closed form beyond this many standard errors.
 AGREEMENT_STANDARD_ERRORS = 4.0
 
 
-def render_sweep(result: SweepResult, console: Any) -> None:
+def render_sweep(result: SweepResult, console: Console) -> None:
     from rich.text import Text
 
     console.print(Text.assemble(("Speedup by draft length k", "bold"), f"  ({_sweep_setting(result)})"))
@@ -53,7 +56,7 @@ def _heat(speedup: float, best: float) -> str:
     return f"rgb({red},{green},{int(95 * share)})"
 
 
-def _render_grid(result: SweepResult, console: Any) -> None:
+def _render_grid(result: SweepResult, console: Console) -> None:
     from rich import box
     from rich.measure import Measurement
     from rich.table import Table
@@ -99,7 +102,7 @@ def _render_grid(result: SweepResult, console: Any) -> None:
     )
 
 
-def _grid_cell(cell: SweepCell, width: int, top: float):
+def _grid_cell(cell: SweepCell, width: int, top: float) -> Text:
     from rich.text import Text
 
     return Text.assemble(
@@ -114,7 +117,7 @@ def _grid_cell(cell: SweepCell, width: int, top: float):
     )
 
 
-def _best_cell(group: list[SweepCell], width: int):
+def _best_cell(group: list[SweepCell], width: int) -> Text:
     from rich.text import Text
 
     expected = next(c for c in group if c.best_expected)
@@ -122,7 +125,7 @@ def _best_cell(group: list[SweepCell], width: int):
     return Text.assemble((f"k={expected.k:<{width - 1}}", "dim"), "  ", (f"k={measured.k:<{width - 1}}", "bold"), " ")
 
 
-def _render_measured_alpha(result: SweepResult, console: Any) -> None:
+def _render_measured_alpha(result: SweepResult, console: Console) -> None:
     from rich import box
     from rich.table import Table
 

@@ -121,12 +121,12 @@ def parse_alphas(text: str) -> AlphaGrid:
         return AlphaGrid(values, start, step)
     if not cleaned:
         raise ConfigError("alphas", text, _ALPHAS_ALLOWED)
-    values = sorted({_parse_number(part, text) for part in cleaned.split(",")})
-    if values[0] < 0.0 or values[-1] > 1.0:
+    listed = sorted({_parse_number(part, text) for part in cleaned.split(",")})
+    if listed[0] < 0.0 or listed[-1] > 1.0:
         raise ConfigError("alphas", text, _ALPHAS_ALLOWED)
-    if len(values) > MAX_ALPHAS:
+    if len(listed) > MAX_ALPHAS:
         raise ConfigError("alphas", text, f"at most {MAX_ALPHAS:,} values")
-    return AlphaGrid(tuple(values))
+    return AlphaGrid(tuple(listed))
 
 
 def _parse_number(part: str, whole: str) -> float:
@@ -355,6 +355,7 @@ class _AlphaBinner:
         count = len(self.alphas)
         self.scale: float | None = None
         if grid.regular:
+            assert grid.start is not None and grid.step is not None  # parse_alphas sets both or neither
             scale = 1.0 / grid.step
             offset = 1.0 - grid.start * scale
             shift = math.floor(offset)
@@ -569,7 +570,15 @@ def _engine_cell(simulation: Simulation, k: int, alpha: float | None) -> SweepCe
     )
 
 
-def _result(config, k_max, alphas, rounds, cells, kind, alpha_source) -> SweepResult:
+def _result(
+    config: SimConfig,
+    k_max: int,
+    alphas: tuple[float, ...] | None,
+    rounds: int,
+    cells: list[SweepCell],
+    kind: str,
+    alpha_source: str,
+) -> SweepResult:
     result = SweepResult(
         cells=cells,
         k_max=k_max,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from specviz.engine import catalog
 from specviz.engine.models.pair import ContextDists
-from specviz.engine.run.config import MAX_DRAFT_LENGTH
+from specviz.engine.run.config import MAX_DRAFT_LENGTH, SimConfig
 from specviz.engine.verification.methods import ContextMemo
 
 
@@ -20,7 +20,7 @@ class DraftPolicy:
     #: True when keep_drafting may stop a round's draft before k tokens
     stops_early: bool = False
 
-    def __init__(self, config) -> None:
+    def __init__(self, config: SimConfig) -> None:
         self.initial_length = config.draft_length
 
     def next_length(self, current: int, accepted: int, drafted: int) -> int:
@@ -47,7 +47,7 @@ class HeuristicPolicy(DraftPolicy):
     name = "heuristic"
     description = f"start at k; k += 2 after a round with every draft accepted, else k = max(1, k - 1); at most {MAX_DRAFT_LENGTH}"
 
-    def next_length(self, current, accepted, drafted):
+    def next_length(self, current: int, accepted: int, drafted: int) -> int:
         if drafted == 0:
             # A round cut to k = 0 at the target length says nothing.
             return current
@@ -72,12 +72,12 @@ class ConfidencePolicy(DraftPolicy):
     )
     stops_early = True
 
-    def __init__(self, config) -> None:
+    def __init__(self, config: SimConfig) -> None:
         super().__init__(config)
         self.threshold = config.confidence_threshold
         self._top_q = ContextMemo(lambda dists: float(dists.q.max()))
 
-    def keep_drafting(self, dists):
+    def keep_drafting(self, dists: ContextDists) -> bool:
         return self._top_q(dists) >= self.threshold
 
 
@@ -99,5 +99,5 @@ def policy_class(name: str) -> type[DraftPolicy]:
     return _POLICIES[name]
 
 
-def build_policy(config) -> DraftPolicy:
+def build_policy(config: SimConfig) -> DraftPolicy:
     return _POLICIES[config.draft_policy](config)

@@ -17,9 +17,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from types import TracebackType
+from typing import Any, TextIO, TypeGuard
 
 from specviz.engine.models.pair import ModelPair
 
@@ -27,6 +28,7 @@ from specviz.engine.models.pair import ModelPair
 from specviz.engine.run.config import ConfigError, SimConfig, TraceError
 from specviz.engine.run.rounds import Phase, Round
 from specviz.engine.run.simulation import Simulation
+from specviz.engine.run.stats import RunStats
 
 TRACE_FORMAT = "specviz-trace"
 TRACE_VERSION = 1
@@ -80,7 +82,7 @@ class TraceWriter:
         self.path = path
         self.force = force
         self.simulation = simulation
-        self._file = None
+        self._file: TextIO | None = None
         self._temp_path: str | None = None
 
     def __enter__(self) -> TraceWriter:
@@ -101,22 +103,27 @@ class TraceWriter:
         return self
 
     def write_round(self, round_: Round) -> None:
+        assert self._file is not None  # a listener only between __enter__ and __exit__
         self._file.write(_dumps(round_.to_dict()) + "\n")
 
-    def __exit__(self, kind, value, traceback) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
         if kind is not None:
             self._discard()
             return
         if not self.simulation.done:
             self._discard()
             raise TraceError(f"trace {self.path} not written: the run stopped before its target length")
+        file, temp_path = self._file, self._temp_path
+        assert file is not None and temp_path is not None  # __enter__ made both or raised
         try:
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self._file.close()
+            file.flush()
+            os.fsync(file.fileno())
+            file.close()
             if os.path.lexists(self.path) and not self.force:
                 raise TraceError(f"trace {self.path} already exists (use --force to overwrite it)")
-            os.replace(self._temp_path, self.path)
+            os.replace(temp_path, self.path)
         except OSError as error:
             self._discard()
             raise TraceError(f"cannot write trace {self.path}: {error.strerror or error}") from None
@@ -190,11 +197,11 @@ def _parse_header(path: str, line: str) -> tuple[SimConfig, int]:
     return config, vocab_size
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _probabilities(values: Any, length: int) -> bool:
+def _probabilities(values: object, length: int) -> bool:
     """A list of `length` numbers in [0, 1] (a little above 1 is float rounding:
     beta is a sum of minima). min/max keep this at C speed: it runs on every
     number of a trace, and a non-number makes them raise TypeError."""
@@ -203,7 +210,7 @@ def _probabilities(values: Any, length: int) -> bool:
     if not values:
         return True
     try:
-        return 0.0 <= min(values) and max(values) <= 1.0 + 1e-9
+        return bool(0.0 <= min(values) and max(values) <= 1.0 + 1e-9)  # bool: the items are Any to mypy
     except TypeError:
         return False
 
@@ -333,7 +340,7 @@ class ReplaySimulation(Simulation):
     def from_file(cls, path: str) -> ReplaySimulation:
         return cls(read_trace(path))
 
-    def run(self, max_rounds=None, should_stop=None):
+    def run(self, max_rounds: int | None = None, should_stop: Callable[[], bool] | None = None) -> RunStats:
         self._fill_dists = False
         try:
             return super().run(max_rounds, should_stop)
@@ -356,13 +363,17 @@ class ReplaySimulation(Simulation):
         self.last_phase = Phase.DRAFT
 
     def _verify(self) -> None:
-        recorded = self.recorded[self.current.index]
-        self.current.target_probs = list(recorded.target_probs)
-        self.current.betas = list(recorded.betas)
+        round_ = self.current
+        assert round_ is not None  # VERIFY follows the DRAFT that opened it
+        recorded = self.recorded[round_.index]
+        round_.target_probs = list(recorded.target_probs)
+        round_.betas = list(recorded.betas)
         self.last_phase = Phase.VERIFY
 
     def _accept(self) -> None:
-        round_, recorded = self.current, self.recorded[self.current.index]
+        round_ = self.current
+        assert round_ is not None  # ACCEPT follows the VERIFY of the open round
+        recorded = self.recorded[round_.index]
         round_.accepted = recorded.accepted
         round_.rejected = recorded.rejected
         round_.correction = recorded.correction

@@ -33,11 +33,15 @@ from __future__ import annotations
 import functools
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from specviz.engine.models.corpus import Corpus, load_corpus
-from specviz.engine.models.pair import ContextDists, ContextKey, ModelPair, register_model
+from specviz.engine.models.pair import ContextDists, ContextKey, FloatSequence, ModelPair, register_model
+
+if TYPE_CHECKING:
+    from specviz.engine.run.config import SimConfig
 
 UNKNOWN = "<unk>"
 TARGET_ORDER = 4
@@ -83,9 +87,12 @@ class KneserNeyModel:
         ranks = [ids]
         prefixes = [np.zeros(vocab_size, dtype=np.int64)]  # per type: its context's type
         last_words = [np.arange(vocab_size, dtype=np.int64)]
-        firsts = [None]  # per type: a position where it occurs (for m >= 2)
+        # Level 1 needs no positions and no keys (a word is its own type):
+        # an empty array holds its place in the lists indexed by level.
+        unused = np.zeros(0, dtype=np.int64)
+        firsts = [unused]  # per type: a position where it occurs (for m >= 2)
         # Sorted keys of the m-gram types (m >= 2): the type id is the index.
-        type_keys: list[np.ndarray | None] = [None, None]
+        type_keys = [unused, unused]
         raw_counts = [np.bincount(ids, minlength=vocab_size)]
         for m in range(2, order + 1):
             if size < m:
@@ -272,7 +279,7 @@ class NgramPair(ModelPair):
         self.cache_size = min(max(CACHE_BYTES // 2 // (2 * 3 * row_bytes), low), high)
         self._dists_by_seen: OrderedDict[ContextKey, ContextDists] = OrderedDict()
         # q depends on far fewer words than p, so it has its own small cache.
-        self._draft_cache: OrderedDict[ContextKey, tuple[np.ndarray, memoryview]] = OrderedDict()
+        self._draft_cache: OrderedDict[ContextKey, tuple[np.ndarray, FloatSequence]] = OrderedDict()
         self._draft_context = tables.draft.order - 1
         self._draft_cache_size = min(max(CACHE_BYTES // 2 // (2 * row_bytes), low), high)
 
@@ -295,7 +302,7 @@ class NgramPair(ModelPair):
     def draft_distribution(self, context: ContextKey) -> np.ndarray:
         return self._draft(context)[0]
 
-    def _draft(self, context: ContextKey) -> tuple[np.ndarray, memoryview]:
+    def _draft(self, context: ContextKey) -> tuple[np.ndarray, FloatSequence]:
         """q and its cumulative sum, shared by every context with the same last
         words (a bigram draft has at most V of them)."""
         key = tuple(context[len(context) - self._draft_context :]) if self._draft_context else ()
@@ -303,7 +310,7 @@ class NgramPair(ModelPair):
         found = cache.get(key)
         if found is None:
             q = self._shape(self.tables.draft.distribution(key))
-            found = cache[key] = (q, memoryview(np.cumsum(q)))
+            found = cache[key] = (q, np.cumsum(q).data)  # .data: memoryview(array), typed as one
             if len(cache) > self._draft_cache_size:
                 cache.popitem(last=False)
         else:
@@ -352,7 +359,7 @@ class NgramPair(ModelPair):
         return ids
 
 
-def build_ngram_pair(config) -> NgramPair:
+def build_ngram_pair(config: SimConfig) -> NgramPair:
     """The registry's factory: trains on --corpus (or the default) and applies
     --temperature, --top-k and --top-p. Raises ConfigError for a bad corpus."""
     tables = build_tables(load_corpus(config.corpus))

@@ -14,12 +14,19 @@ from abc import ABC, abstractmethod
 from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from specviz.engine import catalog
 
+if TYPE_CHECKING:
+    from specviz.engine.run.config import SimConfig
+
 ContextKey = tuple[int, ...]
+#: The hot path's view of an array: a list of floats, or a memoryview over the
+#: array that indexes to floats (typeshed's memoryview is over ints by default).
+FloatSequence = Sequence[float]
 
 
 class ContextDists:
@@ -35,7 +42,7 @@ class ContextDists:
     # __weakref__: methods memoise per-context values weakly (methods.ContextMemo).
     __slots__ = ("p", "q", "beta", "p_view", "q_view", "q_cdf", "_p_cdf", "_residual_cdf", "__weakref__")
 
-    def __init__(self, p: np.ndarray, q: np.ndarray, q_cdf: memoryview | None = None):
+    def __init__(self, p: np.ndarray, q: np.ndarray, q_cdf: FloatSequence | None = None):
         # q_cdf: np.cumsum(q) computed once, for pairs whose q is shared by many contexts.
         self.p = p
         self.q = q
@@ -47,11 +54,11 @@ class ContextDists:
         self.q_cdf = _sequence(np.cumsum(q)) if q_cdf is None else q_cdf
         # Only a bonus token or a correction samples from these: built on
         # first use (most contexts of a real model are never asked).
-        self._p_cdf: memoryview | None = None
-        self._residual_cdf: memoryview | None = None
+        self._p_cdf: FloatSequence | None = None
+        self._residual_cdf: FloatSequence | None = None
 
     @property
-    def p_cdf(self) -> memoryview:
+    def p_cdf(self) -> FloatSequence:
         if self._p_cdf is None:
             self._p_cdf = _sequence(np.cumsum(self.p))
         return self._p_cdf
@@ -62,7 +69,7 @@ class ContextDists:
         return normalize(np.maximum(self.p - self.q, 0.0), fallback=self.p)
 
     @property
-    def residual_cdf(self) -> memoryview:
+    def residual_cdf(self) -> FloatSequence:
         if self._residual_cdf is None:
             self._residual_cdf = _sequence(np.cumsum(self.residual))
         return self._residual_cdf
@@ -73,9 +80,10 @@ class ContextDists:
 LIST_VOCABULARY_LIMIT = 1024
 
 
-def _sequence(values: np.ndarray):
+def _sequence(values: np.ndarray) -> FloatSequence:
     """`values` as an indexable sequence of Python floats for the hot path."""
-    return values.tolist() if len(values) <= LIST_VOCABULARY_LIMIT else memoryview(values)
+    # values.data is memoryview(values); numpy types ndarray as a buffer only from Python 3.12.
+    return values.tolist() if len(values) <= LIST_VOCABULARY_LIMIT else values.data
 
 
 def normalize(weights: np.ndarray, fallback: np.ndarray | None = None) -> np.ndarray:
@@ -87,7 +95,7 @@ def normalize(weights: np.ndarray, fallback: np.ndarray | None = None) -> np.nda
     return weights / total
 
 
-def sample_index(cdf: memoryview, u: float) -> int:
+def sample_index(cdf: FloatSequence, u: float) -> int:
     """Inverse-CDF sampling: the first index i with u * total < cdf[i].
 
     Such an i always has positive probability (cdf[i] > cdf[i-1]); only when
@@ -177,7 +185,7 @@ def detokenize(words: Sequence[str]) -> str:
     return " ".join(parts)
 
 
-ModelFactory = Callable[["SimConfig"], ModelPair]  # noqa: F821
+ModelFactory = Callable[["SimConfig"], ModelPair]
 _REGISTRY: dict[str, ModelFactory] = {}
 
 
@@ -190,7 +198,7 @@ def model_names() -> tuple[str, ...]:
     return catalog.model_names()
 
 
-def build_model(config) -> ModelPair:
+def build_model(config: SimConfig) -> ModelPair:
     if config.model not in _REGISTRY:
         # Each model module registers its factory as it is imported.
         importlib.import_module(catalog.MODELS[config.model])

@@ -11,9 +11,12 @@ import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from specviz.engine.catalog import method_names, model_names, policy_names
+
+if TYPE_CHECKING:
+    from specviz.engine.analysis.cost import CostModel
 
 # k beyond this is never useful: even at alpha = 0.99 and c = 0.01 the optimal k
 # is below 64, and each round stores O(k) numbers.
@@ -122,7 +125,7 @@ class SimConfig:
         return cls(**data)
 
     @property
-    def cost_model(self):
+    def cost_model(self) -> CostModel:
         from specviz.engine.analysis.cost import CostModel
 
         return CostModel(self.target_pass_ms, self.draft_cost, self.verify_overhead)
@@ -130,7 +133,8 @@ class SimConfig:
 
 def field_part(name: str) -> str:
     """The part (a key of PARTS) that the SimConfig field `name` belongs to."""
-    return _FIELDS[name].metadata["part"]
+    part: str = _FIELDS[name].metadata["part"]
+    return part
 
 
 def fields_of(part: str) -> tuple[str, ...]:
@@ -264,7 +268,7 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
         "float": parse_float,
         "str": _parse_text,
         "str | None": _parse_optional_text,
-    }[f.type]
+    }[str(f.type)]  # the annotation's text, under `from __future__ import annotations`
     for f in dataclasses.fields(SimConfig)
 }
 

@@ -66,7 +66,7 @@ class RunState:
         return Phase.DRAFT if self.last_phase in (None, Phase.ACCEPT) else self.last_phase.next()
 
     @property
-    def tokens(self) -> array:
+    def tokens(self) -> array[int]:
         """Emitted token ids (a view-free copy would cost O(n); slice as needed)."""
         return self.history[self.prompt_length :]
 

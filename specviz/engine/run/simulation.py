@@ -38,6 +38,8 @@ class PhaseEvent:
 class Simulation(RunState):
     """A speculative decoding run over a model pair, from a config and its seed."""
 
+    model: ModelPair  # always loaded here, unlike RunState.before_start's
+
     def __init__(self, config: SimConfig, model: ModelPair | None = None):
         self.model = model if model is not None else build_model(config)
         super().__init__(config, self.model.encode_prompt(config.prompt), self.model.uses_acceptance_rate)
@@ -80,6 +82,7 @@ class Simulation(RunState):
             self._verify()
         else:
             self._accept()
+        assert self.current is not None  # the phase just run opened or filled it
         return PhaseEvent(phase, self.current)
 
     def finish_round(self) -> Round | None:
@@ -157,6 +160,7 @@ class Simulation(RunState):
 
     def _verify(self) -> None:
         round_ = self.current
+        assert round_ is not None  # VERIFY follows the DRAFT that opened it
         dists = round_.dists
         round_.target_probs = [d.p_view[token] for d, token in zip(dists, round_.drafted)]
         # The method's chance of keeping a draft at each position: beta =
@@ -170,6 +174,7 @@ class Simulation(RunState):
 
     def _accept(self) -> None:
         round_ = self.current
+        assert round_ is not None  # ACCEPT follows the VERIFY of the open round
         method, dists, draws = self.method, round_.dists, round_.draws
         k = round_.draft_length
         drafted = round_.drafted

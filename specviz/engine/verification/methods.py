@@ -24,12 +24,16 @@ from __future__ import annotations
 import math
 import weakref
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import numpy as np
 
 from specviz.engine import catalog
 from specviz.engine.models.pair import ContextDists, sample_index
+
+if TYPE_CHECKING:
+    from specviz.engine.run.config import SimConfig
+    from specviz.engine.run.rounds import Round
 
 T = TypeVar("T")
 
@@ -91,13 +95,13 @@ class VerificationMethod:
     #: skip a call per position)
     acceptance_is_beta: bool = False
 
-    def __init__(self, config) -> None:
+    def __init__(self, config: SimConfig) -> None:
         pass
 
     def accepts(self, dists: ContextDists, token: int, u: float) -> bool:
         raise NotImplementedError
 
-    def kept_prefix(self, round_, uniforms: list[float]) -> int:
+    def kept_prefix(self, round_: Round, uniforms: list[float]) -> int:
         """How many of the round's drafts are kept: the tests run in order and
         stop at the first rejection. `uniforms[i]` is u_i for position i.
 
@@ -143,12 +147,12 @@ class SpeculativeSampling(VerificationMethod):
     description = "accept with min(1, p/q); correction from norm(max(0, p - q)); bonus from p"
     acceptance_is_beta = True
 
-    def accepts(self, dists, token, u):
+    def accepts(self, dists: ContextDists, token: int, u: float) -> bool:
         # u is uniform on [0, 1), so `u < p/q` holds with probability exactly
         # min(1, p/q); multiplying avoids dividing by q.
         return u * dists.q_view[token] < dists.p_view[token]
 
-    def kept_prefix(self, round_, uniforms):
+    def kept_prefix(self, round_: Round, uniforms: list[float]) -> int:
         # The test of `accepts` on the q(x) and p(x) that DRAFT and VERIFY
         # already looked up: the engine's hottest loop, without a call a token.
         # A subclass that changes `accepts` gets the generic loop instead.
@@ -159,10 +163,10 @@ class SpeculativeSampling(VerificationMethod):
                 return i
         return len(round_.draft_probs)
 
-    def correction(self, dists, u):
+    def correction(self, dists: ContextDists, u: float) -> int:
         return sample_index(dists.residual_cdf, u)
 
-    def acceptance_probability(self, dists):
+    def acceptance_probability(self, dists: ContextDists) -> float:
         return dists.beta
 
 
@@ -182,19 +186,19 @@ class GreedyVerification(VerificationMethod):
         "(lossless against greedy decoding of the target only, not against sampling from p)"
     )
 
-    def __init__(self, config) -> None:
+    def __init__(self, config: SimConfig) -> None:
         self._argmax = ContextMemo(argmax_p)
 
-    def accepts(self, dists, token, u):
+    def accepts(self, dists: ContextDists, token: int, u: float) -> bool:
         return token == self._argmax(dists)
 
-    def correction(self, dists, u):
+    def correction(self, dists: ContextDists, u: float) -> int:
         return self._argmax(dists)
 
-    def bonus(self, dists, u):
+    def bonus(self, dists: ContextDists, u: float) -> int:
         return self._argmax(dists)
 
-    def acceptance_probability(self, dists):
+    def acceptance_probability(self, dists: ContextDists) -> float:
         return float(dists.q[self._argmax(dists)])
 
 
@@ -212,18 +216,18 @@ class SampleMatch(VerificationMethod):
     lossless_against = AGAINST_TARGET
     description = "sample y ~ p at each position, accept while the draft equals y; on a mismatch emit y; bonus from p"
 
-    def __init__(self, config) -> None:
+    def __init__(self, config: SimConfig) -> None:
         # (context, y) of the last mismatch, for the correction that follows it.
         self._mismatch: tuple[ContextDists, int] | None = None
 
-    def accepts(self, dists, token, u):
+    def accepts(self, dists: ContextDists, token: int, u: float) -> bool:
         sample = sample_index(dists.p_cdf, u)
         if sample == token:
             return True
         self._mismatch = (dists, sample)
         return False
 
-    def correction(self, dists, u):
+    def correction(self, dists: ContextDists, u: float) -> int:
         # Emitting a fresh sample from p here would be lossy: y is the token
         # this position must emit.
         mismatch = self._mismatch
@@ -232,7 +236,7 @@ class SampleMatch(VerificationMethod):
         self._mismatch = None
         return mismatch[1]
 
-    def acceptance_probability(self, dists):
+    def acceptance_probability(self, dists: ContextDists) -> float:
         return float(np.dot(dists.p, dists.q))
 
 
@@ -259,7 +263,7 @@ class TypicalAcceptance(VerificationMethod):
         "correction and bonus sampled from p; LOSSY (output does not follow p)"
     )
 
-    def __init__(self, config) -> None:
+    def __init__(self, config: SimConfig) -> None:
         self.epsilon = config.typical_epsilon
         self.delta = config.typical_delta
         self._threshold = ContextMemo(self.threshold)
@@ -268,13 +272,13 @@ class TypicalAcceptance(VerificationMethod):
         """The p(x) a draft must exceed in this context."""
         return min(self.epsilon, self.delta * math.exp(-entropy_nats(dists.p)))
 
-    def accepts(self, dists, token, u):
+    def accepts(self, dists: ContextDists, token: int, u: float) -> bool:
         return dists.p_view[token] > self._threshold(dists)
 
-    def correction(self, dists, u):
+    def correction(self, dists: ContextDists, u: float) -> int:
         return sample_index(dists.p_cdf, u)
 
-    def acceptance_probability(self, dists):
+    def acceptance_probability(self, dists: ContextDists) -> float:
         return float(dists.q[dists.p > self._threshold(dists)].sum())
 
 
@@ -297,6 +301,6 @@ def method_class(name: str) -> type[VerificationMethod]:
     return _METHODS[name]
 
 
-def build_method(config) -> VerificationMethod:
+def build_method(config: SimConfig) -> VerificationMethod:
     """A fresh method for one run (methods may keep per-run state and caches)."""
     return _METHODS[config.method](config)
