@@ -6,10 +6,10 @@ import argparse
 import ipaddress
 import socket
 import sys
-from typing import Any
 
 from specviz.cli.options import (
     SIMULATION_OPTIONS,
+    Commands,
     UsageError,
     add_simulation_options,
     config_from_args,
@@ -29,7 +29,7 @@ EXAMPLES = """examples:
 """
 
 
-def add_parser(commands: Any) -> argparse.ArgumentParser:
+def add_parser(commands: Commands) -> argparse.ArgumentParser:
     parser = commands.add_parser(
         "serve",
         help=SUMMARY,

@@ -124,7 +124,8 @@ class SpecvizServer(Server):
     async def on_shutdown(self, app: web.Application) -> None:
         await asyncio.gather(*(session.end() for session in list(self.sessions)))
 
-    async def handle_websocket(self, request: web.Request) -> web.StreamResponse:
+    # A refused session is answered 503, not with a websocket.
+    async def handle_websocket(self, request: web.Request) -> web.StreamResponse:  # type: ignore[override]
         if len(self.sessions) >= self.max_sessions:
             return web.Response(
                 status=503, text=f"specviz serve: {self.max_sessions} sessions already running; close a tab first"
