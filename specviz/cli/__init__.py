@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "sweep": "specviz.cli.sweep",
     "audit": "specviz.cli.audit",
     "compare": "specviz.cli.compare",
+    "serve": "specviz.cli.serve",
 }
 APP_LAUNCHER = "specviz.cli.app"
 

@@ -83,6 +83,10 @@ def _run_examples(commands: list[str], tmp_path, monkeypatch) -> list:
     monkeypatch.chdir(tmp_path)
     opened = []
     monkeypatch.setattr(specviz.app, "run_app", lambda config, simulation=None: opened.append(config) or 0)
+    from specviz.web.server import SpecvizServer
+
+    served = []  # `specviz serve` examples check their options and would listen: they only record
+    monkeypatch.setattr(SpecvizServer, "serve", lambda self: served.append(self.argv))
     for command in commands:
         argv = shlex.split(command)
         assert argv[0] == "specviz"
@@ -90,6 +94,7 @@ def _run_examples(commands: list[str], tmp_path, monkeypatch) -> list:
         assert code == 0, f"{command}: {err}"
         assert err == "", command
     assert len(opened) == sum(_opens_the_app(command) for command in commands)
+    assert len(served) == sum(shlex.split(command)[1:2] == ["serve"] for command in commands)
     return opened
 
 
