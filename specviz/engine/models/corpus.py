@@ -22,7 +22,7 @@ import re
 import stat
 from dataclasses import dataclass
 
-from specviz.engine.models.pair import PUNCTUATION, tokenize
+from specviz.engine.models.words import PUNCTUATION, tokenize
 from specviz.engine.run.config import ConfigError
 
 #: fewer words than this cannot train anything worth sampling from

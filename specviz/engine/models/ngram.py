@@ -367,7 +367,7 @@ class NgramPair(ModelPair):
     def encode_prompt(self, prompt: str) -> list[int]:
         """Prompt words as ids; a word the corpus never has becomes <unk>, which
         the models treat as an unseen context (they back off past it)."""
-        from specviz.engine.models.pair import tokenize
+        from specviz.engine.models.words import tokenize
 
         ids = [self.index.get(word, self.unknown_id) for word in tokenize(prompt)]
         if not ids and "." in self.index:

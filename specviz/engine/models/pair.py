@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from specviz.engine import catalog
+from specviz.engine.models.words import PUNCTUATION, tokenize
 
 if TYPE_CHECKING:
     from specviz.engine.models.corpus import Corpus
@@ -166,27 +167,6 @@ class ModelPair(ABC):
         enough for a million tokens)."""
         joined = self.joined
         return "".join([joined[t] for t in token_ids]).lstrip(" ")
-
-
-PUNCTUATION = frozenset({".", ",", ";", ":", "!", "?"})
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-cased words with punctuation split off, the models' token unit."""
-    import re
-
-    return re.findall(r"[a-z0-9']+|[.,;:!?]", text.lower())
-
-
-def detokenize(words: Sequence[str]) -> str:
-    """Join words with spaces, attaching punctuation to the word before it."""
-    parts: list[str] = []
-    for word in words:
-        if word in PUNCTUATION and parts:
-            parts[-1] += word
-        else:
-            parts.append(word)
-    return " ".join(parts)
 
 
 ModelFactory = Callable[["SimConfig"], ModelPair]
