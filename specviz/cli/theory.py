@@ -45,6 +45,7 @@ def add_parser(commands: Commands) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from specviz.engine.analysis import theory
+    from specviz.engine.analysis.cost import cost_model_for
     from specviz.engine.run.config import parse_float, parse_int
 
     config = config_from_args(args)
@@ -55,14 +56,17 @@ def run(args: argparse.Namespace) -> int:
     if ops_ratio < 0:
         raise ConfigError("ops_ratio", ops_ratio, "a finite number >= 0")
     alpha, k, c, v = config.acceptance_rate, config.draft_length, config.draft_cost, config.verify_overhead
-    best = theory.best_draft_length(alpha, c, k_max, v)
+    cost = cost_model_for(config)
+    best = theory.best_draft_length_under(alpha, cost, k_max)
+    tokens = theory.expected_tokens_per_round(alpha, k)
     data = {
         "alpha": alpha,
         "k": k,
         "draft_cost": c,
         "verify_overhead": v,
-        "expected_tokens_per_round": theory.expected_tokens_per_round(alpha, k),
-        "expected_speedup": theory.expected_speedup(alpha, k, c, v),
+        "expected_tokens_per_round": tokens,
+        # At the chosen batch size (the constant-ratio model does not depend on it).
+        "expected_speedup": cost.expected_speedup(tokens, k),
         "expected_draft_acceptance_rate": theory.draft_acceptance_rate(alpha, k),
         "per_position_acceptance": theory.per_position_acceptance(alpha, k),
         # Where no k maximises S (free drafts), optimal_k is the smallest k within
@@ -74,6 +78,11 @@ def run(args: argparse.Namespace) -> int:
         "k_max": k_max,
         "ops_ratio": ops_ratio,
         "ops_factor": theory.ops_factor(alpha, k, ops_ratio),
+        "cost_model": cost.describe(),
+        "plain_pass_ms": cost.target_pass_ms,
+        "verify_pass_ms": cost.verify_pass_ms(k),
+        "draft_ms_per_round": cost.draft_ms_per_round(k),
+        **theory.by_batch_size(alpha, k, cost, k_max),
     }
     if args.json:
         print_json(data)

@@ -401,5 +401,38 @@ def render_theory(console: Console, data: dict[str, Any]) -> None:
     rows += [
         ("operations factor", f"{data['ops_factor']:.4f}  (compute vs plain decoding, c_ops = {data['ops_ratio']})"),
     ]
+    model = data["cost_model"]
+    if "draft_kind" in model:
+        # The forward-pass model: what a pass costs here, and how the batch changes it.
+        rows[2] = ("expected speedup", f"{data['expected_speedup']:.4f}×  E[tokens] × plain step / round time")
+        rows += [
+            ("cost model", Text(f"{model['name']}: {model['source']}", overflow="fold")),
+            (
+                f"at batch {model['batch_size']:,}, L = {model['context_length']:,}",
+                f"plain step {_ms(data['plain_pass_ms'])}, verify pass {_ms(data['verify_pass_ms'])}, "
+                f"drafting {_ms(data['draft_ms_per_round'])} a round",
+            ),
+            ("best k by batch size", _by_batch(data)),
+            ("break-even batch size", _break_even(data)),
+        ]
     console.print(_section("Closed forms (i.i.d. acceptance, Leviathan et al. 2023)"))
     console.print(_pairs(rows))
+
+
+def _by_batch(data: dict[str, Any]) -> Text:
+    text = Text()
+    for b, k in data["best_k_by_batch_size"].items():
+        speedup = data["best_speedup_by_batch_size"][b]
+        text.append(f"b={b}: k={k} {speedup:.2f}×", style="" if speedup > 1.0 else "red")
+        text.append("  ")
+    return text
+
+
+def _break_even(data: dict[str, Any]) -> str:
+    pays = data["speculation_pays_at_batch_sizes"]
+    largest = max(int(b) for b in data["best_k_by_batch_size"])
+    if not pays:
+        return f"none: plain decoding wins at every batch size up to {largest}"
+    if data["break_even_batch_size"] is None:
+        return f"none up to {largest}: speculation wins at every batch size"
+    return f"{data['break_even_batch_size']}: beyond it plain decoding wins, at every k"

@@ -12,6 +12,7 @@ from specviz.engine import SimConfig, Simulation
 from specviz.engine.analysis import theory
 from specviz.engine.analysis.cost import (
     BATCH_SIZES,
+    CostModel,
     CostModelError,
     ForwardPassModel,
     PassCost,
@@ -197,3 +198,29 @@ def test_a_cost_file_is_read_from_a_path(tmp_path):
 def test_an_unknown_preset_lists_the_presets():
     with pytest.raises(CostModelError, match="one of llama"):
         load_cost_model("h100-magic")
+
+
+def test_theory_by_batch_size_finds_where_speculation_stops_paying():
+    model = load_cost_model("llama-7b-f16-v100-llamacpp").at(1, 0)
+    table = theory.by_batch_size(0.7, 5, model, k_max=10)
+    best = table["best_speedup_by_batch_size"]
+    # Hand-checked from the preset: at b = 8 the best k (1) still wins, at 16 it loses.
+    assert best["8"] > 1.0 > best["16"]
+    assert table["break_even_batch_size"] == 8
+    assert table["speculation_pays_at_batch_sizes"] == [1, 2, 4, 8]
+    # The best k never grows with the batch under this model.
+    ks = list(table["best_k_by_batch_size"].values())
+    assert ks == sorted(ks, reverse=True) and ks[0] == 2
+
+
+def test_theory_by_batch_size_is_flat_under_the_constant_ratio_model():
+    table = theory.by_batch_size(0.8, 5, CostModel(100.0, 0.1, 0.0), k_max=20)
+    assert len(set(table["speedup_by_batch_size"].values())) == 1
+    assert table["break_even_batch_size"] is None and len(table["speculation_pays_at_batch_sizes"]) == len(BATCH_SIZES)
+
+
+def test_the_best_k_under_a_forward_pass_model_maximises_its_speedup():
+    model = load_cost_model("llama3.1-8b-eagle-h100").at(32, 1024)
+    best = theory.best_draft_length_under(0.8, model, k_max=30)
+    speedups = {k: model.expected_speedup(theory.expected_tokens_per_round(0.8, k), k) for k in range(1, 31)}
+    assert best.speedup == max(speedups.values()) and speedups[best.k] == best.speedup

@@ -11,8 +11,11 @@ towards 1/(1 - alpha) without reaching it, and with alpha = 1 it rises towards
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from specviz.engine.analysis.cost import BATCH_SIZES, CostModel
 from specviz.engine.run.config import MAX_DRAFT_LENGTH
 
 #: Where no k maximises the speedup, "optimal k" is the smallest k whose
@@ -111,12 +114,53 @@ def best_draft_length(alpha: float, c: float, k_max: int = MAX_DRAFT_LENGTH, ver
             if _near(s, supremum):
                 return OptimalK(k, s, supremum, k_max=k_max)
         return OptimalK(k_max, s, supremum, k_max=k_max)
-    best_k, best_s = 1, expected_speedup(alpha, 1, c, verify_overhead)
+    best_k, best_s = _maximiser(lambda k: expected_speedup(alpha, k, c, verify_overhead), k_max)
+    return OptimalK(best_k, best_s, k_max=k_max)
+
+
+def _maximiser(speedup: Callable[[int], float], k_max: int) -> tuple[int, float]:
+    """The k in 1..k_max with the highest speedup, ties going to the smaller k
+    (less draft work for the same speedup)."""
+    best_k, best_s = 1, speedup(1)
     for k in range(2, k_max + 1):
-        s = expected_speedup(alpha, k, c, verify_overhead)
+        s = speedup(k)
         if s > best_s * (1 + 1e-12):
             best_k, best_s = k, s
+    return best_k, best_s
+
+
+def best_draft_length_under(alpha: float, cost: CostModel, k_max: int = MAX_DRAFT_LENGTH) -> OptimalK:
+    """best_draft_length for any cost model (REFERENCE §7): the constant-ratio
+    one keeps its supremum rule; under a forward-pass model every extra draft
+    costs verify and draft time, so the maximiser is searched in 1..k_max."""
+    if cost.forward_pass is None:
+        return best_draft_length(alpha, cost.draft_cost, k_max, cost.verify_overhead)
+    best_k, best_s = _maximiser(lambda k: cost.expected_speedup(expected_tokens_per_round(alpha, k), k), k_max)
     return OptimalK(best_k, best_s, k_max=k_max)
+
+
+def by_batch_size(
+    alpha: float, k: int, cost: CostModel, k_max: int = MAX_DRAFT_LENGTH, batch_sizes: Sequence[int] = BATCH_SIZES
+) -> dict[str, Any]:
+    """How speculation fares as the batch grows, at the cost model's context length:
+    the speedup at k, the best k and its speedup at each b, and the break-even b
+    (the largest b at which the best k still beats plain decoding; None when
+    every b does, or none does, which `pays_at` tells apart)."""
+    speedup, best_k, best_speedup = {}, {}, {}
+    for b in batch_sizes:
+        at = cost.at(b)
+        speedup[str(b)] = at.expected_speedup(expected_tokens_per_round(alpha, k), k)
+        best = best_draft_length_under(alpha, at, k_max)
+        best_k[str(b)], best_speedup[str(b)] = best.k, best.speedup
+    pays_at = [b for b in batch_sizes if best_speedup[str(b)] > 1.0]
+    break_even = None if len(pays_at) in (0, len(batch_sizes)) else max(pays_at)
+    return {
+        "speedup_by_batch_size": speedup,
+        "best_k_by_batch_size": best_k,
+        "best_speedup_by_batch_size": best_speedup,
+        "break_even_batch_size": break_even,
+        "speculation_pays_at_batch_sizes": pays_at,
+    }
 
 
 def optimal_k(alpha: float, c: float, k_max: int = MAX_DRAFT_LENGTH, verify_overhead: float = 0.0) -> tuple[int, float]:
