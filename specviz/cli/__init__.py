@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "sweep": "specviz.cli.sweep",
     "audit": "specviz.cli.audit",
     "compare": "specviz.cli.compare",
+    "import": "specviz.cli.import_",
 }
 APP_LAUNCHER = "specviz.cli.app"
 
@@ -41,6 +42,7 @@ EXAMPLES = """commands:
   theory    closed forms for i.i.d. acceptance
   replay    open the app on a recorded run
   compare   every method and draft policy side by side
+  import    read an engine's log or metrics, put it under specviz's names, advise k
 
 examples:
   specviz                                     open the app with the defaults
