@@ -19,9 +19,7 @@ from specviz.cli.options import (
     wrap,
 )
 from specviz.cli.progress import stderr_progress
-
-# The formats --emit writes (specviz.engine.io.emit.EMIT_FORMATS, named here so the parser loads no engine module).
-EMIT_FORMATS = ("vllm", "vllm-prometheus", "llama.cpp", "sglang")
+from specviz.engine.io.emit import EMIT_FORMATS  # numpy-free
 
 SUMMARY = "simulate headless and print the report (or --json)"
 DEFAULT_ROUNDS_SHOWN = 20

@@ -236,4 +236,4 @@ def render_import(console: Console, data: dict[str, Any]) -> None:
         if series["warnings"]:
             console.print(_list_section("Warnings", series["warnings"], "yellow"))
     if data["warnings"]:
-        console.print(_list_section("Warnings", data["warnings"], "yellow"))
+        console.print(_list_section("Warnings about lines of no series", data["warnings"], "yellow"))
