@@ -67,6 +67,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         + ", ".join(EMIT_FORMATS)
         + " (`specviz import` reads them back)",
     )
+    output.add_argument("--emit-to", metavar="FILE", help="write --emit's output to FILE instead of standard output")
     output.add_argument(
         "--rounds-shown",
         type=count_at_least(0),
@@ -85,7 +86,6 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         metavar="FILE",
         help="also record the run to FILE as JSON lines (written only when the run completes)",
     )
-    traces.add_argument("--emit-to", metavar="FILE", help="write --emit's output to FILE instead of standard output")
     traces.add_argument("--force", action="store_true", help="let --trace or --emit-to overwrite an existing FILE")
     traces.add_argument(
         "--from-trace",

@@ -104,7 +104,7 @@ def import_stream(stream: TextIO, source: str, formats: Sequence[str] | None = N
             where = f"line {number}"
             for importer in importers:
                 importer.feed_line(where, line)
-            if json_keys and any(key in line for key in json_keys):
+            if "{" in line and any(key in line for key in json_keys):
                 value = _json_in_line(line)
                 if value is None:
                     problems.add(result.warnings, where, f"truncated or invalid JSON: {printable(line.strip(), 60)!r}")

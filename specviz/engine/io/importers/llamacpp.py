@@ -47,6 +47,8 @@ class LlamaCppExample(Importer):
         self.block: dict[str, Any] | None = None
 
     def feed_line(self, where: str, line: str) -> None:
+        if "accept" not in line and "n_" not in line:
+            return  # most lines: skip the regular expressions
         match = BLOCK_LINE.search(line)
         if match is not None:
             name, value = match.group(1), int(match.group(2))
@@ -149,9 +151,12 @@ class LlamaServer(Importer):
         self.statistics: dict[str, list[tuple[str, dict[str, Any]]]] = {}
 
     def feed_line(self, where: str, line: str) -> None:
-        match = SERVER_RATE.search(line)
-        if match is not None:
-            self._request(where, line, match)
+        if "draft acceptance" in line:
+            match = SERVER_RATE.search(line)
+            if match is not None:
+                self._request(where, line, match)
+            return
+        if "#gen drafts" not in line:
             return
         match = STATISTICS.search(line)
         if match is not None and "#gen drafts" in match.group(2):
