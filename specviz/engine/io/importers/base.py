@@ -71,8 +71,13 @@ def count_list(value: Any) -> list[int] | None:
     """A JSON list of counts, else None."""
     if not isinstance(value, list):
         return None
-    counts = [count(item) for item in value]
-    return None if any(item is None for item in counts) else counts  # type: ignore[misc]
+    counts = []
+    for item in value:
+        n = count(item)
+        if n is None:
+            return None
+        counts.append(n)
+    return counts
 
 
 def at_least(histogram: list[int]) -> list[int]:

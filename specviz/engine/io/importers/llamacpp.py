@@ -171,9 +171,9 @@ class LlamaServer(Importer):
                 )
                 return
             record: dict[str, Any] = {
-                field: int(found[field].group(1))
+                field: int(match.group(1))
                 for field in ("gen_drafts", "gen_tokens", "acc_tokens", "acc_drafts")
-                if found[field] is not None
+                if (match := found[field]) is not None
             }
             if found["mean"] is not None:
                 record["mean"] = number(found["mean"].group(1))
@@ -265,7 +265,7 @@ class LlamaServer(Importer):
                     )
         # Per-position counts from the rates of the last line of each run.
         last = _last_of_each_run([record for _, record in records])
-        per_position = None
+        per_position: list[int] | None = None
         if all("rates" in record for record in last):
             per_position = []
             for record in last:
@@ -299,7 +299,7 @@ class LlamaServer(Importer):
                 totals["acc_drafts"],
                 "drafts with at least one token accepted: steps that kept position 1",
             )
-        if totals["gen_drafts"]:
+        if totals["gen_drafts"] and totals["acc_tokens"] is not None:
             series.figure(
                 "#mean acc len",
                 1 + totals["acc_tokens"] / totals["gen_drafts"],
@@ -366,7 +366,7 @@ class LlamaServerJson(Importer):
         for series in self.series.values():
             series.note("num_drafts: unknown; timings give drafted and accepted tokens, not the steps")
             series.figure("responses", series.records, "timings objects read (the last chunk of each streamed id)")
-            if series.num_draft_tokens:
+            if series.num_draft_tokens and series.num_accepted_tokens is not None:
                 series.figure(
                     "draft_n_accepted / draft_n",
                     series.num_accepted_tokens / series.num_draft_tokens,

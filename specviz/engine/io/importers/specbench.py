@@ -71,7 +71,7 @@ class SpecBench(Importer):
     def finish(self) -> list[Series]:
         for key, series in self.series.items():
             series.figure("answers", series.records, "answers read")
-            if series.num_drafts:
+            if series.num_drafts and series.num_accepted_tokens is not None:
                 series.figure(
                     "mean accepted tokens (tau)",
                     (series.num_accepted_tokens + series.num_drafts) / series.num_drafts,

@@ -67,7 +67,7 @@ class TrtllmStats(Importer):
     def finish(self) -> list[Series]:
         for series in self.series.values():
             series.figure("iterations", series.records, "specDecodingStats objects read")
-            if series.num_drafts:
+            if series.num_drafts and series.num_accepted_tokens is not None:
                 series.figure(
                     "acceptanceLength",
                     (series.num_accepted_tokens + series.num_drafts) / series.num_drafts,

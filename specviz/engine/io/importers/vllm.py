@@ -214,7 +214,9 @@ class VllmV0(Importer):
         if missing:
             self.warn(series, where, f"a Speculative metrics line without {', '.join(missing)} (truncated?): skipped")
             return
-        record = {name: int(found[name].group(1)) for name in ("k", "accepted", "drafted", "emitted")}
+        record: dict[str, Any] = {
+            name: int(match.group(1)) for name in ("k", "accepted", "drafted", "emitted") if (match := found[name])
+        }
         record["where"] = where
         k, drafted, accepted, emitted = record["k"], record["drafted"], record["accepted"], record["emitted"]
         if k < 1:
@@ -305,7 +307,7 @@ class VllmV0(Importer):
                 totals["accepted"] / totals["drafted"],
                 "v0 accepted / draft tokens: counts drafts accepted after a rejection, so above specviz's",
             )
-        if totals["steps"] and len(series.draft_lengths_seen) == 1:
+        if totals["steps"] and series.draft_length is not None and len(series.draft_lengths_seen) == 1:
             series.figure(
                 "System efficiency",
                 totals["emitted"] / (totals["steps"] * (series.draft_length + 1)),
