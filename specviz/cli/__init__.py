@@ -37,15 +37,20 @@ COMMANDS: dict[str, str] = {
     "sweep": "specviz.cli.sweep",
     "audit": "specviz.cli.audit",
     "compare": "specviz.cli.compare",
+    "import": "specviz.cli.import_",
     "serve": "specviz.cli.serve",
 }
 APP_LAUNCHER = "specviz.cli.app"
 
 EXAMPLES = """commands:
   run       simulate headless and print the report (or --json)
-  theory    closed forms for i.i.d. acceptance
+  theory    closed forms for i.i.d. acceptance, and by batch size under a cost model
   replay    open the app on a recorded run
+  sweep     speedup over k x alpha: closed form beside Monte Carlo
+  audit     losslessness: the first tokens' joint law against the target's
   compare   every method and draft policy side by side
+  import    read an engine's log or metrics, put it under specviz's names, advise k
+  serve     the app in a web browser, each tab its own session
 
 examples:
   specviz                                     open the app with the defaults

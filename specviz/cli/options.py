@@ -160,10 +160,13 @@ def choices(field_name: str) -> tuple[str, ...]:
     return ()
 
 
-def add_simulation_options(parser: argparse.ArgumentParser) -> None:
-    """Add every simulation flag, one help group per part of the run (SimConfig's PARTS)."""
-    groups = {part: parser.add_argument_group(f"{part} options", description) for part, description in PARTS.items()}
+def add_simulation_options(parser: argparse.ArgumentParser, parts: tuple[str, ...] | None = None) -> None:
+    """Add the simulation flags of `parts` (default: every part of SimConfig's PARTS), one help group per part."""
+    wanted = {part: PARTS[part] for part in (parts or PARTS)}
+    groups = {part: parser.add_argument_group(f"{part} options", description) for part, description in wanted.items()}
     for flags, field_name, text in SIMULATION_OPTIONS:
+        if field_part(field_name) not in groups:
+            continue
         names = choices(field_name)
         extra = f"; one of {', '.join(names)}" if names else ""
         groups[field_part(field_name)].add_argument(

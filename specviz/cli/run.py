@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
@@ -18,6 +20,7 @@ from specviz.cli.options import (
     wrap,
 )
 from specviz.cli.progress import stderr_progress
+from specviz.engine.io.emit import EMIT_FORMATS  # numpy-free
 
 if TYPE_CHECKING:
     from specviz.engine.run.rounds import Round
@@ -38,6 +41,8 @@ EXAMPLES = """examples:
   specviz run -n 20000 --json                 one JSON object with every statistic
   specviz run -n 500 --trace run.jsonl        also record the run, round by round
   specviz run --from-trace run.jsonl          reprint the recorded run's report
+  specviz run -k 4 -a 0.8 -n 2000 --emit vllm   the run's statistics as vLLM would log them
+  specviz run -n 2000 --emit sglang --emit-to sglang.log   ... as SGLang would, into a file
 """
 
 
@@ -59,6 +64,15 @@ def add_parser(commands: Commands) -> argparse.ArgumentParser:
         "--json", action="store_true", help="print one JSON object with every statistic instead of the report"
     )
     formats.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
+    formats.add_argument(
+        "--emit",
+        choices=EMIT_FORMATS,
+        metavar="FORMAT",
+        help="print the run's statistics as an engine would log them, instead of the report; one of "
+        + ", ".join(EMIT_FORMATS)
+        + " (`specviz import` reads them back)",
+    )
+    output.add_argument("--emit-to", metavar="FILE", help="write --emit's output to FILE instead of standard output")
     output.add_argument(
         "--rounds-shown",
         type=count_at_least(0),
@@ -77,7 +91,7 @@ def add_parser(commands: Commands) -> argparse.ArgumentParser:
         metavar="FILE",
         help="also record the run to FILE as JSON lines (written only when the run completes)",
     )
-    traces.add_argument("--force", action="store_true", help="let --trace overwrite an existing FILE")
+    traces.add_argument("--force", action="store_true", help="let --trace or --emit-to overwrite an existing FILE")
     traces.add_argument(
         "--from-trace",
         metavar="FILE",
@@ -87,6 +101,7 @@ def add_parser(commands: Commands) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from specviz.engine.io.emit import EmitRecorder, emit
     from specviz.engine.io.trace import ReplaySimulation, TraceWriter
     from specviz.engine.run.simulation import Simulation
 
@@ -102,11 +117,25 @@ def run(args: argparse.Namespace) -> int:
         source = args.from_trace
     else:
         simulation = Simulation(config_from_args(args))
-    listing = 0 if (args.json or args.quiet) else args.rounds_shown
+    if args.emit_to is not None:
+        if args.emit is None:
+            raise UsageError("--emit-to needs --emit FORMAT: it names where the emitted log goes")
+        _check_writable(args.emit_to, args.force)
+    recorder = EmitRecorder(simulation) if args.emit is not None else None
+    listing = 0 if (args.json or args.quiet or args.emit) else args.rounds_shown
     # The writer checks the path before the run starts, not after an hour.
     writer = TraceWriter(args.trace, simulation, args.force) if args.trace is not None else nullcontext()
     with writer:
         shown = run_to_end(simulation, keep=listing, progress=not args.no_progress)
+    if recorder is not None:
+        text = emit(args.emit, recorder)
+        if args.emit_to is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            with open(args.emit_to, "w", encoding="utf-8") as out:
+                out.write(text)
+        return 0
     summary = simulation.summary()
     if args.json:
         print_json(summary)
@@ -137,3 +166,14 @@ def run_to_end(simulation: Simulation, keep: int = 0, progress: bool = False) ->
             if report is not None:
                 report(simulation.emitted, simulation.config.target_length)
     return shown
+
+
+def _check_writable(path: str, force: bool) -> None:
+    """Refuse before the run, not after it: an existing file without --force, a missing folder."""
+    if os.path.isdir(path):
+        raise UsageError(f"--emit-to {path}: a directory (allowed: a file path)")
+    if os.path.exists(path) and not force:
+        raise UsageError(f"--emit-to {path}: the file exists (add --force to overwrite it)")
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        raise UsageError(f"--emit-to {path}: no folder {folder}")

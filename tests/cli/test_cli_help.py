@@ -136,3 +136,10 @@ def test_docs_examples_work(tmp_path, monkeypatch):
             folder = tmp_path / name
             folder.mkdir()
             _run_examples(commands, folder, monkeypatch)
+
+
+def test_the_top_level_help_lists_every_command():
+    _, out, _ = run_cli("--help")
+    listed = out.split("commands:", 1)[1].split("examples:", 1)[0]
+    for command in cli.COMMANDS:
+        assert f"\n  {command} " in listed, command

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 
 def _modules_after(code: str) -> set[str]:
@@ -60,3 +61,18 @@ def test_the_command_line_opens_the_app_without_numpy():
         "import specviz.app, specviz.engine.analysis.compare"
     )
     assert "numpy" not in modules
+
+
+def test_import_reads_logs_without_numpy_or_textual():
+    # `specviz import` is pure Python: it starts as fast as --help, even on a box without the engine's numpy.
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "import" / "vllm-v1-newest.log"
+    modules = _modules_after(
+        "import contextlib, io\n"
+        "from specviz.cli import main\n"
+        f"fixture = {str(fixture)!r}\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main(['import', str(fixture)]) == 0\n"
+        "    assert main(['import', str(fixture), '--json']) == 0"
+    )
+    assert "numpy" not in modules and "textual" not in modules
+    assert "rich" in modules  # the report
