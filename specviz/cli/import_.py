@@ -10,7 +10,15 @@ import io
 import sys
 from typing import Any
 
-from specviz.cli.options import UsageError, add_simulation_options, config_from_args, console, print_json, wrap
+from specviz.cli.options import (
+    Commands,
+    UsageError,
+    add_simulation_options,
+    config_from_args,
+    console,
+    print_json,
+    wrap,
+)
 from specviz.engine.run.config import MAX_DRAFT_LENGTH
 
 SUMMARY = "read an engine's speculative-decoding log or metrics and advise k"
@@ -26,7 +34,7 @@ Piping works too: specviz run -n 5000 --emit vllm-prometheus | specviz import -
 """
 
 
-def add_parser(commands: Any) -> argparse.ArgumentParser:
+def add_parser(commands: Commands) -> argparse.ArgumentParser:
     from specviz.engine.io.importers import IMPORTERS, format_names
     from specviz.engine.io.importers.derive import EXTRAPOLATIONS
 

@@ -266,7 +266,7 @@ def summarise(
             figures["advice"] = advice
             series_out.append(figures)
         warnings += [f"{result.source}: {text}" for text in result.warnings]
-    return _finite(
+    summary: dict[str, Any] = _finite(
         {
             "sources": [result.source for result in results],
             "formats": sorted({figures["format"] for figures in series_out}),
@@ -277,6 +277,7 @@ def summarise(
             "warnings": warnings,
         }
     )
+    return summary
 
 
 def _finite(value: Any) -> Any:

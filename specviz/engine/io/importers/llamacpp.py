@@ -16,6 +16,7 @@ from specviz.engine.io.importers.base import (
     NUMBER,
     NUMBER_LIST,
     Importer,
+    Problems,
     Series,
     count,
     cumulative_total,
@@ -42,7 +43,7 @@ class LlamaCppExample(Importer):
     engine = ENGINE
     reads = "llama.cpp speculative examples' closing block (n_draft, n_predict, n_drafted, n_accept, accept)"
 
-    def __init__(self, problems) -> None:
+    def __init__(self, problems: Problems) -> None:
         super().__init__(problems)
         self.block: dict[str, Any] | None = None
 
@@ -146,7 +147,7 @@ class LlamaServer(Importer):
     engine = ENGINE
     reads = "llama-server 'draft acceptance rate' / print_timing / 'statistics' log lines"
 
-    def __init__(self, problems) -> None:
+    def __init__(self, problems: Problems) -> None:
         super().__init__(problems)
         self.statistics: dict[str, list[tuple[str, dict[str, Any]]]] = {}
 
@@ -329,7 +330,7 @@ class LlamaServerJson(Importer):
     reads = "llama-server 'timings' JSON (draft_n, draft_n_accepted)"
     json_keys = ('"draft_n"',)
 
-    def __init__(self, problems) -> None:
+    def __init__(self, problems: Problems) -> None:
         super().__init__(problems)
         self.by_id: dict[str, tuple[str, int, int]] = {}
 

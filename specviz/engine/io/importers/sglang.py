@@ -14,6 +14,7 @@ from typing import Any
 from specviz.engine.io.importers.base import (
     NUMBER,
     Importer,
+    Problems,
     Series,
     count,
     count_list,
@@ -45,7 +46,7 @@ class SglangLog(Importer):
     engine = ENGINE
     reads = "SGLang 'Decode batch' log lines (accept len, accept rate)"
 
-    def __init__(self, problems) -> None:
+    def __init__(self, problems: Problems) -> None:
         super().__init__(problems)
         # key -> [weight sum, weighted accept len, weighted accept rate, rate weight, lines without #running-req]
         self.sums: dict[Any, list[float]] = {}
@@ -127,7 +128,7 @@ class SglangRequest(Importer):
     reads = "SGLang per-request meta_info (spec_verify_ct, spec_accept_length, histograms)"
     json_keys = ('"spec_verify_ct"',)
 
-    def __init__(self, problems) -> None:
+    def __init__(self, problems: Problems) -> None:
         super().__init__(problems)
         self.completion: dict[Any, list[int]] = {}
 

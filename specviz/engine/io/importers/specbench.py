@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from specviz.engine.io.importers.base import Importer, Series, printable, real
+from specviz.engine.io.importers.base import Importer, Problems, Series, printable, real
 
 ENGINE = "Spec-Bench"
 
@@ -21,7 +21,7 @@ class SpecBench(Importer):
     reads = "Spec-Bench answer JSON lines (accept_lengths per turn, by category)"
     json_keys = ('"accept_lengths"',)
 
-    def __init__(self, problems) -> None:
+    def __init__(self, problems: Problems) -> None:
         super().__init__(problems)
         self.timing: dict[Any, list[float]] = {}  # key -> [new tokens, wall seconds]
 

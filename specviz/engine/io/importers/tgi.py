@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from specviz.engine.io.importers.base import Importer, Series, cumulative_total
+from specviz.engine.io.importers.base import Importer, Problems, Series, cumulative_total
 from specviz.engine.io.importers.prometheus import BadSample, label_text, parse_sample
 
 ENGINE = "TGI"
@@ -22,7 +22,7 @@ class TgiHistogram(Importer):
     engine = ENGINE
     reads = "TGI's Prometheus histogram tgi_request_skipped_tokens"
 
-    def __init__(self, problems) -> None:
+    def __init__(self, problems: Problems) -> None:
         super().__init__(problems)
         # (labels, part) -> [(where, value)]; part: "count", "sum" or a bucket's le
         self.samples: dict[tuple[Any, Any], list[tuple[str, float]]] = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from specviz.engine.io.importers.base import Importer, Series, count, real, walk_objects
+from specviz.engine.io.importers.base import Importer, Problems, Series, count, real, walk_objects
 
 ENGINE = "TensorRT-LLM"
 
@@ -21,7 +21,7 @@ class TrtllmStats(Importer):
     reads = "TensorRT-LLM iteration stats JSON ('specDecodingStats')"
     json_keys = ('"specDecodingStats"',)
 
-    def __init__(self, problems) -> None:
+    def __init__(self, problems: Problems) -> None:
         super().__init__(problems)
         self.overhead = [0.0, 0.0]  # sum of draftOverhead × latency, sum of latency
         self.ratios: set[float] = set()  # drafted per step, iteration by iteration

@@ -16,6 +16,7 @@ from specviz.engine.io.importers.base import (
     NUMBER,
     NUMBER_LIST,
     Importer,
+    Problems,
     Series,
     count,
     count_list,
@@ -50,7 +51,7 @@ class VllmLog(Importer):
     engine = ENGINE
     reads = "vLLM v1 'SpecDecoding metrics:' log lines (all three orders)"
 
-    def __init__(self, problems) -> None:
+    def __init__(self, problems: Problems) -> None:
         super().__init__(problems)
         self.seconds: dict[Any, float] = {}  # the intervals' lengths, from the throughputs
         self.orders: dict[Any, set[str]] = {}
@@ -198,7 +199,7 @@ class VllmV0(Importer):
     engine = ENGINE
     reads = "vLLM v0 'Speculative metrics:' log lines"
 
-    def __init__(self, problems) -> None:
+    def __init__(self, problems: Problems) -> None:
         super().__init__(problems)
         self.segment: dict[str, Any] | None = None  # the last line since the last restart
         self.totals = {"drafted": 0, "accepted": 0, "emitted": 0, "steps": 0}
@@ -337,7 +338,7 @@ class VllmPrometheus(Importer):
     engine = ENGINE
     reads = "vLLM's Prometheus exposition (vllm:spec_decode_* counters)"
 
-    def __init__(self, problems) -> None:
+    def __init__(self, problems: Problems) -> None:
         super().__init__(problems)
         # (series labels, counter, position) -> [(where, value)]
         self.samples: dict[tuple[Any, str, int | None], list[tuple[str, float]]] = {}
