@@ -27,6 +27,7 @@ from textual.widgets import Footer, Header
 from specviz.app.autoplay import DEFAULT_SPEED, SPEEDS
 from specviz.app.help_screen import HelpScreen, keys_markdown
 from specviz.app.messages import RunAdvanced, RunFinished
+from specviz.app.palette import Palette
 from specviz.app.recent_rounds import recent_rounds
 from specviz.app.view import Change, SimulationView
 from specviz.app.view_catalog import VIEW_CATALOG
@@ -437,6 +438,16 @@ class SpecvizApp(App[int]):
 
     def action_quit(self) -> None:  # type: ignore[override]
         self.exit(0)
+
+    # Textual's two ways into a command palette, opening the guarded one (app/palette.py).
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not Palette.is_open(self):
+            self.push_screen(Palette(id="--command-palette"))
+
+    def search_themes(self) -> None:
+        from textual.theme import ThemeProvider
+
+        self.push_screen(Palette(providers=[ThemeProvider], placeholder="Search for themes…"))
 
     def help_markdown(self) -> str:
         """Keys from the bindings, then each view's own HELP text."""

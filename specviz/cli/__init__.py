@@ -28,6 +28,7 @@ from specviz.cli.options import (
     wrap,
 )
 from specviz.engine.run.config import ConfigError, TraceError
+from specviz.engine.safe_text import safe_line
 
 # Command -> its module, in the order `specviz --help` lists them.
 COMMANDS: dict[str, str] = {
@@ -137,7 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with terminate_cleanly():
             return run_command(args)
     except (ConfigError, TraceError, UsageError) as error:
-        print(f"{_prog(command)}: error: {error}", file=sys.stderr)
+        # A message may quote a file name as it was given (a trace's): escaped here.
+        print(f"{_prog(command)}: error: {safe_line(str(error))}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         # The reader went away (`specviz run | head`): stop quietly. Point
@@ -147,7 +149,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:
         # A file a model needs (a corpus) that cannot be read.
         where = f" {error.filename}" if error.filename else ""
-        print(f"{_prog(command)}: error: cannot read{where}: {error.strerror or error}", file=sys.stderr)
+        print(
+            f"{_prog(command)}: error: {safe_line(f'cannot read{where}: {error.strerror or error}')}", file=sys.stderr
+        )
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"{_prog(command)}: interrupted", file=sys.stderr)

@@ -23,16 +23,21 @@ from specviz.engine.run.config import (
     MAX_DRAFT_LENGTH,
     MAX_TARGET_LENGTH,
     PARTS,
+    ConfigError,
     SimConfig,
+    check_model_reads,
     config_from_text,
     field_part,
+    parse_int,
 )
+from specviz.engine.safe_text import safe_line, shorten
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 EXIT_USAGE = 2  # bad input: a value, a flag, a file
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
+UNRECOGNIZED_SHOWN = 3  # unrecognized arguments named in the error; the rest are counted
 
 # (flags, SimConfig field, help). Defaults and ranges come from SimConfig and
 # its validation, so the help text cannot drift from the rules.
@@ -53,7 +58,7 @@ SIMULATION_OPTIONS: list[tuple[tuple[str, ...], str, str]] = [
     (("--verify-overhead",), "verify_overhead", "extra target-pass cost per drafted token verified (v), >= 0"),
     (("--prompt",), "prompt", "text the generation starts from"),
     (("--corpus",), "corpus", "plain-text file to train the n-gram pair on"),
-    (("--temperature",), "temperature", "sampling temperature for target and draft, > 0"),
+    (("--temperature",), "temperature", "sampling temperature for target and draft, 0.01 to 100"),
     (("--top-k",), "top_k", "keep only the k most likely words (0 = off)"),
     (("--top-p",), "top_p", "keep the smallest set of words with this much mass, (0, 1]"),
     (
@@ -131,8 +136,19 @@ class OneLineParser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
 
+    def parse_args(self, args: Any = None, namespace: Any = None) -> Any:
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            # argparse would list every one of them, raw: name a few, each shortened.
+            shown = " ".join(shorten(extra) for extra in extras[:UNRECOGNIZED_SHOWN])
+            more = f" (and {len(extras) - UNRECOGNIZED_SHOWN:,} more)" if len(extras) > UNRECOGNIZED_SHOWN else ""
+            self.error(f"unrecognized arguments: {shown}{more}")
+        return parsed
+
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        # argparse quotes what was typed (a choice, an argument) as it was:
+        # escape it and cut it short before it reaches the terminal.
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {safe_line(message)} (see '{self.prog} --help')\n")
 
 
 #: What each command module's `add_parser(commands)` adds its parser to: the
@@ -197,7 +213,8 @@ def given_simulation_flags(args: argparse.Namespace) -> list[str]:
 
 
 def config_from_args(args: argparse.Namespace) -> SimConfig:
-    """SimConfig from the flags given; raises ConfigError (or UsageError for flags that do not go together)."""
+    """SimConfig from the flags given; raises ConfigError, also for a flag the chosen model pair does not
+    read (even one given its default value), or UsageError for flags that do not go together."""
     if hasattr(args, "cost_model"):
         clash = next((name for name in CONSTANT_RATIO_FLAGS if hasattr(args, name)), None)
         if clash is not None:
@@ -208,17 +225,21 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         for _, field_name, _ in SIMULATION_OPTIONS
         if getattr(args, field_name, None) is not None
     }
-    return config_from_text(SimConfig(), given)
+    config = config_from_text(SimConfig(), given)
+    check_model_reads(config, given)
+    return config
 
 
 def count_at_least(low: int) -> Callable[[str], int]:
-    """An argparse type: a whole number >= `low`."""
+    """An argparse type: a whole number >= `low`, read by the engine's one number rule (parse_int)."""
 
     def parse(text: str) -> int:
         try:
-            value = int(text.replace("_", "").replace(",", ""))
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (allowed: an integer >= {low})") from None
+            value = parse_int("count", text)
+        except ConfigError as error:
+            raise argparse.ArgumentTypeError(
+                f"{error.shown} is not a whole number (allowed: {error.allowed}, >= {low})"
+            ) from None
         if value < low:
             raise argparse.ArgumentTypeError(f"{value} is too small (allowed: an integer >= {low})")
         return value

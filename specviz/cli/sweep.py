@@ -20,7 +20,8 @@ from specviz.engine.analysis.defaults import (
     MAX_ENGINE_ROUNDS,
     MAX_VECTORISED_ROUNDS,
 )
-from specviz.engine.run.config import MAX_DRAFT_LENGTH, ConfigError
+from specviz.engine.catalog import readers_of
+from specviz.engine.run.config import MAX_DRAFT_LENGTH, ConfigError, unread_knob
 
 if TYPE_CHECKING:
     from specviz.engine.analysis.sweep import SweepResult
@@ -107,16 +108,14 @@ def run(args: argparse.Namespace) -> int:
         if hasattr(args, field_name):
             raise ConfigError(field_name, getattr(args, field_name), why)
     config = config_from_args(args)
+    if args.alphas is not None and config.model not in readers_of("acceptance_rate"):
+        # The alphas stand for -a, which such a pair refuses too: a refusal, not a note.
+        raise unread_knob(config.model, "acceptance_rate", args.alphas, parameter="alphas", flags="--alphas")
     k_max = parse_k_max(args.k_max)
     grid = parse_alphas(DEFAULT_ALPHAS if args.alphas is None else args.alphas)
     model = build_model(config)
     kind = monte_carlo_kind(config, model)
     rounds = default_rounds(kind) if args.rounds is None else parse_rounds(args.rounds, kind)
-    if args.alphas is not None and not model.uses_acceptance_rate:
-        print(
-            f"specviz sweep: note: --alphas ignored: the {config.model} pair's acceptance rate is measured, not set",
-            file=sys.stderr,
-        )
     show_progress = kind == ENGINE and not args.no_progress
     with stderr_progress("sweep: rounds", enabled=show_progress) as progress:
         result = run_sweep(config, k_max, grid, rounds, model=model, progress=progress)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from specviz.cli.options import Commands, add_simulation_options, config_from_args, console, print_json, wrap
-from specviz.engine.run.config import MAX_DRAFT_LENGTH, ConfigError
+from specviz.engine.run.config import MAX_DRAFT_COST, MAX_DRAFT_LENGTH, ConfigError
 
 SUMMARY = "closed forms for i.i.d. acceptance"
 
@@ -53,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
     if not 1 <= k_max <= MAX_DRAFT_LENGTH:
         raise ConfigError("k_max", k_max, f"an integer from 1 to {MAX_DRAFT_LENGTH}")
     ops_ratio = config.draft_cost if args.ops_ratio is None else parse_float("ops_ratio", args.ops_ratio)
-    if ops_ratio < 0:
-        raise ConfigError("ops_ratio", ops_ratio, "a finite number >= 0")
+    if not 0 <= ops_ratio <= MAX_DRAFT_COST:  # a cost ratio like c, bounded like it
+        raise ConfigError("ops_ratio", ops_ratio, f"a number >= 0 and <= {MAX_DRAFT_COST:,.0f}")
     alpha, k, c, v = config.acceptance_rate, config.draft_length, config.draft_cost, config.verify_overhead
     cost = cost_model_for(config)
     best = theory.best_draft_length_under(alpha, cost, k_max)

@@ -14,10 +14,22 @@ MODELS: dict[str, str] = {
     "synthetic": "specviz.engine.models.synthetic",
     "ngram": "specviz.engine.models.ngram",
 }
+# The SimConfig knobs that only some model pairs read, and which pairs read
+# each. A knob a pair does not read must stay at its default under that pair
+# (SimConfig's rules): a run never records a setting that did nothing. The
+# synthetic pair builds p and q from alpha; the n-gram pair learns them from
+# the corpus and reshapes them by temperature, top-k and top-p.
+MODEL_KNOBS: dict[str, tuple[str, ...]] = {
+    "acceptance_rate": ("synthetic",),
+    "corpus": ("ngram",),
+    "temperature": ("ngram",),
+    "top_k": ("ngram",),
+    "top_p": ("ngram",),
+}
 # Model pairs whose acceptance rate is the alpha knob (ModelPair.uses_acceptance_rate).
-MODELS_SETTING_ALPHA: frozenset[str] = frozenset({"synthetic"})
+MODELS_SETTING_ALPHA: frozenset[str] = frozenset(MODEL_KNOBS["acceptance_rate"])
 # Model pairs trained on a corpus (ModelPair.corpus is set): a trace records its hash.
-MODELS_READING_CORPUS: frozenset[str] = frozenset({"ngram"})
+MODELS_READING_CORPUS: frozenset[str] = frozenset(MODEL_KNOBS["corpus"])
 
 # Verification method -> whether its output follows the target's distribution
 # (VerificationMethod.lossless), in the order the methods are listed.
@@ -53,3 +65,13 @@ def model_sets_alpha(name: str) -> bool:
 
 def model_reads_corpus(name: str) -> bool:
     return name in MODELS_READING_CORPUS
+
+
+def knobs_not_read_by(model: str) -> tuple[str, ...]:
+    """The model-specific knobs (MODEL_KNOBS) that the pair `model` ignores."""
+    return tuple(knob for knob, readers in MODEL_KNOBS.items() if model not in readers)
+
+
+def readers_of(knob: str) -> tuple[str, ...]:
+    """The model pairs that read `knob`: every pair, for a knob not in MODEL_KNOBS."""
+    return MODEL_KNOBS.get(knob, tuple(MODELS))

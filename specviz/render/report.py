@@ -19,6 +19,7 @@ from rich.text import Text
 
 from specviz.engine.analysis import theory
 from specviz.engine.run.rounds import Round, TokenKind
+from specviz.engine.safe_text import printable
 
 if TYPE_CHECKING:
     from specviz.engine.run.simulation import Simulation
@@ -111,7 +112,8 @@ def configuration(summary: dict[str, Any], uses_acceptance_rate: bool, source: s
             rows.append(("verify overhead v", f"{config['verify_overhead']} per drafted token verified"))
     rows += [("seed", str(config["seed"])), ("prompt", Text(repr(config["prompt"])))]
     if source is not None:
-        rows.append(("replayed from", Text(source, overflow="fold")))
+        # A file name is data: its escapes must not reach the terminal.
+        rows.append(("replayed from", Text(printable(source), overflow="fold")))
     return Group(_section("Configuration"), _pairs(rows))
 
 

@@ -171,13 +171,19 @@ def test_sweep_table_for_a_measured_alpha_has_one_row_per_k():
 
 @pytest.mark.skipif("ngram" not in model_names(), reason="the ngram pair is not on this branch yet")
 def test_sweep_ngram_measures_alpha(capsys):
-    code, out, err = run_cli(
-        capsys, "sweep", "--model", "ngram", "--k-max", "3", "--alphas", "0.5", "--rounds", "300", "--json"
-    )
+    code, out, err = run_cli(capsys, "sweep", "--model", "ngram", "--k-max", "3", "--rounds", "300", "--json")
     assert code == 0, err
     data = json.loads(out)
     assert data["alpha_source"] == "measured" and data["alphas"] is None and len(data["cells"]) == 3
-    assert "--alphas ignored" in err
+
+
+@pytest.mark.skipif("ngram" not in model_names(), reason="the ngram pair is not on this branch yet")
+def test_sweep_refuses_alphas_for_a_pair_that_measures_alpha(capsys):
+    # As run and the app refuse -a for it: a refusal, not a note, everywhere.
+    code, out, err = run_cli(capsys, "sweep", "--model", "ngram", "--alphas", "0.5", "--rounds", "300")
+    assert code == 2 and out == ""
+    assert "--alphas is read only by the synthetic pair; leave it out with the ngram pair" in err
+    assert len(err.splitlines()) == 1
 
 
 # ---- audit -----------------------------------------------------------------

@@ -301,3 +301,22 @@ def test_a_corpus_with_a_byte_order_mark_and_no_final_newline_reads(tmp_path):
     assert corpus.tokens[0] == "the" and corpus.word_count == sum(
         1 for t in tokenize(SENTENCES) if t not in PUNCTUATION
     )
+
+
+def test_at_the_lowest_temperature_distributions_are_finite_and_a_run_completes(pair):
+    from specviz.engine.run.config import MIN_TEMPERATURE
+
+    model = NgramPair(pair.tables, MIN_TEMPERATURE, 0, 1.0)
+    for key in _contexts(model, count=20):
+        for dist in (model.target_distribution(key), model.draft_distribution(key)):
+            assert np.isfinite(dist).all() and abs(dist.sum() - 1.0) < 1e-12
+            assert dist[model.unknown_id] == 0.0
+    config = SimConfig(model="ngram", temperature=MIN_TEMPERATURE, target_length=60, seed=3)
+    simulation = Simulation(config, model)
+    simulation.run()
+    assert model.unknown_id not in simulation.tokens and UNKNOWN not in simulation.text()
+    summary = simulation.summary()
+    assert all(np.isfinite(value) for value in (summary["empirical_alpha"], summary["tokens_per_target_pass"]))
+    # Why the bound: at a subnormal temperature log p / T overflows and every weight is NaN.
+    with np.errstate(all="ignore"):
+        assert np.isnan(shape_distribution(pair.tables.target.distribution(()), 5e-324, 0, 1.0)).all()

@@ -18,7 +18,8 @@ from textual.widgets import Input, Label, Static
 
 from specviz.app.widgets.choice_field import INVALID_MARK, ChoiceField
 from specviz.engine.catalog import method_is_lossless, method_names, model_names, policy_names
-from specviz.engine.run.config import ConfigError, SimConfig, config_from_text
+from specviz.engine.run.config import FIELD_LABELS, ConfigError, SimConfig, config_from_text, switch_model
+from specviz.engine.safe_text import echo, safe_line
 
 # Typed fields: (SimConfig field, label). Their widths are in control_panel.tcss
 # (narrower on a medium terminal, so the first row fits in 80 columns).
@@ -57,6 +58,17 @@ def field_text(config: SimConfig, name: str) -> str:
     return "" if value is None else str(value)
 
 
+def reset_notice(config: SimConfig, dropped: dict[str, object]) -> str:
+    """What a model switch put back to its default, in the panel's words."""
+    labels = dict(TEXT_FIELDS)
+    changes = ", ".join(
+        f"{labels.get(knob) or FIELD_LABELS[knob].split(' (')[0]} {echo(value)} → "
+        f"{field_text(config, knob) or 'none (the default)'}"
+        for knob, value in dropped.items()
+    )
+    return f"reset, as the {config.model} pair does not read them: {changes}"
+
+
 class ControlPanel(Vertical):
     """Editable run parameters; invalid values are explained below the fields."""
 
@@ -90,6 +102,8 @@ keyboard.
         self._marked: set[str] = set()
         self._replaying = False
         self._message: str | Content = HINT
+        # (config, text): what the last model switch reset, shown while that config is the run's.
+        self._notice: tuple[SimConfig, str] | None = None
 
     def compose(self) -> ComposeResult:
         # Few widgets on purpose: each costs its share of the first frame, so a
@@ -137,8 +151,9 @@ keyboard.
         self._refresh_marks()
 
     def show_error(self, name: str, message: str) -> None:
-        """Mark field `name` invalid with the engine's message."""
-        self._errors[name] = message
+        """Mark field `name` invalid with the engine's message (escaped and cut
+        short: it may quote a 100 KB paste or a file name)."""
+        self._errors[name] = safe_line(message)
         self._refresh_marks(latest=name)
 
     @property
@@ -148,12 +163,21 @@ keyboard.
     # ---- edits -------------------------------------------------------------------
 
     def _apply(self, name: str, text: str) -> None:
+        dropped: dict[str, object] = {}
         try:
-            config = config_from_text(self._config, {name: text})
+            if name == "model":
+                # A pair ignores some knobs (the synthetic pair: temperature,
+                # top-k, top-p, corpus; the n-gram pair: α), and a run never
+                # records a setting that did nothing: they go back to their
+                # defaults, and the panel says which.
+                config, dropped = switch_model(self._config, text)
+            else:
+                config = config_from_text(self._config, {name: text})
         except ConfigError as error:
             self.show_error(name, str(error))
             return
         self._errors.pop(name, None)
+        self._notice = (config, reset_notice(config, dropped)) if dropped else None
         self._refresh_marks()
         if config != self._config:
             self.post_message(self.ConfigSubmitted(config))
@@ -202,6 +226,8 @@ keyboard.
         if self._errors:
             name = latest if latest in self._errors else next(iter(self._errors))
             text: str | Content = Content.from_markup("[b]✗[/b] $message", message=self._errors[name])
+        elif self._notice is not None and self._notice[0] == self._config:
+            text = Content.from_markup("[b]↺[/b] $notice", notice=self._notice[1])
         else:
             text = REPLAY_HINT if self._replaying else HINT
         if text != self._message:  # each update re-lays out the message

@@ -8,12 +8,15 @@ Every front end (command line, TUI control panel, trace reader) builds a
 from __future__ import annotations
 
 import dataclasses
+import decimal
 import math
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from specviz.engine.catalog import method_names, model_names, policy_names
+from specviz.engine.catalog import knobs_not_read_by, method_names, model_names, policy_names, readers_of
+from specviz.engine.safe_text import echo
 
 # k beyond this is never useful: even at alpha = 0.99 and c = 0.01 the optimal k
 # is below 64, and each round stores O(k) numbers.
@@ -25,6 +28,22 @@ MAX_SEED = 2**63 - 1
 # configurable batch is far below the first; the second is a 10M-token context).
 MAX_BATCH_SIZE = 65_536
 MAX_CONTEXT_LENGTH = 10_000_000
+# The cost model's knobs are bounded so that everything computed from them
+# stays far inside float range (beyond these, 1e305 and up, times and speedups
+# overflow to inf and 0). A run's dearest figure is its target time:
+# T (rounds + v drafts) + c T draft passes <= 1e9 ms x (1e8 + 1e6 x 6.4e9) +
+# 1e6 x 1e9 ms x 6.4e9, about 1e25 ms. Each bound is also far past any real
+# setting: a draft pass costing a million target passes, verifying one draft
+# costing a million passes more, a target pass of 11.6 days.
+# Temperature divides log-probabilities. At 0.01 a word half as likely as
+# the top one keeps a weight of 2^-100 (8e-31): the draw is already greedy in
+# all but name, so nothing lower shows anything new; far lower (a subnormal
+# such as 5e-324), log p / T overflows and every distribution turns to NaN.
+MIN_TEMPERATURE = 0.01
+MAX_TEMPERATURE = 100.0
+MAX_DRAFT_COST = 1e6
+MAX_VERIFY_OVERHEAD = 1e6
+MAX_TARGET_PASS_MS = 1e9
 
 
 class TraceError(ValueError):
@@ -39,15 +58,17 @@ class ConfigError(ValueError):
     """A parameter value that the engine does not allow.
 
     The message is one line naming the parameter, the value given and what is
-    allowed; front ends print it as it is.
+    allowed; front ends print it as it is. The value is quoted as `shown`: cut
+    short when long, its control characters escaped (safe_text.echo).
     """
 
     def __init__(self, parameter: str, value: Any, allowed: str):
         self.parameter = parameter
         self.value = value
         self.allowed = allowed
+        self.shown = echo(value)
         label = FIELD_LABELS.get(parameter, parameter)
-        super().__init__(f"invalid {label}: {value!r} (allowed: {allowed})")
+        super().__init__(f"invalid {label}: {self.shown} (allowed: {allowed})")
 
 
 # The parts of a run, in the order front ends list them. Every knob belongs to
@@ -57,7 +78,7 @@ class ConfigError(ValueError):
 PARTS: dict[str, str] = {
     "run": "the run: how long, how many drafts a round, which random stream",
     "model pair": "the draft and target models (alpha: the synthetic pair; corpus: the n-gram pair)",
-    "sampling": "how the models' distributions are reshaped before drafting and verifying",
+    "sampling": "how the n-gram pair's distributions are reshaped before drafting and verifying (the synthetic pair reads none of these)",
     "verification": "the rule that keeps or rejects each draft",
     "drafting": "how many tokens the draft proposes each round",
     "cost": "what a draft pass and a target pass cost",
@@ -167,9 +188,59 @@ def _real_in(name: str, value: Any, low: float, high: float | None, allowed: str
 
 
 def validate(config: SimConfig) -> None:
-    """Raise ConfigError for the first parameter that breaks its rule, part by part."""
+    """Raise ConfigError for the first parameter that breaks its rule, part by
+    part; then for a knob set that the model pair does not read."""
     for part in PARTS:
         _RULES[part](config)
+    check_model_reads(config, [knob for knob in knobs_not_read_by(config.model) if _is_set(config, knob)])
+
+
+def _is_set(config: SimConfig, knob: str) -> bool:
+    return bool(getattr(config, knob) != _FIELDS[knob].default)
+
+
+def check_model_reads(config: SimConfig, knobs: Iterable[str]) -> None:
+    """Raise ConfigError for the first of `knobs` that `config`'s model pair
+    does not read. SimConfig checks the knobs set away from their defaults;
+    the command line also checks the flags given, whatever their value."""
+    for knob in knobs:
+        if config.model not in readers_of(knob):
+            raise unread_knob(config.model, knob, getattr(config, knob))
+
+
+def unread_knob(
+    model: str, knob: str, value: Any, parameter: str | None = None, flags: str | None = None
+) -> ConfigError:
+    """The error for `knob` given to the pair `model`, which does not read it.
+
+    `parameter` and `flags` name an option that stands for the knob (sweep's
+    --alphas for acceptance_rate); by default the knob's own.
+    """
+    readers = readers_of(knob)
+    pairs = " and ".join(readers) + (" pair" if len(readers) == 1 else " pairs")
+    return ConfigError(
+        parameter or knob,
+        value,
+        f"{flags or flags_of(knob)} is read only by the {pairs}; leave it out with the {model} pair",
+    )
+
+
+def switch_model(config: SimConfig, model: str) -> tuple[SimConfig, dict[str, Any]]:
+    """`config` under the model pair `model`, every knob that pair does not
+    read put back to its default; and those knobs with the values they had.
+
+    For a front end where the model is one choice among others (the app's
+    control panel): the person picks a pair, and the knobs it ignores must go.
+    """
+    dropped = {knob: getattr(config, knob) for knob in knobs_not_read_by(model) if _is_set(config, knob)}
+    defaults = {knob: _FIELDS[knob].default for knob in dropped}
+    return config.replace(model=model, **defaults), dropped
+
+
+def flags_of(name: str) -> str:
+    """The command-line flags of a SimConfig field, from its label: '--corpus', '-a/--acceptance-rate'."""
+    label = FIELD_LABELS.get(name, name)
+    return label[label.rindex("(") + 1 : -1] if label.endswith(")") else name
 
 
 def _run_rules(config: SimConfig) -> None:
@@ -189,8 +260,9 @@ def _model_pair_rules(config: SimConfig) -> None:
 
 
 def _sampling_rules(config: SimConfig) -> None:
-    if not _is_real(config.temperature) or not 0.0 < config.temperature <= 100.0:
-        raise ConfigError("temperature", config.temperature, "a number > 0 and <= 100")
+    _real_in(
+        "temperature", config.temperature, MIN_TEMPERATURE, MAX_TEMPERATURE, f"a number from {MIN_TEMPERATURE} to 100"
+    )
     _int_in("top_k", config.top_k, 0, 10_000_000)
     if not _is_real(config.top_p) or not 0.0 < config.top_p <= 1.0:
         raise ConfigError("top_p", config.top_p, "a number > 0 and <= 1")
@@ -214,10 +286,18 @@ def _cost_rules(config: SimConfig) -> None:
         raise ConfigError("cost_model", config.cost_model, "a preset name or a path to a .toml cost file")
     _int_in("batch_size", config.batch_size, 1, MAX_BATCH_SIZE)
     _int_in("context_length", config.context_length, 0, MAX_CONTEXT_LENGTH)
-    _real_in("draft_cost", config.draft_cost, 0.0, None, "a finite number >= 0")
-    if not _is_real(config.target_pass_ms) or config.target_pass_ms <= 0:
-        raise ConfigError("target_pass_ms", config.target_pass_ms, "a finite number > 0")
-    _real_in("verify_overhead", config.verify_overhead, 0.0, None, "a finite number >= 0")
+    _real_in("draft_cost", config.draft_cost, 0.0, MAX_DRAFT_COST, f"a number >= 0 and <= {MAX_DRAFT_COST:,.0f}")
+    if not _is_real(config.target_pass_ms) or not 0 < config.target_pass_ms <= MAX_TARGET_PASS_MS:
+        raise ConfigError(
+            "target_pass_ms", config.target_pass_ms, f"a number > 0 and <= {MAX_TARGET_PASS_MS:,.0f} (about 11.6 days)"
+        )
+    _real_in(
+        "verify_overhead",
+        config.verify_overhead,
+        0.0,
+        MAX_VERIFY_OVERHEAD,
+        f"a number >= 0 and <= {MAX_VERIFY_OVERHEAD:,.0f}",
+    )
 
 
 # Each part's rules; a test checks that every part has them.
@@ -231,30 +311,59 @@ _RULES: dict[str, Callable[[SimConfig], None]] = {
 }
 
 
+# What a number may look like: ASCII digits only (int() and float() also take
+# Arabic-Indic, full-width and other Unicode digits, and underscores anywhere),
+# a sign, a decimal point, an exponent; the whole part may be grouped by
+# threes with commas or underscores (1,000,000 as the app prints it, or
+# 1_000_000), one kind throughout. Anything else is refused, never cleaned up:
+# "1,6" is not 16.
+_NUMBER = re.compile(
+    r"[+-]?(?:(?:\d+|\d{1,3}(?:,\d{3})+|\d{1,3}(?:_\d{3})+)(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?",
+    re.ASCII,
+)
+WHOLE_NUMBER = "a whole number in ASCII digits, e.g. 5"
+NUMBER = "a number in ASCII digits, e.g. 0.5"
+# Counts may be written 1e6; beyond this many digits no count is in range,
+# and int() of 1e100000000 would take minutes.
+MAX_COUNT_DIGITS = 100
+
+
+def _number_text(text: str) -> str | None:
+    """`text` without spaces around it and digit-group separators, if it is a
+    number as _NUMBER spells one; None otherwise."""
+    text = text.strip()
+    if not _NUMBER.fullmatch(text):
+        return None
+    return text.replace(",", "").replace("_", "")
+
+
 def parse_int(name: str, text: str) -> int:
-    cleaned = text.strip().replace("_", "").replace(",", "")
-    try:
-        return int(cleaned)
-    except ValueError:
-        pass
-    # Accept 1e6 style for counts, but only when it is a whole number.
-    try:
-        as_float = float(cleaned)
-    except ValueError:
-        as_float = math.nan
-    if math.isfinite(as_float) and as_float == int(as_float):
-        return int(as_float)
-    raise ConfigError(name, text, "a whole number")
+    """A whole number typed as text: 42, 1,000, 1_000 or 1e6 (a whole 2.0 too)."""
+    cleaned = _number_text(text)
+    if cleaned is None:
+        raise ConfigError(name, text, WHOLE_NUMBER)
+    value = decimal.Decimal(cleaned)  # exact: no float rounds 1e17 + 1
+    if value and value.adjusted() >= MAX_COUNT_DIGITS:
+        raise ConfigError(name, text, f"{WHOLE_NUMBER}, of at most {MAX_COUNT_DIGITS} digits")
+    if value != value.to_integral_value():
+        raise ConfigError(name, text, WHOLE_NUMBER)
+    return int(value)  # -0 is 0
 
 
 def parse_float(name: str, text: str) -> float:
-    try:
-        value = float(text.strip())
-    except ValueError:
-        raise ConfigError(name, text, "a number") from None
-    if not math.isfinite(value):
+    """A finite number typed as text; -0 is read as 0 (it would print as -0.0)."""
+    cleaned = _number_text(text)
+    if cleaned is None:
+        # inf and nan are numbers to float(): say what is wrong with them.
+        try:
+            finite = math.isfinite(float(text))
+        except ValueError:
+            finite = True
+        raise ConfigError(name, text, NUMBER if finite else "a finite number")
+    value = float(cleaned)
+    if not math.isfinite(value):  # 1e400
         raise ConfigError(name, text, "a finite number")
-    return value
+    return value + 0.0  # -0.0 + 0.0 is 0.0
 
 
 def _parse_text(name: str, text: str) -> str:
@@ -262,7 +371,11 @@ def _parse_text(name: str, text: str) -> str:
 
 
 def _parse_optional_text(name: str, text: str) -> str | None:
-    return text if text.strip() else None
+    # Blank text is a mistake (an unset shell variable, say), not a request
+    # for the default: the default is had by not giving the knob at all.
+    if not text.strip():
+        raise ConfigError(name, text, f"a non-blank value; leave {flags_of(name)} out for the default")
+    return text
 
 
 _PARSERS: dict[str, Callable[[str, str], Any]] = {
