@@ -164,7 +164,9 @@ def test_at_the_cost_bounds_every_figure_of_the_cost_model_and_theory_is_finite(
     # The dearest run the caps allow: every token its own round of k drafts.
     rounds = MAX_TARGET_LENGTH
     drafted = rounds * MAX_DRAFT_LENGTH
-    breakdown = config.cost_model.breakdown(rounds, drafted, drafted, MAX_TARGET_LENGTH)
+    from specviz.engine.analysis.cost import cost_model_for
+
+    breakdown = cost_model_for(config).breakdown(rounds, drafted, drafted, MAX_TARGET_LENGTH)
     figures = list(breakdown.to_dict().values())
     assert all(math.isfinite(value) for value in figures), figures
     assert breakdown.speedup > 0
