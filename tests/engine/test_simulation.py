@@ -4,6 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from specviz.engine import Phase, SimConfig, Simulation, TokenKind
+from tests.budget import budget
 
 
 def run_rounds(config):
@@ -23,7 +24,7 @@ configs = st.builds(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=budget(60, 1000), deadline=None)
 @given(configs)
 def test_run_invariants(config):
     simulation, rounds = run_rounds(config)
@@ -48,7 +49,7 @@ def test_run_invariants(config):
     assert stats.position_accepted == [sum(r.accepted > i for r in rounds) for i in range(longest)]
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=budget(30, 500), deadline=None)
 @given(configs)
 def test_stepping_phase_by_phase_equals_running(config):
     stepped = Simulation(config)
