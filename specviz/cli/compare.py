@@ -11,13 +11,14 @@ import argparse
 from typing import Any
 
 from specviz.cli.options import add_simulation_options, choices, config_from_args, console, print_json, wrap
-from specviz.cli.progress import stderr_progress
+from specviz.cli.progress import add_allow_long_option, refuse_long_work, stderr_progress
 from specviz.engine.analysis.compare import (
     DEFAULT_AUDIT_SAMPLES,
     DEFAULT_TARGET_LENGTH,
     MAX_AUDIT_SAMPLES,
     compare,
     comparison_plan,
+    estimate_comparison,
     parse_audit_samples,
 )
 from specviz.engine.run.config import MAX_TARGET_LENGTH
@@ -80,6 +81,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="no progress bar (by default one shows on stderr when stderr is a terminal)",
     )
+    add_allow_long_option(output)
     return parser
 
 
@@ -93,8 +95,14 @@ def run(args: argparse.Namespace) -> int:
         draft_policy=config.draft_policy if hasattr(args, "draft_policy") else None,
         grid=args.grid,
     )
+    from specviz.engine.models.pair import build_model
+
+    model = build_model(config)
+    if not args.allow_long:
+        estimate = estimate_comparison(config, plan, audit_samples, model)
+        refuse_long_work("this comparison", estimate.seconds, estimate.work, "timed by a short calibration run")
     with stderr_progress("comparing", enabled=not args.no_progress) as report:
-        comparison = compare(config, plan, audit_samples, progress=report)
+        comparison = compare(config, plan, audit_samples, model=model, progress=report)
     if args.json:
         print_json(comparison)
         return 0

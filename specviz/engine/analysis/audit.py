@@ -97,14 +97,17 @@ def parse_samples(text: str) -> int:
     return samples
 
 
-def first_token_counts(simulation: Simulation, samples: int) -> np.ndarray:
-    """Counts over the vocabulary of the first token a round emits from the prompt."""
+def first_token_counts(simulation: Simulation, samples: int, progress=None) -> np.ndarray:
+    """Counts over the vocabulary of the first token a round emits from the prompt.
+    `progress(done, samples)`, if given, is called after every sample."""
     counts = np.zeros(len(simulation.model.vocab), dtype=np.int64)
     first = simulation.prompt_length
-    for _ in range(samples):
+    for done in range(1, samples + 1):
         simulation.restart_from_prompt()
         simulation.finish_round()
         counts[simulation.history[first]] += 1
+        if progress is not None:
+            progress(done, samples)
     return counts
 
 
@@ -151,8 +154,9 @@ def goodness_of_fit(observed: np.ndarray, expected_probs: np.ndarray) -> tuple[f
     return float(result.statistic), float(result.pvalue), len(obs) - 1
 
 
-def audit(config: SimConfig, samples: int, model: ModelPair | None = None, method=None) -> AuditResult:
-    """Audit `config`'s method (or `method`, to audit a rule not in the registry)."""
+def audit(config: SimConfig, samples: int, model: ModelPair | None = None, method=None, progress=None) -> AuditResult:
+    """Audit `config`'s method (or `method`, to audit a rule not in the registry);
+    `progress(done, samples)` is called after every sample."""
     if not 1 <= samples <= MAX_SAMPLES:
         raise ConfigError("samples", samples, f"an integer from 1 to {MAX_SAMPLES:,}")
     simulation = Simulation(config, model)
@@ -161,7 +165,7 @@ def audit(config: SimConfig, samples: int, model: ModelPair | None = None, metho
     if method is not None:
         simulation.method = method
     reference, expected = reference_distribution(simulation)
-    observed = first_token_counts(simulation, samples)
+    observed = first_token_counts(simulation, samples, progress)
     statistic, pvalue, dof = goodness_of_fit(observed, expected)
     tv = 0.5 * float(np.abs(observed / samples - expected).sum())
     return AuditResult(
