@@ -13,11 +13,13 @@ from specviz.cli.options import (
     redescribe_options,
     wrap,
 )
+from specviz.cli.progress import add_allow_long_option, pace_check, stderr_progress, throttled
 from specviz.engine.analysis.defaults import DEFAULT_SAMPLES, DEFAULT_TOKENS, MAX_SAMPLES, MAX_TOKENS
 from specviz.engine.run.config import ConfigError
 
 SUMMARY = "losslessness: the first M emitted tokens' joint frequencies against the target's law"
 DEFAULT_TOP_TOKENS = 10
+PROGRESS_AFTER_S = 0.5  # an audit shorter than this never shows a bar
 
 EXAMPLES = """examples:
   specviz audit                                   20,000 samples of the first 2 tokens after the prompt
@@ -75,7 +77,15 @@ def add_parser(commands: Commands) -> argparse.ArgumentParser:
         metavar="N",
         help=f"rows (tokens, or M-token sequences) listed in the table, 1 to 1,000 (default: {DEFAULT_TOP_TOKENS})",
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
+    output = parser.add_argument_group("output")
+    output.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
+    output.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bar (by default one shows on stderr when stderr is a terminal and the audit takes "
+        "over half a second)",
+    )
+    add_allow_long_option(output)
     return parser
 
 
@@ -94,7 +104,9 @@ def run(args: argparse.Namespace) -> int:
     top = parse_int("tokens_shown", args.tokens_shown)
     if not 1 <= top <= 1000:
         raise ConfigError("tokens_shown", top, "an integer from 1 to 1,000")
-    result = audit(config, samples, tokens=tokens)
+    check = None if args.allow_long else pace_check("this audit", "samples")
+    with stderr_progress("auditing", "samples", enabled=not args.no_progress, delay=PROGRESS_AFTER_S) as report:
+        result = audit(config, samples, tokens=tokens, progress=throttled(report, check))
     if args.json:
         data = result.to_dict()
         data["top_tokens"] = result.top_tokens(top)

@@ -18,7 +18,7 @@ from specviz.cli.options import (
     redescribe_options,
     wrap,
 )
-from specviz.cli.progress import stderr_progress
+from specviz.cli.progress import add_allow_long_option, refuse_long_work, stderr_progress
 from specviz.engine.analysis.compare import (
     AUDIT_TOKENS,
     DEFAULT_AUDIT_SAMPLES,
@@ -26,6 +26,7 @@ from specviz.engine.analysis.compare import (
     MAX_AUDIT_SAMPLES,
     compare,
     comparison_plan,
+    estimate_comparison,
     parse_audit_samples,
 )
 from specviz.engine.run.config import MAX_TARGET_LENGTH
@@ -84,6 +85,7 @@ def add_parser(commands: Commands) -> argparse.ArgumentParser:
         action="store_true",
         help="no progress bar (by default one shows on stderr when stderr is a terminal)",
     )
+    add_allow_long_option(output)
     return parser
 
 
@@ -97,8 +99,14 @@ def run(args: argparse.Namespace) -> int:
         draft_policy=config.draft_policy if hasattr(args, "draft_policy") else None,
         grid=args.grid,
     )
+    from specviz.engine.models.pair import build_model
+
+    model = build_model(config)
+    if not args.allow_long:
+        estimate = estimate_comparison(config, plan, audit_samples, model)
+        refuse_long_work("this comparison", estimate.seconds, estimate.work, "timed by a short calibration run")
     with stderr_progress("comparing", enabled=not args.no_progress) as report:
-        comparison = compare(config, plan, audit_samples, progress=report)
+        comparison = compare(config, plan, audit_samples, model=model, progress=report)
     if args.json:
         print_json(comparison)
         return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from specviz.cli.options import Commands, UsageError, given_simulation_flags, wrap
+from specviz.cli.options import SIMULATION_OPTIONS, Commands, UsageError, given_simulation_flags, wrap
 
 SUMMARY = "open the app on a recorded run"
 
@@ -21,6 +21,11 @@ def add_parser(commands: Commands) -> argparse.ArgumentParser:
         epilog=EXAMPLES,
     )
     parser.add_argument("file", metavar="FILE", help="a trace written by 'specviz run --trace FILE'")
+    # Accepted here too (`specviz replay run.jsonl -k 5`), not offered, so that
+    # run() explains that the trace fixes them rather than argparse calling
+    # them unrecognized, as it does for flags given before the command.
+    for flags, field_name, _ in SIMULATION_OPTIONS:
+        parser.add_argument(*flags, dest=field_name, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
 

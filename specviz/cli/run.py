@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import sys
+import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
@@ -19,7 +22,7 @@ from specviz.cli.options import (
     print_json,
     wrap,
 )
-from specviz.cli.progress import stderr_progress
+from specviz.cli.progress import add_allow_long_option, pace_check, stderr_progress
 from specviz.engine.io.emit import EMIT_FORMATS  # numpy-free
 
 if TYPE_CHECKING:
@@ -28,8 +31,15 @@ if TYPE_CHECKING:
 
 SUMMARY = "simulate headless and print the report (or --json)"
 DEFAULT_ROUNDS_SHOWN = 20
-# Rounds run between progress updates: ~20 ms of engine time at k = 5.
+# The listing is for reading; a whole run is what --trace records. Each listed
+# round is kept until the report prints, and rich takes about a millisecond a
+# row to lay the table out.
+MAX_ROUNDS_SHOWN = 10_000
+# Rounds run between progress updates: ~20 ms of engine time at k = 5. Chunks
+# start at one round and double while a chunk takes under CHUNK_SECONDS, so a
+# slow pair (a large vocabulary) still reports, and is paced, early.
 CHUNK_ROUNDS = 4096
+CHUNK_SECONDS = 0.05
 PROGRESS_AFTER_S = 0.5  # a run shorter than this never shows a bar
 
 # Every example here is run by tests/cli (in a scratch folder, in this order).
@@ -75,16 +85,18 @@ def add_parser(commands: Commands) -> argparse.ArgumentParser:
     output.add_argument("--emit-to", metavar="FILE", help="write --emit's output to FILE instead of standard output")
     output.add_argument(
         "--rounds-shown",
-        type=count_at_least(0),
+        type=rounds_shown,
         default=DEFAULT_ROUNDS_SHOWN,
         metavar="N",
-        help=f"list the first N rounds, an integer >= 0 (default: {DEFAULT_ROUNDS_SHOWN})",
+        help=f"list the first N rounds, 0 to {MAX_ROUNDS_SHOWN:,}; --trace records every round "
+        f"(default: {DEFAULT_ROUNDS_SHOWN})",
     )
     output.add_argument(
         "--no-progress",
         action="store_true",
         help="no progress bar (by default one shows on stderr when stderr is a terminal and the run takes over half a second)",
     )
+    add_allow_long_option(output)
     traces = parser.add_argument_group("traces")
     traces.add_argument(
         "--trace",
@@ -98,6 +110,16 @@ def add_parser(commands: Commands) -> argparse.ArgumentParser:
         help="report a recorded run from its trace instead of simulating (no simulation options then)",
     )
     return parser
+
+
+def rounds_shown(text: str) -> int:
+    """An argparse type: how many rounds the listing shows, 0 to MAX_ROUNDS_SHOWN."""
+    value = count_at_least(0)(text)
+    if value > MAX_ROUNDS_SHOWN:
+        raise argparse.ArgumentTypeError(
+            f"{value:,} is too large (allowed: 0 to {MAX_ROUNDS_SHOWN:,}; --trace FILE records every round)"
+        )
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -125,16 +147,17 @@ def run(args: argparse.Namespace) -> int:
     listing = 0 if (args.json or args.quiet or args.emit) else args.rounds_shown
     # The writer checks the path before the run starts, not after an hour.
     writer = TraceWriter(args.trace, simulation, args.force) if args.trace is not None else nullcontext()
+    check = None if args.allow_long else pace_check("this run", "tokens")
     with writer:
-        shown = run_to_end(simulation, keep=listing, progress=not args.no_progress)
+        shown = run_to_end(simulation, keep=listing, progress=not args.no_progress, check=check)
     if recorder is not None:
         text = emit(args.emit, recorder)
         if args.emit_to is None:
             sys.stdout.write(text)
             sys.stdout.flush()
         else:
-            with open(args.emit_to, "w", encoding="utf-8") as out:
-                out.write(text)
+            with open(args.emit_to, "w", encoding="utf-8") as log:
+                log.write(text)
         return 0
     summary = simulation.summary()
     if args.json:
@@ -142,29 +165,59 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from specviz.render.report import render_report
 
-    render_report(
-        console(), simulation, summary, shown, rounds_shown=args.rounds_shown, quiet=args.quiet, source=source
-    )
+    out = console()
+    # A long listing takes rich seconds to lay out, so it reports progress;
+    # meanwhile the report is captured (text on stdout would tear a bar on
+    # stderr on the same terminal) and written out once the bar is gone.
+    with stderr_progress("listing rounds", "rounds", enabled=not args.no_progress, delay=PROGRESS_AFTER_S) as report:
+        with out.capture() as captured:
+            render_report(
+                out,
+                simulation,
+                summary,
+                shown,
+                rounds_shown=args.rounds_shown,
+                quiet=args.quiet,
+                source=source,
+                progress=report,
+            )
+    out.file.write(captured.get())
+    out.file.flush()
     return 0
 
 
-def run_to_end(simulation: Simulation, keep: int = 0, progress: bool = False) -> list[Round]:
+def run_to_end(
+    simulation: Simulation, keep: int = 0, progress: bool = False, check: Callable[[int, int], None] | None = None
+) -> list[Round]:
     """Run `simulation` to its target length; return its first `keep` rounds.
 
-    Only the first `keep` rounds are kept (the listing shows no more), and the
-    rest runs in chunks through `Simulation.run`, the engine's fast path. A
-    progress bar on stderr appears once the run has taken PROGRESS_AFTER_S.
+    Only the first `keep` rounds are kept (the listing shows no more), without
+    their distributions (vocabulary-length arrays the listing never reads), and
+    the rest runs in chunks through `Simulation.run`, the engine's fast path. A
+    progress bar on stderr appears once the run, listing included, has taken
+    PROGRESS_AFTER_S; `check(tokens, target)` runs after every chunk (the
+    long-work guard: it may raise to stop the run).
     """
     shown: list[Round] = []
-    while len(shown) < keep and not simulation.done:
-        finished = simulation.finish_round()
-        assert finished is not None  # not done, so a round ran
-        shown.append(finished)
+    target = simulation.config.target_length
+    chunk = 1
     with stderr_progress("simulating", "tokens", enabled=progress, delay=PROGRESS_AFTER_S) as report:
         while not simulation.done:
-            simulation.run(max_rounds=CHUNK_ROUNDS)
+            started = time.perf_counter()
+            if len(shown) < keep:
+                for _ in range(min(chunk, keep - len(shown))):
+                    round_ = simulation.finish_round()
+                    if round_ is None:
+                        break
+                    shown.append(_listed(round_))
+            else:
+                simulation.run(max_rounds=chunk)
             if report is not None:
-                report(simulation.emitted, simulation.config.target_length)
+                report(simulation.emitted, target)
+            if check is not None:
+                check(simulation.emitted, target)
+            if time.perf_counter() - started < CHUNK_SECONDS:
+                chunk = min(2 * chunk, CHUNK_ROUNDS)
     return shown
 
 
@@ -177,3 +230,12 @@ def _check_writable(path: str, force: bool) -> None:
     folder = os.path.dirname(path) or "."
     if not os.path.isdir(folder):
         raise UsageError(f"--emit-to {path}: no folder {folder}")
+
+
+def _listed(round_: Round) -> Round:
+    """A finished round as the listing keeps it: its record without the
+    distributions (up to 3 vocabulary-length arrays per position: with an
+    n-gram pair 10,000 listed rounds held 2 GB)."""
+    kept = copy.copy(round_)
+    kept.dists = []
+    return kept

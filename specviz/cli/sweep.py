@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 # numpy-free: this module builds part of the help on every start (the app's
 # too); the sweep itself is imported when it runs.
 from specviz.cli.options import Commands, add_simulation_options, config_from_args, console, print_json
-from specviz.cli.progress import stderr_progress
+from specviz.cli.progress import add_allow_long_option, refuse_long_work, stderr_progress
 from specviz.engine.analysis.defaults import (
     DEFAULT_ALPHAS,
     DEFAULT_ENGINE_ROUNDS,
@@ -90,12 +90,14 @@ def add_parser(commands: Commands) -> argparse.ArgumentParser:
         action="store_true",
         help="no progress bar (one shows on stderr, when it is a terminal, while the engine runs)",
     )
+    add_allow_long_option(output)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     from specviz.engine.analysis.sweep import (
         default_rounds,
+        estimate_engine_sweep,
         monte_carlo_kind,
         parse_alphas,
         parse_k_max,
@@ -116,6 +118,9 @@ def run(args: argparse.Namespace) -> int:
     model = build_model(config)
     kind = monte_carlo_kind(config, model)
     rounds = default_rounds(kind) if args.rounds is None else parse_rounds(args.rounds, kind)
+    if kind == ENGINE and not args.allow_long:
+        estimate = estimate_engine_sweep(config, k_max, grid, rounds, model)
+        refuse_long_work("this sweep", estimate.seconds, estimate.work, "timed by a short calibration run")
     show_progress = kind == ENGINE and not args.no_progress
     with stderr_progress("sweep: rounds", enabled=show_progress) as progress:
         result = run_sweep(config, k_max, grid, rounds, model=model, progress=progress)

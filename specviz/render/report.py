@@ -8,9 +8,10 @@ Metric names follow REFERENCE §3: each figure says what it divides by.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from rich.cells import cell_len
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
 from rich.rule import Rule
@@ -141,21 +142,69 @@ def round_row(round_: Round, vocab: Sequence[str]) -> tuple[Text, Text, Text, st
     return Text(str(round_.index + 1)), marks, final, str(round_.accepted + 1)
 
 
-def round_listing(rounds: Sequence[Round], total_rounds: int, vocab: Sequence[str], limit: int) -> Group:
+LISTING_HEADERS = ("round", "drafted:  ✓ accepted  ✗ rejected  - skipped", "then", "tokens")
+# Rows laid out per table: a long listing is printed (and reports progress)
+# block by block, every block with the column widths one table of all the rows
+# would get, so the blocks line up as that table would.
+LISTING_BLOCK_ROUNDS = 250
+_LISTING_PADDING = 6  # (0, 1) padding on 4 columns, without the outer edges
+
+
+def _listing_table(widths: Sequence[int] | None, header: bool = True) -> Table:
+    table = Table(box=None, padding=(0, 1), pad_edge=False, show_edge=False, header_style="dim", show_header=header)
+    fixed = widths if widths is not None else (None,) * len(LISTING_HEADERS)
+    for name, width in zip(LISTING_HEADERS, fixed):
+        # Every column but the drafted tokens' keeps to one line.
+        wraps = name == LISTING_HEADERS[1]
+        table.add_column(
+            name, justify="right" if name in ("round", "tokens") else "left", no_wrap=not wraps, width=width
+        )
+    return table
+
+
+def _listing_widths(rows: Sequence[Sequence[Text | str]], max_width: int) -> list[int] | None:
+    """The column widths rich gives one table of `rows` within `max_width`
+    (each column's widest cell; the drafted tokens wrap to what is left), or
+    None where the console is too narrow for that rule to hold."""
+    natural = [cell_len(header) for header in LISTING_HEADERS]
+    for row in rows:
+        for column, cell in enumerate(row):
+            width = cell_len(cell) if isinstance(cell, str) else cell.cell_len
+            if width > natural[column]:
+                natural[column] = width
+    drafted = min(natural[1], max_width - _LISTING_PADDING - natural[0] - natural[2] - natural[3])
+    if drafted < 1:
+        return None
+    return [natural[0], drafted, natural[2], natural[3]]
+
+
+def print_round_listing(
+    console: Console,
+    rounds: Sequence[Round],
+    total_rounds: int,
+    vocab: Sequence[str],
+    limit: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """The listing of the rounds kept, block by block; `progress(rows, rows in
+    all)` after each block (10,000 rows take rich several seconds)."""
     title = f"Rounds ({_count(total_rounds, 'target pass', 'target passes')}" + (
         f"; first {len(rounds):,} shown)" if len(rounds) < total_rounds else ")"
     )
-    table = Table(box=None, padding=(0, 1), pad_edge=False, show_edge=False, header_style="dim")
-    table.add_column("round", justify="right", no_wrap=True)
-    table.add_column("drafted:  ✓ accepted  ✗ rejected  - skipped")
-    table.add_column("then", no_wrap=True)
-    table.add_column("tokens", justify="right", no_wrap=True)
-    for round_ in rounds:
-        table.add_row(*round_row(round_, vocab))
-    parts: list[RenderableType] = [_section(title), _indent(table, 0)]
+    console.print(_section(title))
+    rows = [round_row(round_, vocab) for round_ in rounds]
+    widths = _listing_widths(rows, console.width - 2)  # inside the indent
+    block = LISTING_BLOCK_ROUNDS if widths is not None else max(len(rows), 1)
+    for first in range(0, max(len(rows), 1), block):
+        table = _listing_table(widths, header=first == 0)
+        for row in rows[first : first + block]:
+            table.add_row(*row)
+        console.print(_indent(table, 0))
+        if progress is not None:
+            progress(min(first + block, len(rows)), len(rows))
     left_out = total_rounds - len(rounds)
     if left_out > 0:
-        parts.append(
+        console.print(
             _indent(
                 Text(
                     f"… {_count(left_out, 'more round', 'more rounds')} not shown (--rounds-shown {limit})", style="dim"
@@ -163,8 +212,7 @@ def round_listing(rounds: Sequence[Round], total_rounds: int, vocab: Sequence[st
                 0,
             )
         )
-    parts.append(Text())
-    return Group(*parts)
+    console.print(Text())
 
 
 def text_preview(
@@ -346,8 +394,10 @@ def render_report(
     rounds_shown: int,
     quiet: bool = False,
     source: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> None:
-    """Print the report of a finished run (a Simulation or a ReplaySimulation)."""
+    """Print the report of a finished run (a Simulation or a ReplaySimulation);
+    `progress` follows the round listing (see print_round_listing)."""
     if quiet:
         console.print(summary_section(summary))
         return
@@ -358,7 +408,7 @@ def render_report(
     console.print(Rule(Text("specviz: speculative decoding", style="bold")))
     console.print(configuration(summary, uses_acceptance_rate, source))
     if rounds_shown:
-        console.print(round_listing(rounds, summary["rounds"], model.vocab, rounds_shown))
+        print_round_listing(console, rounds, summary["rounds"], model.vocab, rounds_shown, progress)
     console.print(
         text_preview(
             simulation.prompt_text(), model.joined, preview_tokens, simulation.kinds[:PREVIEW_TOKENS], summary["tokens"]

@@ -25,7 +25,7 @@ It is imported when a test runs, so the CLI does not pay for it on every start.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,17 +166,22 @@ def audit_config(config: SimConfig, tokens: int = DEFAULT_TOKENS) -> SimConfig:
     return config.replace(target_length=tokens + MAX_DRAFT_LENGTH)
 
 
-def emitted_sequences(simulation: Simulation, samples: int, tokens: int) -> np.ndarray:
-    """The first `tokens` tokens emitted from the prompt, `samples` times: one row each."""
+def emitted_sequences(
+    simulation: Simulation, samples: int, tokens: int, progress: Callable[[int, int], None] | None = None
+) -> np.ndarray:
+    """The first `tokens` tokens emitted from the prompt, `samples` times: one row each.
+    `progress(done, samples)`, if given, is called after every sample."""
     rows = np.empty((samples, tokens), dtype=np.int64)
     history, first = simulation.history, simulation.prompt_length
     end = first + tokens
     restart, finish_round = simulation.restart_from_prompt, simulation.finish_round
-    for row in rows:
+    for done, row in enumerate(rows, start=1):
         restart()
         while len(history) < end:
             finish_round()
         row[:] = history[first:end]
+        if progress is not None:
+            progress(done, samples)
     return rows
 
 
@@ -340,9 +345,11 @@ def audit(
     model: ModelPair | None = None,
     method: VerificationMethod | None = None,
     tokens: int = DEFAULT_TOKENS,
+    progress: Callable[[int, int], None] | None = None,
 ) -> AuditResult:
     """Audit `config`'s method (or `method`, to audit a rule not in the
-    registry) on the joint law of the first `tokens` emitted tokens."""
+    registry) on the joint law of the first `tokens` emitted tokens;
+    `progress(done, samples)` is called after every sample."""
     check_samples(samples)
     check_tokens(tokens)
     simulation = Simulation(audit_config(config, tokens), model)
@@ -350,7 +357,7 @@ def audit(
         raise ConfigError("context", config.prompt, "text with at least one word the model knows")
     if method is not None:
         simulation.method = method
-    rows = emitted_sequences(simulation, samples, tokens)
+    rows = emitted_sequences(simulation, samples, tokens, progress)
     test = _JointTest(simulation, rows)
     test.run()
     statistic, pvalue, dof = test.fit()

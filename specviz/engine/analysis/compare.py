@@ -28,6 +28,7 @@ from specviz.engine.run.config import ConfigError, SimConfig, parse_int
 # to import) only when an audit runs.
 if TYPE_CHECKING:
     from specviz.engine.analysis.audit import AuditResult
+    from specviz.engine.analysis.workload import Estimate
     from specviz.engine.models.pair import ModelPair
     from specviz.engine.run.simulation import Simulation
 
@@ -77,6 +78,24 @@ def comparison_plan(
     return rows
 
 
+def estimate_comparison(
+    config: SimConfig, plan: Sequence[tuple[str, str]], audit_samples: int, model: ModelPair
+) -> Estimate:
+    """How long `compare` would take: a short calibration run of the first row
+    times a round; each audit sample is one round too."""
+    from specviz.engine.analysis.workload import Estimate, measure_pace, run_seconds
+
+    method, policy = plan[0]
+    row = config.replace(method=method, draft_policy=policy)
+    pace = measure_pace(row, model, max_rounds=config.target_length)
+    audits = len(set(m for m, _ in plan)) if audit_samples else 0
+    seconds = len(plan) * run_seconds(pace, config.target_length) + audits * audit_samples * pace.seconds_per_round
+    work = f"{len(plan)} runs of {config.target_length:,} tokens"
+    if audits:
+        work += f" and {audits} audits of {audit_samples:,} rounds"
+    return Estimate(seconds, work)
+
+
 def compare(
     config: SimConfig,
     plan: Sequence[tuple[str, str]] | None = None,
@@ -121,12 +140,32 @@ def compare(
                 progress(done, total, f"auditing {method}")
             # The audit runs full rounds of k drafts whatever the row's n says
             # (audit.audit_config): at n = 1 a row drafts nothing to judge.
-            audits[method] = (policy, audit(row_config, audit_samples, model=model, tokens=AUDIT_TOKENS))
+            sampled = _audit_progress(progress, done, total, method)
+            audits[method] = (
+                policy,
+                audit(row_config, audit_samples, model=model, tokens=AUDIT_TOKENS, progress=sampled),
+            )
             done += audit_samples
             if progress is not None:
                 progress(done, total, f"audited {method}")
         rows.append(_row(simulation, audits.get(method)))
     return {"rows": rows, "config": _config_dict(config, audit_samples)}
+
+
+def _audit_progress(
+    progress: ProgressCallback | None, done: int, total: int, method: str
+) -> Callable[[int, int], None] | None:
+    """The audit's `progress(samples, samples in all)`, called after every
+    sample, passed on as the comparison's every CHUNK_ROUNDS samples (a UI
+    thread need not hear of each one)."""
+    if progress is None:
+        return None
+
+    def sampled(samples: int, samples_in_all: int) -> None:
+        if samples % CHUNK_ROUNDS == 0 or samples == samples_in_all:
+            progress(done + samples, total, f"auditing {method}")
+
+    return sampled
 
 
 def _row(simulation: Simulation, audited: tuple[str, AuditResult] | None) -> dict[str, Any]:

@@ -46,6 +46,7 @@ from specviz.engine.analysis.defaults import (  # noqa: F401 (re-exported for th
     MAX_VECTORISED_ROUNDS,
     VECTORISED,
 )
+from specviz.engine.analysis.workload import CALIBRATION_SECONDS, Estimate, measure_pace, per_k_seconds
 from specviz.engine.models.pair import ModelPair, build_model
 from specviz.engine.run.config import (
     FIELD_LABELS,
@@ -540,6 +541,17 @@ def engine_sweep(
             f"k is the starting draft length; the {config.draft_policy} policy changes it between rounds"
         )
     return result
+
+
+def estimate_engine_sweep(config: SimConfig, k_max: int, grid: AlphaGrid, rounds: int, model: ModelPair) -> Estimate:
+    """How long `engine_sweep` would take: two short calibration runs time a
+    round at k = 1 and at k = k_max, and a round's cost is taken as linear in k."""
+    columns = len(grid.values) if model.uses_acceptance_rate else 1
+    half = CALIBRATION_SECONDS / 2
+    shortest = measure_pace(config.replace(draft_length=1), model, half, rounds)
+    longest = shortest if k_max == 1 else measure_pace(config.replace(draft_length=k_max), model, half, rounds)
+    seconds = columns * rounds * sum(per_k_seconds(shortest, longest, k_max))
+    return Estimate(seconds, f"{columns * k_max:,} engine runs of {rounds:,} rounds")
 
 
 def _engine_cell(simulation: Simulation, k: int, alpha: float | None) -> SweepCell:

@@ -30,7 +30,26 @@ MIN_CORPUS_WORDS = 20
 #: building takes about 0.4 s per MB of text (and ~35 MB of memory per MB);
 #: refuse what would take minutes
 MAX_CORPUS_BYTES = 20 * 1024 * 1024
-ALLOWED = f"a UTF-8 plain-text file with at least {MIN_CORPUS_WORDS} words and at most {MAX_CORPUS_BYTES // 2**20} MB"
+#: distinct tokens a corpus may have. Every distribution is a float64 array
+#: over the whole vocabulary (1.6 MB each at this bound), the caches keep at
+#: least 64 of them and a round holds a few per drafted position, so memory
+#: grows with the vocabulary: 2 million words took 2-5 GB and then failed
+#: inside numpy. At both bounds (20 MB, 199,500 distinct words) a run peaked
+#: at 1.29 GB, at k = 5 and k = 64 alike (1.10 GB with 3,000 words).
+MAX_VOCABULARY = 200_000
+VOCABULARY_MEMORY = "1.5 GB"
+ALLOWED = (
+    f"a UTF-8 plain-text file with at least {MIN_CORPUS_WORDS} words, at most {MAX_CORPUS_BYTES // 2**20} MB "
+    f"and at most {MAX_VOCABULARY:,} distinct words"
+)
+# Byte-order marks of encodings that are not UTF-8, longest first (UTF-32's
+# little-endian mark starts with UTF-16's).
+_OTHER_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
 DEFAULT_CORPUS_NAME = "the Python language reference (pydoc_data.topics)"
 
 
@@ -108,7 +127,7 @@ def read_corpus_bytes(path: str) -> bytes:
     try:
         size = os.path.getsize(full_path)
         if size > MAX_CORPUS_BYTES:
-            raise CorpusError(path, f"this file has {size / 2**20:.1f} MB")
+            raise CorpusError(path, f"this file has {_size_text(size)}")
         # O_NONBLOCK: a FIFO put in the file's place after the check above
         # cannot block open(); fstat then sees it for what it is.
         with open(os.open(full_path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
@@ -128,6 +147,9 @@ def corpus_from_bytes(path: str, data: bytes) -> Corpus:
     """A corpus file's bytes as tokens; raises CorpusError for text that cannot train."""
     if not data.strip():
         raise CorpusError(path, "this file is empty")
+    for mark, encoding in _OTHER_BOMS:
+        if data.startswith(mark):
+            raise CorpusError(path, f"this file is {encoding} (byte-order mark found); save it as UTF-8")
     if b"\x00" in data:
         raise CorpusError(path, "this file is binary")
     try:
@@ -137,12 +159,26 @@ def corpus_from_bytes(path: str, data: bytes) -> Corpus:
     corpus = Corpus(path, tuple(tokenize(text)), content_hash(data))
     if corpus.word_count < MIN_CORPUS_WORDS:
         raise CorpusError(path, f"this file has {corpus.word_count} words")
+    distinct = len(set(corpus.tokens))
+    if distinct > MAX_VOCABULARY:
+        raise CorpusError(
+            path,
+            f"this file has {distinct:,} distinct words (the bound keeps a run's memory under {VOCABULARY_MEMORY})",
+        )
     return corpus
 
 
 def read_corpus(path: str) -> Corpus:
     """A user's corpus file as tokens; raises CorpusError (a ConfigError) for anything else."""
     return corpus_from_bytes(path, read_corpus_bytes(path))
+
+
+def _size_text(size: int) -> str:
+    """A size over the cap, in MB unless that would read as the cap itself."""
+    megabytes = f"{size / 2**20:.1f} MB"
+    if megabytes == f"{MAX_CORPUS_BYTES / 2**20:.1f} MB":
+        return f"{size:,} bytes, over the {MAX_CORPUS_BYTES:,}-byte limit"
+    return megabytes
 
 
 def load_corpus(path: str | None) -> Corpus:
