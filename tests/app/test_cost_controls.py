@@ -8,6 +8,7 @@ from textual.widgets import Input, Static
 from specviz.app.recent_rounds import recent_rounds
 from specviz.app.widgets.choice_field import ChoiceField
 from specviz.app.widgets.control_panel import C_UNUSED, ControlPanel, cost_options
+from specviz.app.widgets.stats_sidebar import measured_rows
 from specviz.app.widgets.timeline_view import DRAFT_LANE, OVERHEAD_LANE, pass_layout
 from specviz.engine.analysis import theory
 from specviz.engine.analysis.cost import preset_names
@@ -165,3 +166,12 @@ def test_the_timeline_adds_up_under_a_preset(changes):
     overhead = sum(end - start for lane, start, end, _ in passes if lane == OVERHEAD_LANE)
     assert overhead == pytest.approx(cost.overhead_ms)
     assert all(a[2] <= b[1] + 1e-9 for a, b in zip(passes, passes[1:]))
+
+
+def test_the_sidebar_theory_is_priced_by_the_cost_model():
+    simulation = Simulation(SimConfig(cost_model=LLAMA, acceptance_rate=0.7, draft_length=5))
+    rows = {full: theory_cell for (full, _), _, theory_cell in measured_rows(simulation)}
+    table = theory.by_batch_size(0.7, 5, simulation.cost_model)
+    # At b = 1 the llama.cpp pair loses at k = 5 and wins at its best k, 2 (1.2249×).
+    assert rows["speedup"] == f"{table['speedup_by_batch_size']['1']:.3f}" == "0.990"
+    assert rows["optimal k (speedup)"] == f"2 ({table['best_speedup_by_batch_size']['1']:.2f})" == "2 (1.22)"

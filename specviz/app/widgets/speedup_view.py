@@ -11,6 +11,7 @@ from textual.widgets import Static
 from specviz.app.view_catalog import view_title
 from specviz.app.widgets.chart import Chart, theme_rgb
 from specviz.app.widgets.chart_view import ChartView
+from specviz.app.widgets.stats_sidebar import priced_speedup
 from specviz.engine.analysis import theory
 from specviz.engine.analysis.cost import BATCH_SIZES, CostModel
 from specviz.engine.run.config import MAX_DRAFT_LENGTH
@@ -90,9 +91,7 @@ so its line is flat: choose a cost model to see the batch matter.
         cost = simulation.cost_model
 
         def speedup(j: int) -> float:
-            if cost.forward_pass is None:
-                return theory.expected_speedup(alpha, j, c, v)  # the closed form, as it always was
-            return cost.expected_speedup(theory.expected_tokens_per_round(alpha, j), j)
+            return priced_speedup(cost, alpha, j)
 
         best = theory.best_draft_length_under(alpha, cost)
         best_k, best_speedup = best.k, best.speedup
