@@ -32,7 +32,7 @@ from specviz.app.recent_rounds import recent_rounds
 from specviz.app.view import Change, SimulationView
 from specviz.app.view_catalog import VIEW_CATALOG
 from specviz.app.widgets import STYLESHEETS
-from specviz.app.widgets.control_panel import ControlPanel, method_label
+from specviz.app.widgets.control_panel import ControlPanel, cost_label, method_label
 from specviz.app.widgets.phase_indicator import PhaseIndicator
 from specviz.app.widgets.round_view import RoundView
 from specviz.app.widgets.run_status import RunStatus
@@ -297,10 +297,13 @@ class SpecvizApp(App[int]):
     def _show_config(self) -> None:
         config = self.config
         policy = "" if config.draft_policy == "fixed" else f" · {config.draft_policy} k"
+        # c is not read under a cost model: name the model (a file by its name) instead.
+        pricing = f"c={config.draft_cost:g}" if config.cost_model is None else f"cost={cost_label(config.cost_model)}"
+        if config.batch_size != 1:
+            pricing += f" b={config.batch_size:,}"
         self.sub_title = (
             f"{config.model} pair · {method_label(config.method)}{policy} · k={config.draft_length} "
-            f"α={config.acceptance_rate:g} n={config.target_length:,} c={config.draft_cost:g} "
-            f"seed={config.seed}"
+            f"α={config.acceptance_rate:g} n={config.target_length:,} {pricing} seed={config.seed}"
         )
         self.query_one(ControlPanel).show_config(
             config, uses_acceptance_rate=self._uses_acceptance_rate(), replaying=self.replaying

@@ -55,7 +55,7 @@ def test_the_timeline_adds_up_to_the_cost_model(changes):
     simulation = Simulation(config)
     record = recent_rounds(simulation)
     simulation.run()
-    passes, plain = pass_layout(list(record.rounds), config.target_pass_ms, config.draft_cost, config.verify_overhead)
+    passes, plain = pass_layout(list(record.rounds), simulation.cost_model)
     cost = simulation.cost()
     assert passes[-1][2] == pytest.approx(cost.total_ms)
     assert plain[-1][1] == pytest.approx(cost.baseline_ms)

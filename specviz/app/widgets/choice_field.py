@@ -68,12 +68,24 @@ class ChoiceField(Widget, can_focus=True):
         if not options:
             raise ValueError("a ChoiceField needs at least one option")
         self.label = label
+        self._set_options(options)
+        self.set_reactive(ChoiceField.value, self.validate_value(value))
+
+    def _set_options(self, options: Sequence[tuple[str, str]]) -> None:
         self.options: tuple[tuple[str, str], ...] = tuple(options)
         self._values = [option_value for _, option_value in self.options]
         self._shown = {option_value: text for text, option_value in self.options}
         self._option_width = max(Content(text).cell_length for text, _ in self.options)
-        self.set_reactive(ChoiceField.value, self.validate_value(value))
         self.tooltip = f"one of: {', '.join(text for text, _ in self.options)} · ←/→ to change"
+
+    def has_option(self, value: str) -> bool:
+        return value in self._shown
+
+    def add_option(self, text: str, value: str) -> None:
+        """One more option, last (a cost file a replayed run was priced with, say)."""
+        if not self.has_option(value):
+            self._set_options((*self.options, (text, value)))
+            self.refresh(layout=True)
 
     def validate_value(self, value: str) -> str:
         if value not in self._shown:

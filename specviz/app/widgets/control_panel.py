@@ -1,4 +1,5 @@
-"""The control panel: k, alpha, n, c, seed, model pair, method and draft policy, validated by the engine.
+"""The control panel: k, alpha, n, c, seed, model pair, method, draft policy, batch size and cost model,
+validated by the engine.
 
 An edit is applied on Enter or when the field loses focus. The text goes
 through the engine's `config_from_text`, the same function the command line
@@ -9,6 +10,8 @@ shown beside the field and nothing changes. A valid change is posted as
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -17,9 +20,10 @@ from textual.message import Message
 from textual.widgets import Input, Label, Static
 
 from specviz.app.widgets.choice_field import INVALID_MARK, ChoiceField
+from specviz.engine.analysis.cost import preset_names
 from specviz.engine.catalog import method_is_lossless, method_names, model_names, policy_names
 from specviz.engine.run.config import FIELD_LABELS, ConfigError, SimConfig, config_from_text, switch_model
-from specviz.engine.safe_text import echo, safe_line
+from specviz.engine.safe_text import echo, safe_line, shorten
 
 # Typed fields: (SimConfig field, label). Their widths are in control_panel.tcss
 # (narrower on a medium terminal, so the first row fits in 80 columns).
@@ -29,12 +33,25 @@ TEXT_FIELDS: tuple[tuple[str, str], ...] = (
     ("target_length", "n"),
     ("draft_cost", "c"),
     ("seed", "seed"),
+    ("batch_size", "b"),
 )
+# The typed fields of the first row; the rest sit on the cost row.
+FIRST_ROW = ("draft_length", "acceptance_rate", "target_length", "draft_cost", "seed")
 
 # Fields chosen from a few options: (SimConfig field, label). The model sits
 # on the first row with the numbers; method and policy make the second.
-CHOICE_FIELDS: tuple[tuple[str, str], ...] = (("model", "model"), ("method", "method"), ("draft_policy", "policy"))
+CHOICE_FIELDS: tuple[tuple[str, str], ...] = (
+    ("model", "model"),
+    ("method", "method"),
+    ("draft_policy", "policy"),
+    ("cost_model", "cost"),
+)
 LOSSY_MARK = "⚠ lossy"
+# The cost field's value for the constant-ratio model (SimConfig.cost_model None).
+CONSTANT_RATIO = ""
+# A cost file's name is cut to this, so the cost row fits in 80 columns.
+COST_FILE_WIDTH = 28
+C_UNUSED = "the cost model prices the draft's passes: c is not read (choose cost ‹ constant › to set it)"
 
 
 def method_label(name: str) -> str:
@@ -42,8 +59,33 @@ def method_label(name: str) -> str:
     return name if method_is_lossless(name) else f"{name} {LOSSY_MARK}"
 
 
-def choice_options(name: str) -> list[tuple[str, str]]:
+def cost_choice(config: SimConfig) -> str:
+    """The cost field's value for `config`."""
+    return CONSTANT_RATIO if config.cost_model is None else config.cost_model
+
+
+def cost_label(cost_model: str | None) -> str:
+    """A cost model as the panel shows it: a preset by name, a file by its
+    file name (escaped and shortened: it is the person's text)."""
+    if cost_model is None:
+        return "constant"
+    if cost_model in preset_names():
+        return cost_model
+    return shorten(safe_line(Path(cost_model).name or cost_model), COST_FILE_WIDTH)
+
+
+def cost_options(cost_file: str | None = None) -> list[tuple[str, str]]:
+    """The constant-ratio model, every preset, and a cost file given on the command line."""
+    options = [(cost_label(None), CONSTANT_RATIO)] + [(name, name) for name in preset_names()]
+    if cost_file is not None and cost_file not in preset_names():
+        options.append((cost_label(cost_file), cost_file))
+    return options
+
+
+def choice_options(name: str, config: SimConfig | None = None) -> list[tuple[str, str]]:
     """(shown text, value) for each option of the choice field `name`."""
+    if name == "cost_model":
+        return cost_options(None if config is None else config.cost_model)
     if name == "method":
         return [(method_label(method), method) for method in method_names()]
     return [(option, option) for option in (model_names() if name == "model" else policy_names())]
@@ -54,6 +96,8 @@ REPLAY_HINT = "Replaying a recorded run · an edit (or r) starts a fresh simulat
 
 
 def field_text(config: SimConfig, name: str) -> str:
+    if name == "cost_model":
+        return cost_choice(config)
     value = getattr(config, name)
     return "" if value is None else str(value)
 
@@ -77,9 +121,11 @@ class ControlPanel(Vertical):
 n (tokens to generate), c (cost of a draft pass relative to a target pass),
 seed, the model pair, the verification method (`typical` is marked
 `⚠ lossy`: its output does not follow the target's distribution) and the
-draft-length policy (fixed, heuristic, confidence). Tab into a field, type and
-press Enter; in the model, method and policy fields `←` `→` (or enter, space,
-a click) change the choice. The engine checks every value; an invalid one is
+draft-length policy (fixed, heuristic, confidence), the batch size b and the
+cost model (`constant`: c prices a draft pass; a preset or a cost file given
+with `--cost-model` prices every pass at batch b, and c is not read). Tab into
+a field, type and press Enter; in the model, method, policy and cost fields
+`←` `→` (or enter, space, a click) change the choice. The engine checks every value; an invalid one is
 marked `✗` and explained below the fields, and changes nothing. A valid change
 restarts the run. `[` `]` change k and `,` `.` change α without leaving the
 keyboard.
@@ -109,21 +155,34 @@ keyboard.
         # Few widgets on purpose: each costs its share of the first frame, so a
         # text field is a bare Label + Input and a choice is one ChoiceField.
         choices = {
-            name: ChoiceField(label, choice_options(name), getattr(self._config, name), id=f"input-{name}")
+            name: ChoiceField(
+                label, choice_options(name, self._config), field_text(self._config, name), id=f"input-{name}"
+            )
             for name, label in CHOICE_FIELDS
         }
         choices["method"].set_class(not method_is_lossless(self._config.method), "-lossy")
         with Horizontal(id="fields"):
             for name, label in TEXT_FIELDS:
-                yield Label(label, id=f"label-{name}", classes="field-label")
-                field = Input(field_text(self._config, name), id=f"input-{name}", compact=True, select_on_focus=True)
-                field.cursor_blink = False  # a steady cursor keeps screenshots stable
-                yield field
+                if name in FIRST_ROW:
+                    yield from self._text_field(name, label)
             yield choices["model"]
         with Horizontal(id="strategy"):
             yield choices["method"]
             yield choices["draft_policy"]
+        with Horizontal(id="cost"):
+            for name, label in TEXT_FIELDS:
+                if name not in FIRST_ROW:
+                    yield from self._text_field(name, label)
+            yield choices["cost_model"]
         yield Static(HINT, id="config-message")
+
+    def _text_field(self, name: str, label: str) -> ComposeResult:
+        yield Label(label, id=f"label-{name}", classes="field-label")
+        field = Input(field_text(self._config, name), id=f"input-{name}", compact=True, select_on_focus=True)
+        field.cursor_blink = False  # a steady cursor keeps screenshots stable
+        if name == "draft_cost" and self._config.cost_model is not None:
+            field.disabled, field.tooltip = True, C_UNUSED
+        yield field
 
     # ---- what the App calls ------------------------------------------------
 
@@ -140,10 +199,17 @@ keyboard.
         if alpha.disabled == uses_acceptance_rate:
             alpha.disabled = not uses_acceptance_rate
             alpha.tooltip = None if uses_acceptance_rate else "this model pair's acceptance is measured, not set"
+        draft_cost = self.query_one("#input-draft_cost", Input)
+        if draft_cost.disabled != (config.cost_model is not None):
+            draft_cost.disabled = config.cost_model is not None
+            draft_cost.tooltip = C_UNUSED if draft_cost.disabled else None
         for name, _ in CHOICE_FIELDS:
             choice = self.query_one(f"#input-{name}", ChoiceField)
-            if choice.value != getattr(config, name):
-                choice.value = getattr(config, name)  # posts nothing: this is not the person's choice
+            value = field_text(config, name)
+            if name == "cost_model" and not choice.has_option(value):
+                choice.add_option(*cost_options(value)[-1])  # a cost file, kept as its own option
+            if choice.value != value:
+                choice.value = value  # posts nothing: this is not the person's choice
         method = self.query_one("#input-method", ChoiceField)
         if method.has_class("-lossy") == method_is_lossless(config.method):
             method.set_class(not method_is_lossless(config.method), "-lossy")
@@ -171,6 +237,8 @@ keyboard.
                 # records a setting that did nothing: they go back to their
                 # defaults, and the panel says which.
                 config, dropped = switch_model(self._config, text)
+            elif name == "cost_model" and text == CONSTANT_RATIO:
+                config = self._config.replace(cost_model=None)
             else:
                 config = config_from_text(self._config, {name: text})
         except ConfigError as error:
@@ -197,7 +265,7 @@ keyboard.
     def _chosen(self, event: ChoiceField.Changed) -> None:
         event.stop()
         name = self._field_of(event.choice_field)  # model, method or draft_policy
-        if event.value != getattr(self._config, name) or name in self._errors:
+        if event.value != field_text(self._config, name) or name in self._errors:
             self._apply(name, event.value)
 
     @staticmethod

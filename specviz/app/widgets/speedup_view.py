@@ -1,13 +1,19 @@
-"""Speedup against k: the closed form for the run's alpha and c, the best k, and this run."""
+"""Speedup against k: the closed form for the run's alpha and cost model, the best k, and this run;
+below it, speedup against batch size and where speculation stops paying."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from textual.app import ComposeResult
+from textual.widgets import Static
+
 from specviz.app.view_catalog import view_title
-from specviz.app.widgets.chart import theme_rgb
+from specviz.app.widgets.chart import Chart, theme_rgb
 from specviz.app.widgets.chart_view import ChartView
+from specviz.app.widgets.stats_sidebar import priced_speedup
 from specviz.engine.analysis import theory
+from specviz.engine.analysis.cost import BATCH_SIZES, CostModel
 from specviz.engine.run.config import MAX_DRAFT_LENGTH
 
 
@@ -17,6 +23,26 @@ def measured_draft_length(simulation: Any) -> float:
     if simulation.config.draft_policy == "fixed" or not stats.rounds:
         return float(simulation.config.draft_length)
     return stats.drafted / stats.rounds
+
+
+def batch_caption(alpha: float, k: int, cost: CostModel, table: dict[str, Any]) -> str:
+    """What `theory.by_batch_size` says, in words."""
+    head = f"by batch size b, α = {alpha:.3f}, k = {k}"
+    if cost.forward_pass is None:
+        return f"{head}: the constant-ratio model does not depend on batch size: choose a cost model"
+    best_k, best_s = table["best_k_by_batch_size"], table["best_speedup_by_batch_size"]
+    pays_at, break_even = table["speculation_pays_at_batch_sizes"], table["break_even_batch_size"]
+    head += f" ({cost.name})"
+    if not pays_at:
+        return f"{head}: speculation does not pay at any b, even at its best k"
+    if break_even is None:
+        return f"{head}: speculation pays at every b up to {BATCH_SIZES[-1]} at its best k"
+    after = BATCH_SIZES[BATCH_SIZES.index(break_even) + 1]
+    return (
+        f"{head}: break-even b = {break_even} (best k {best_k[str(break_even)]}: "
+        f"{best_s[str(break_even)]:.2f}×); from b = {after} plain decoding wins "
+        f"({best_s[str(after)]:.2f}× at best k {best_k[str(after)]})"
+    )
 
 
 class SpeedupView(ChartView):
@@ -31,7 +57,20 @@ knob for the synthetic pair with speculative sampling, and otherwise the run's
 measured keep chance (the method's mean chance of keeping a draft where one was
 tested). With no draft cost S rises with k towards 1/(1 − α) and no k is
 optimal: the line marks that supremum, `◆` the smallest k within 1% of it.
+Under a cost model (`--cost-model`, or the panel's cost field) S(k) is priced
+by its forward passes at the run's batch size b.
+
+**Speedup against batch size**, below: at the same α, the speedup at the run's
+k (line) and at the best k for each b = 1, 2, 4, ..., 512 (`◆`), against the
+1× line; `▼` marks the break-even b, the largest b where speculation still
+pays, which the caption names. The constant-ratio model does not depend on b,
+so its line is flat: choose a cost model to see the batch matter.
 """
+
+    def compose(self) -> ComposeResult:
+        yield from super().compose()
+        yield Static(id="batch-caption", classes="view-caption")
+        yield Chart(id="batch-chart")
 
     def draw(self, simulation: Any) -> None:
         config, stats = simulation.config, simulation.stats
@@ -40,15 +79,25 @@ optimal: the line marks that supremum, `◆` the smallest k within 1% of it.
         alpha = simulation.theory_alpha()
         c, v, k = config.draft_cost, config.verify_overhead, config.draft_length
         source = "set" if simulation.alpha_is_set else "measured"
+        batch_caption_widget = self.query_one("#batch-caption", Static)
+        batch_chart = self.query_one("#batch-chart", Chart)
+        batch_chart.plt.clear_data()
         if alpha is None:
             self.update_caption(caption, "α is measured from the run: run a round (enter) to draw the curve.")
+            self.update_caption(batch_caption_widget, "")
             chart.refresh()
+            batch_chart.refresh()
             return
-        best = theory.best_draft_length(alpha, c, verify_overhead=v)
+        cost = simulation.cost_model
+
+        def speedup(j: int) -> float:
+            return priced_speedup(cost, alpha, j)
+
+        best = theory.best_draft_length_under(alpha, cost)
         best_k, best_speedup = best.k, best.speedup
         k_max = min(MAX_DRAFT_LENGTH, max(10, 2 * max(k, best_k)))
         ks = list(range(1, k_max + 1))
-        curve = [theory.expected_speedup(alpha, j, c, v) for j in ks]
+        curve = [speedup(j) for j in ks]
         plt.plot(ks, curve, color=theme_rgb(self, "primary"), label="theory S(k)", marker="braille")
         plt.hline(1.0, theme_rgb(self, "foreground-muted"))
         if best.supremum is not None:
@@ -63,10 +112,12 @@ optimal: the line marks that supremum, `◆` the smallest k within 1% of it.
             optimum = f"no optimal k: S grows without bound (k = {best_k} drawn)"
         else:
             optimum = f"no optimal k: S → {best.supremum:.2f}×, within 1% from k = {best_k}"
-        text = (
-            f"α = {alpha:.3f} ({source}) · c = {c:g}{f' · v = {v:g}' if v else ''} · "
-            f"{optimum} · run k = {k}: theory {theory.expected_speedup(alpha, k, c, v):.2f}×"
+        pricing = (
+            f"c = {c:g}{f' · v = {v:g}' if v else ''}"
+            if cost.forward_pass is None
+            else f"{cost.name} at b = {cost.batch_size:,}"
         )
+        text = f"α = {alpha:.3f} ({source}) · {pricing} · {optimum} · run k = {k}: theory {speedup(k):.2f}×"
         if stats.rounds:
             measured = simulation.cost().speedup
             at = measured_draft_length(simulation)
@@ -87,4 +138,30 @@ optimal: the line marks that supremum, `◆` the smallest k within 1% of it.
         plt.xlabel("draft length k")
         plt.ylabel("speedup ×")
         self.update_caption(caption, text)
+        chart.refresh()
+        self._draw_batch_sizes(alpha, k, cost)
+
+    def _draw_batch_sizes(self, alpha: float, k: int, cost: CostModel) -> None:
+        chart = self.query_one("#batch-chart", Chart)
+        plt = chart.plt
+        table = theory.by_batch_size(alpha, k, cost)
+        # An index axis labelled with b: the sizes double, so they sit evenly.
+        xs = list(range(len(BATCH_SIZES)))
+        at_k = [table["speedup_by_batch_size"][str(b)] for b in BATCH_SIZES]
+        at_best = [table["best_speedup_by_batch_size"][str(b)] for b in BATCH_SIZES]
+        plt.plot(xs, at_k, color=theme_rgb(self, "primary"), label=f"k = {k}", marker="braille")
+        plt.scatter(xs, at_best, color=theme_rgb(self, "success"), marker="◆", label="best k")
+        plt.hline(1.0, theme_rgb(self, "foreground-muted"))
+        break_even = table["break_even_batch_size"]
+        if break_even is not None and cost.forward_pass is not None:
+            at = BATCH_SIZES.index(break_even)
+            plt.vline(at, theme_rgb(self, "warning"))
+            plt.scatter(
+                [at], [at_best[at]], color=theme_rgb(self, "warning"), marker="▼", label=f"break-even b = {break_even}"
+            )
+        plt.xticks(xs, [str(b) for b in BATCH_SIZES])
+        plt.xlim(-0.5, len(BATCH_SIZES) - 0.5)
+        plt.xlabel("batch size b")
+        plt.ylabel("speedup ×")
+        self.update_caption(self.query_one("#batch-caption", Static), batch_caption(alpha, k, cost, table))
         chart.refresh()

@@ -34,10 +34,22 @@ def theory_alpha(simulation: Any) -> tuple[float | None, str]:
 NOT_MEASURED = "–"  # a figure with nothing measured to compute it from
 
 
-def optimal_k_cell(alpha: float, c: float, v: float) -> str:
+def priced_speedup(cost: Any, alpha: float, k: int) -> float:
+    """The i.i.d. speedup of rounds of k drafts under the run's cost model."""
+    if cost.forward_pass is None:
+        # The closed form, with exactly the arithmetic it always had.
+        return theory.expected_speedup(alpha, k, cost.draft_cost, cost.verify_overhead)
+    return cost.expected_speedup(theory.expected_tokens_per_round(alpha, k), k)
+
+
+def optimal_k_cell(alpha: float, c: float, v: float, cost: Any = None) -> str:
     """The optimal k and its speedup; where no k maximises S (free drafts) the
-    smallest k within 1% of the supremum, and → the supremum."""
-    best = theory.best_draft_length(alpha, c, verify_overhead=v)
+    smallest k within 1% of the supremum, and → the supremum. Under a
+    forward-pass cost model (`cost`), its best k at the run's batch size."""
+    if cost is not None and cost.forward_pass is not None:
+        best = theory.best_draft_length_under(alpha, cost)
+    else:
+        best = theory.best_draft_length(alpha, c, verify_overhead=v)
     if best.unbounded:
         return f"{best.k} →∞"
     if best.supremum is not None:
@@ -52,6 +64,7 @@ def measured_rows(simulation: Any) -> list[tuple[tuple[str, str], str, str]]:
     stats, config = simulation.stats, simulation.config
     k, c, v = config.draft_length, config.draft_cost, config.verify_overhead
     alpha, _ = theory_alpha(simulation)
+    cost = simulation.cost_model
 
     def figure(value: float | None) -> str:
         return NOT_MEASURED if value is None else f"{value:.3f}"
@@ -83,9 +96,13 @@ def measured_rows(simulation: Any) -> list[tuple[tuple[str, str], str, str]]:
         (
             ("speedup", "speedup"),
             figure(simulation.cost().speedup if stats.rounds else None),
-            at_alpha(lambda a: theory.expected_speedup(a, k, c, v)),
+            at_alpha(lambda a: priced_speedup(cost, a, k)),
         ),
-        (("optimal k (speedup)", "optimal k"), "", NOT_MEASURED if alpha is None else optimal_k_cell(alpha, c, v)),
+        (
+            ("optimal k (speedup)", "optimal k"),
+            "",
+            NOT_MEASURED if alpha is None else optimal_k_cell(alpha, c, v, cost),
+        ),
     ]
 
 

@@ -13,8 +13,11 @@ from specviz.app.view_catalog import view_title
 from specviz.app.widgets.analysis_view import AnalysisView
 from specviz.app.widgets.chart import Chart, theme_rgb
 from specviz.app.widgets.stats_sidebar import format_ms
+from specviz.engine.analysis.cost import CostModel
 
 DRAFT_LANE, TARGET_LANE, PLAIN_LANE = 2.0, 1.0, 0.0
+# The per-step overhead (scheduling, sampling) sits between drafting and verifying.
+OVERHEAD_LANE = 1.5
 HALF_BAR = 0.3
 # The k chart shows at most this many rounds (one column or two each).
 K_ROUNDS = 120
@@ -26,24 +29,31 @@ def rounds_shown(width: int) -> int:
 
 
 def pass_layout(
-    rounds: list[RoundRecord], target_pass_ms: float, draft_cost: float, verify_overhead: float
+    rounds: list[RoundRecord], cost: CostModel
 ) -> tuple[list[tuple[float, float, float, int]], list[tuple[float, float, int]]]:
-    """Where each pass falls, in ms from the first round's start.
+    """Where each pass falls, in ms from the first round's start, priced by the run's cost model.
 
-    Speculative: per round its draft passes (c T each) back to back, then one
+    Speculative, per round: its drafting (draft passes of c T each, or a head's
+    one proposal), the per-step overhead when the model has one, then one
     target pass scoring the drafts (T (1 + v k)): (lane, start, end, round).
-    Plain decoding: one target pass T per token the same rounds emitted:
-    (start, end, round).
+    Plain decoding: one plain step T per token the same rounds emitted:
+    (start, end, round). The sums are exactly `CostModel.breakdown`'s.
     """
-    draft_ms = target_pass_ms * draft_cost
+    target_pass_ms = cost.target_pass_ms
     passes = []
     clock = 0.0
     for record in rounds:
-        if record.draft_passes:
-            end = clock + draft_ms * record.draft_passes
-            passes.append((DRAFT_LANE, clock, end, record.index))
-            clock = end
-        end = clock + target_pass_ms * (1.0 + verify_overhead * record.drafted)
+        draft_ms = target_pass_ms * cost.draft_cost * record.draft_passes
+        overhead_ms = 0.0
+        if record.drafted:
+            # A head's proposal and the step overhead are paid once per drafting round.
+            draft_ms += target_pass_ms * (cost.draft_round_cost + cost.draft_token_cost * record.drafted)
+            overhead_ms = target_pass_ms * cost.step_overhead
+        for lane, ms in ((DRAFT_LANE, draft_ms), (OVERHEAD_LANE, overhead_ms)):
+            if ms > 0:
+                passes.append((lane, clock, clock + ms, record.index))
+                clock += ms
+        end = clock + cost.verify_pass_ms(record.drafted)
         passes.append((TARGET_LANE, clock, end, record.index))
         clock = end
     plain = []
@@ -53,6 +63,15 @@ def pass_layout(
             plain.append((clock, clock + target_pass_ms, record.index))
             clock += target_pass_ms
     return passes, plain
+
+
+def cost_summary(cost: CostModel) -> str:
+    """The cost model in the caption's words: T and c (and v), or the preset at b."""
+    if cost.forward_pass is None:
+        return f"T = {cost.target_pass_ms:g} ms, c = {cost.draft_cost:g}" + (
+            f", v = {cost.verify_overhead:g}" if cost.verify_overhead else ""
+        )
+    return f"{cost.name} at b = {cost.batch_size:,}: T = {format_ms(cost.target_pass_ms)}"
 
 
 def draft_length_ticks(top: int, rows: int) -> list[int]:
@@ -66,8 +85,10 @@ class TimelineView(AnalysisView):
     TITLE = view_title("timeline")
     HELP = """\
 **Timeline** (`4`). The recent rounds on a wall-clock axis from the cost model:
-the draft lane holds each round's draft passes (c·T each), the target lane its
-one verifying pass (T, plus v·T per draft when verify overhead v is set), and
+the draft lane holds each round's draft passes (c·T each; a draft head's one
+proposal under a cost model), the target lane its one verifying pass (T, plus
+v·T per draft when verify overhead v is set or the cost model prices it), a
+thin bar between them the cost model's per-step overhead, and
 the plain lane below decodes the same tokens one target pass T each. Each
 round has its own colour in all three lanes, and its target pass is labelled
 with the tokens it emitted. Below: k per round (planned, drafted and kept)
@@ -104,16 +125,15 @@ for the last rounds, which the heuristic and confidence policies move.
         self._draw_draft_lengths(simulation, record.last(K_ROUNDS))
 
     def _draw_timeline(self, simulation: Any, rounds: list[RoundRecord]) -> None:
-        config = simulation.config
         chart = self.query_one("#timeline-chart", Chart)
         plt = chart.plt
         colours = [theme_rgb(self, "primary"), theme_rgb(self, "accent")]
-        passes, plain = pass_layout(rounds, config.target_pass_ms, config.draft_cost, config.verify_overhead)
+        cost = simulation.cost_model
+        passes, plain = pass_layout(rounds, cost)
         first = rounds[0].index
         for lane, start, end, index in passes:
-            plt.rectangle(
-                [start, end], [lane - HALF_BAR, lane + HALF_BAR], fill=True, color=colours[(index - first) % 2]
-            )
+            half = HALF_BAR / 3 if lane == OVERHEAD_LANE else HALF_BAR  # the overhead: a thin bar, not a lane
+            plt.rectangle([start, end], [lane - half, lane + half], fill=True, color=colours[(index - first) % 2])
         for start, end, index in plain:
             # A hair's gap between tokens so each pass reads as one.
             plt.rectangle(
@@ -141,8 +161,7 @@ for the last rounds, which the heuristic and confidence policies move.
         self.update_caption(
             self.query_one("#timeline-caption", Static),
             f"{span}: {tokens} tokens in {format_ms(speculative_ms)} speculative, {format_ms(plain_ms)} plain "
-            f"({plain_ms / speculative_ms:.2f}×) · T = {config.target_pass_ms:g} ms, c = {config.draft_cost:g}"
-            + (f", v = {config.verify_overhead:g}" if config.verify_overhead else ""),
+            f"({plain_ms / speculative_ms:.2f}×) · {cost_summary(cost)}",
         )
         chart.refresh()
 
