@@ -405,7 +405,10 @@ def render_theory(console: Console, data: dict[str, Any]) -> None:
         ),
         (
             "draft acceptance rate",
-            f"{data['expected_draft_acceptance_rate']:.4f}  (α − α^(k+1)) / (k (1 − α)), accepted / drafted",
+            # None at k = 0 (the batch-table policy's "do not speculate"): nothing is drafted.
+            "— (k = 0: nothing is drafted)"
+            if data["expected_draft_acceptance_rate"] is None
+            else f"{data['expected_draft_acceptance_rate']:.4f}  (α − α^(k+1)) / (k (1 − α)), accepted / drafted",
         ),
         ("per-position acceptance", f"{positions}  (αⁱ)"),
         (

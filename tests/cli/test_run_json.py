@@ -94,3 +94,21 @@ def test_run_with_a_batch_table_drafts_its_k(batch_size, k):
 def test_a_bad_batch_table_exits_2_with_one_line(args, fragment):
     code, _, err = run_cli("run", "-n", "10", *args)
     assert_one_line_error(code, err, "--k-by-batch-size", fragment)
+
+
+@pytest.mark.parametrize(("batch_size", "k"), [("32", 4), ("33", 3), ("129", 0)])
+def test_theory_under_a_batch_table_uses_the_tables_k(batch_size, k):
+    code, out, err = run_cli(
+        "theory", "--draft-policy", "batch-table", "--k-by-batch-size", BATCH_TABLE, "--batch-size", batch_size,
+        "--cost-model", "llama-7b-f16-v100-llamacpp", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["k"] == k and len(data["per_position_acceptance"]) == k
+    if k == 0:
+        assert data["expected_speedup"] == 1.0 and data["expected_draft_acceptance_rate"] is None
+    code, out, err = run_cli(
+        "theory", "--draft-policy", "batch-table", "--k-by-batch-size", BATCH_TABLE, "--batch-size", batch_size
+    )
+    assert code == 0, err
+    assert f"0.75, {k}, 0.1" in out
