@@ -96,7 +96,7 @@ def add_parser(commands: Commands) -> argparse.ArgumentParser:
         metavar="B,B,...",
         help="price every cell at each of these batch sizes by the cost model (--cost-model), "
         "with the best k and where speculation loses marked per batch size, e.g. 1,8,32,128 "
-        "(default: none, the table of today)",
+        "(default: none)",
     )
     output = parser.add_argument_group("output")
     formats = output.add_mutually_exclusive_group()
