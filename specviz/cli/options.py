@@ -56,6 +56,12 @@ SIMULATION_OPTIONS: list[tuple[tuple[str, ...], str, str]] = [
     (("--draft-policy",), "draft_policy", "how k is chosen each round"),
     (("--target-ms",), "target_pass_ms", "time of one target pass in ms, > 0"),
     (("--verify-overhead",), "verify_overhead", "extra target-pass cost per drafted token verified (v), >= 0"),
+    (
+        ("--k-by-batch-size",),
+        "k_by_batch_size",
+        "batch-table policy: k by batch size, a JSON list of [lo, hi, k] ranges such as "
+        "'[[1,16,5],[17,32,4],[33,512,0]]' (b from lo to hi gets k; k = 0: no speculation)",
+    ),
     (("--prompt",), "prompt", "text the generation starts from"),
     (("--corpus",), "corpus", "plain-text file to train the n-gram pair on"),
     (("--temperature",), "temperature", "sampling temperature for target and draft, 0.01 to 100"),
@@ -110,6 +116,7 @@ METAVARS: dict[str, str] = {
     "cost_model": "NAME|FILE",
     "batch_size": "B",
     "context_length": "L",
+    "k_by_batch_size": "TABLE",
 }
 
 

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, TextIO
 
 # numpy-free: this module builds part of the help on every start (the app's
 # too); the sweep itself is imported when it runs.
-from specviz.cli.options import Commands, add_simulation_options, config_from_args, console, print_json
+from specviz.cli.options import (
+    Commands,
+    UsageError,
+    add_simulation_options,
+    config_from_args,
+    console,
+    print_json,
+)
 from specviz.cli.progress import add_allow_long_option, refuse_long_work, stderr_progress
 from specviz.engine.analysis.defaults import (
     DEFAULT_ALPHAS,
@@ -41,6 +48,8 @@ EXAMPLES = """examples:
   specviz sweep --alphas 0.6,0.8,0.9 --json       one JSON object: {"cells": [...], "best": [...]}
   specviz sweep --csv > sweep.csv                 one CSV row per cell
   specviz sweep --method greedy --rounds 2000     runs the engine per cell (acceptance not i.i.d.)
+  specviz sweep --cost-model llama3.1-8b-eagle-h100 --batch-sizes 1,8,32,128 --context-length 1024
+                                                  k x alpha priced at each batch size; best k per b
 """
 
 
@@ -81,6 +90,14 @@ def add_parser(commands: Commands) -> argparse.ArgumentParser:
         help=f"rounds per cell (default: {DEFAULT_VECTORISED_ROUNDS:,}, up to {MAX_VECTORISED_ROUNDS:,}; "
         f"when the engine runs each cell {DEFAULT_ENGINE_ROUNDS:,}, up to {MAX_ENGINE_ROUNDS:,})",
     )
+    grid.add_argument(
+        "--batch-sizes",
+        default=None,
+        metavar="B,B,...",
+        help="price every cell at each of these batch sizes by the cost model (--cost-model), "
+        "with the best k and where speculation loses marked per batch size, e.g. 1,8,32,128 "
+        "(default: none)",
+    )
     output = parser.add_argument_group("output")
     formats = output.add_mutually_exclusive_group()
     formats.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
@@ -100,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
         estimate_engine_sweep,
         monte_carlo_kind,
         parse_alphas,
+        parse_batch_sizes,
         parse_k_max,
         parse_rounds,
         run_sweep,
@@ -109,7 +127,14 @@ def run(args: argparse.Namespace) -> int:
     for field_name, why in SWEEP_REJECTS.items():
         if hasattr(args, field_name):
             raise ConfigError(field_name, getattr(args, field_name), why)
+    if args.batch_sizes is not None and hasattr(args, "batch_size"):
+        raise UsageError("--batch-size cannot be used with --batch-sizes: give every batch size in --batch-sizes")
     config = config_from_args(args)
+    batch_sizes = None if args.batch_sizes is None else parse_batch_sizes(args.batch_sizes)
+    if batch_sizes is None and config.cost_model is not None:
+        # A forward-pass model prices every pass by what it scores: a sweep
+        # priced without it would quietly use --draft-cost instead.
+        batch_sizes = (config.batch_size,)
     if args.alphas is not None and config.model not in readers_of("acceptance_rate"):
         # The alphas stand for -a, which such a pair refuses too: a refusal, not a note.
         raise unread_knob(config.model, "acceptance_rate", args.alphas, parameter="alphas", flags="--alphas")
@@ -123,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
         refuse_long_work("this sweep", estimate.seconds, estimate.work, "timed by a short calibration run")
     show_progress = kind == ENGINE and not args.no_progress
     with stderr_progress("sweep: rounds", enabled=show_progress) as progress:
-        result = run_sweep(config, k_max, grid, rounds, model=model, progress=progress)
+        result = run_sweep(config, k_max, grid, rounds, model=model, progress=progress, batch_sizes=batch_sizes)
     if args.json:
         print_json(result.to_dict())
     elif args.csv:

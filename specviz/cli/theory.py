@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from specviz.cli.options import Commands, add_simulation_options, config_from_args, console, print_json, wrap
-from specviz.engine.run.config import MAX_DRAFT_COST, MAX_DRAFT_LENGTH, ConfigError
+from specviz.engine.run.config import MAX_DRAFT_COST, MAX_DRAFT_LENGTH, ConfigError, starting_draft_length
 
 SUMMARY = "closed forms for i.i.d. acceptance"
 
@@ -55,7 +55,9 @@ def run(args: argparse.Namespace) -> int:
     ops_ratio = config.draft_cost if args.ops_ratio is None else parse_float("ops_ratio", args.ops_ratio)
     if not 0 <= ops_ratio <= MAX_DRAFT_COST:  # a cost ratio like c, bounded like it
         raise ConfigError("ops_ratio", ops_ratio, f"a number >= 0 and <= {MAX_DRAFT_COST:,.0f}")
-    alpha, k, c, v = config.acceptance_rate, config.draft_length, config.draft_cost, config.verify_overhead
+    # Under the batch-table policy, the table's k at --batch-size (0: no speculation).
+    k = starting_draft_length(config)
+    alpha, c, v = config.acceptance_rate, config.draft_cost, config.verify_overhead
     cost = cost_model_for(config)
     best = theory.best_draft_length_under(alpha, cost, k_max)
     tokens = theory.expected_tokens_per_round(alpha, k)
@@ -67,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         "expected_tokens_per_round": tokens,
         # At the chosen batch size (the constant-ratio model does not depend on it).
         "expected_speedup": cost.expected_speedup(tokens, k),
-        "expected_draft_acceptance_rate": theory.draft_acceptance_rate(alpha, k),
+        "expected_draft_acceptance_rate": theory.draft_acceptance_rate(alpha, k) if k else None,
         "per_position_acceptance": theory.per_position_acceptance(alpha, k),
         # Where no k maximises S (free drafts), optimal_k is the smallest k within
         # 1% of the supremum and the note says so; both null for a true maximiser.

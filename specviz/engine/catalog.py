@@ -40,7 +40,7 @@ METHODS: dict[str, bool] = {
     "typical": False,
 }
 
-POLICIES: tuple[str, ...] = ("fixed", "heuristic", "confidence")
+POLICIES: tuple[str, ...] = ("fixed", "heuristic", "confidence", "batch-table")
 
 
 def model_names() -> tuple[str, ...]:

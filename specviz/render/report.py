@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from specviz.engine.analysis import theory
+from specviz.engine.run.config import table_draft_length
 from specviz.engine.run.rounds import Round, TokenKind
 from specviz.engine.safe_text import printable
 
@@ -85,13 +86,27 @@ def _indent(renderable: RenderableType, bottom: int = 1) -> Padding:
 # ---- sections -----------------------------------------------------------------
 
 
+def starting_k(config: dict[str, Any]) -> int:
+    """The first round's k: the batch table's at the run's batch size, else -k."""
+    k = table_draft_length(config.get("k_by_batch_size"), config["batch_size"])
+    return int(config["draft_length"]) if k is None else k
+
+
+def _draft_length_text(config: dict[str, Any]) -> str:
+    if config.get("k_by_batch_size") is None:
+        return f"{config['draft_length']} (policy: {config['draft_policy']})"
+    k = starting_k(config)
+    plain = "; 0: no speculation, plain decoding" if k == 0 else ""
+    return f"{k} (policy: {config['draft_policy']}, at batch {config['batch_size']:,}{plain})"
+
+
 def configuration(summary: dict[str, Any], uses_acceptance_rate: bool, source: str | None) -> Group:
     config = summary["config"]
     c, target_ms = config["draft_cost"], config["target_pass_ms"]
     rows: list[tuple[str, RenderableType | str]] = [
         ("model pair", config["model"]),
         ("verification method", config["method"]),
-        ("draft length k", f"{config['draft_length']} (policy: {config['draft_policy']})"),
+        ("draft length k", _draft_length_text(config)),
     ]
     if uses_acceptance_rate:
         rows.append(("acceptance rate α", f"{config['acceptance_rate']} (sum_x min(p, q) in every context)"))
@@ -282,7 +297,7 @@ def cost_section(summary: dict[str, Any]) -> Group:
         model["plain_pass_ms"],
         config["draft_cost"],
         config["verify_overhead"],
-        config["draft_length"],
+        starting_k(config),
     )
     rounds, draft_passes = summary["rounds"], summary["draft_passes"]
     per_round = draft_passes / rounds if rounds else 0.0
@@ -320,7 +335,7 @@ def cost_section(summary: dict[str, Any]) -> Group:
 
 def math_section(summary: dict[str, Any], uses_acceptance_rate: bool) -> Group:
     config = summary["config"]
-    alpha, k, c, v = summary["theory_alpha"], config["draft_length"], config["draft_cost"], config["verify_overhead"]
+    alpha, k, c, v = summary["theory_alpha"], starting_k(config), config["draft_cost"], config["verify_overhead"]
     table = Table(box=None, padding=(0, 2), pad_edge=False, header_style="dim")
     table.add_column("", style="bold", no_wrap=True)
     table.add_column("formula")
@@ -440,7 +455,10 @@ def render_theory(console: Console, data: dict[str, Any]) -> None:
         ),
         (
             "draft acceptance rate",
-            f"{data['expected_draft_acceptance_rate']:.4f}  (α − α^(k+1)) / (k (1 − α)), accepted / drafted",
+            # None at k = 0 (the batch-table policy's "do not speculate"): nothing is drafted.
+            "— (k = 0: nothing is drafted)"
+            if data["expected_draft_acceptance_rate"] is None
+            else f"{data['expected_draft_acceptance_rate']:.4f}  (α − α^(k+1)) / (k (1 − α)), accepted / drafted",
         ),
         ("per-position acceptance", f"{positions}  (αⁱ)"),
         (

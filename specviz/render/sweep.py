@@ -21,6 +21,9 @@ AGREEMENT_STANDARD_ERRORS = 4.0
 def render_sweep(result: SweepResult, console: Console) -> None:
     from rich.text import Text
 
+    if result.batch_sizes is not None:
+        render_sweep_by_batch_size(result, console)
+        return
     console.print(Text.assemble(("Speedup by draft length k", "bold"), f"  ({_sweep_setting(result)})"))
     if result.alpha_source == ALPHA_MEASURED:
         _render_measured_alpha(result, console)
@@ -176,3 +179,75 @@ def _render_measured_alpha(result: SweepResult, console: Console) -> None:
             "both" if len(marks) == 2 else (marks[0] if marks else ""),
         )
     console.print(table)
+
+
+# ---- priced by batch size (--batch-sizes) --------------------------------------
+
+
+def render_sweep_by_batch_size(result: SweepResult, console: Console) -> None:
+    """One k x alpha table per batch size, each with its best k, and the cells
+    where speculation is slower than plain decoding named in words (colour may not show)."""
+    from rich.text import Text
+
+    assert result.batch_sizes is not None
+    console.print(Text.assemble(("Speedup by draft length k and batch size", "bold"), f"  ({_batch_setting(result)})"))
+    for b in result.batch_sizes:
+        at_b = result.at_batch_size(b)
+        console.print()
+        console.print(
+            Text.assemble(
+                (f"batch size {b:,}", "bold"),
+                f"  (plain step: one pass of {b:,} token{'s' if b > 1 else ''}, {result.plain_pass_ms[b]:.3g} ms)",
+            )
+        )
+        if at_b.alpha_source == ALPHA_MEASURED:
+            _render_measured_alpha(at_b, console)
+        else:
+            _render_grid(at_b, console)
+        console.print(_losses_line(at_b))
+    # Every batch size shares the measurement: the agreement and notes are said once.
+    first = result.at_batch_size(result.batch_sizes[0])
+    disagree = first.disagreements(AGREEMENT_STANDARD_ERRORS)
+    style = "green" if not disagree else "red"
+    console.print(
+        Text.assemble(
+            "agreement: ",
+            (f"{len(first.cells) - len(disagree)} of {len(first.cells)} cells", style),
+            f" within {AGREEMENT_STANDARD_ERRORS:g} standard errors of the closed form (tokens per round, "
+            "measured once for every batch size)",
+        )
+    )
+    for note in result.notes:
+        console.print(Text(f"note: {note}", style="dim"))
+
+
+def _batch_setting(result: SweepResult) -> str:
+    kind = "vectorised i.i.d. Monte Carlo" if result.monte_carlo != ENGINE else "engine run per cell"
+    length = f", L = {result.context_length:,}" if result.context_length else ""
+    return (
+        f"cost model {result.cost_model}{length}; {result.model} pair, {result.method}, "
+        f"{result.draft_policy} k; {result.rounds:,} rounds per cell, seed {result.seed}; {kind}"
+    )
+
+
+def _losses_line(at_b: SweepResult) -> Text:
+    """Where speculation loses at this batch size, by the closed form: for which
+    alphas even the best k does, and how many cells in all."""
+    from rich.text import Text
+
+    losing = [c for c in at_b.cells if c.expected_speedup < 1.0]
+    if not losing:
+        return Text("speculation pays at every k and alpha here (closed form above 1x)", style="green")
+    lost_alphas = [
+        group for group in at_b.columns() if next(c for c in group if c.best_expected).expected_speedup < 1.0
+    ]
+    where = ""
+    if lost_alphas and at_b.alpha_source != ALPHA_MEASURED:
+        alphas = ", ".join(f"{group[0].alpha:g}" for group in lost_alphas)
+        where = f"; at every k for α = {alphas}: decode without speculation there (k = 0)"
+    elif lost_alphas:
+        where = "; at every k: decode without speculation (k = 0)"
+    return Text(
+        f"speculation loses (closed form below 1x) in {len(losing)} of {len(at_b.cells)} cells{where}",
+        style="red",
+    )

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from specviz.engine.analysis import theory
+from tests.cli.cli_support import assert_one_line_error, run_cli
 
 
 def specviz(*args):
@@ -60,3 +61,54 @@ def test_invalid_values_exit_2_with_one_line(args, fragment):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and fragment in lines[0] and "allowed" in lines[0]
     assert "Traceback" not in result.stderr
+
+
+BATCH_TABLE = "[[1,16,5],[17,32,4],[33,64,3],[65,128,1],[129,512,0]]"
+
+
+@pytest.mark.parametrize(("batch_size", "k"), [("16", 5), ("17", 4), ("129", 0)])
+def test_run_with_a_batch_table_drafts_its_k(batch_size, k):
+    code, out, err = run_cli(
+        "run", "--draft-policy", "batch-table", "--k-by-batch-size", BATCH_TABLE, "--batch-size", batch_size,
+        "--cost-model", "llama-7b-f16-v100-llamacpp", "-n", "120", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["config"]["k_by_batch_size"] == BATCH_TABLE and data["tokens"] == 120
+    assert len(data["per_position_acceptance"]) == k
+    # k drafts a round, but in the last few rounds, cut so they cannot pass n.
+    assert k * (data["rounds"] - 3) <= data["drafted"] <= k * data["rounds"]
+    if k == 0:
+        assert data["rounds"] == 120 and data["speedup"] == 1.0 == data["expected_speedup"]
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("--k-by-batch-size", "[[1,8,2]]"), "only with --draft-policy batch-table"),
+        (("--draft-policy", "batch-table"), "required with --draft-policy batch-table"),
+        (("--draft-policy", "batch-table", "--k-by-batch-size", "[[1,8,2]]", "--batch-size", "9"), "batch size 9"),
+        (("--draft-policy", "batch-table", "--k-by-batch-size", "[[1,8,2],[8,9,1]]"), "overlap"),
+    ],
+)
+def test_a_bad_batch_table_exits_2_with_one_line(args, fragment):
+    code, _, err = run_cli("run", "-n", "10", *args)
+    assert_one_line_error(code, err, "--k-by-batch-size", fragment)
+
+
+@pytest.mark.parametrize(("batch_size", "k"), [("32", 4), ("33", 3), ("129", 0)])
+def test_theory_under_a_batch_table_uses_the_tables_k(batch_size, k):
+    code, out, err = run_cli(
+        "theory", "--draft-policy", "batch-table", "--k-by-batch-size", BATCH_TABLE, "--batch-size", batch_size,
+        "--cost-model", "llama-7b-f16-v100-llamacpp", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["k"] == k and len(data["per_position_acceptance"]) == k
+    if k == 0:
+        assert data["expected_speedup"] == 1.0 and data["expected_draft_acceptance_rate"] is None
+    code, out, err = run_cli(
+        "theory", "--draft-policy", "batch-table", "--k-by-batch-size", BATCH_TABLE, "--batch-size", batch_size
+    )
+    assert code == 0, err
+    assert f"0.75, {k}, 0.1" in out

@@ -253,11 +253,11 @@ def test_a_corpus_missing_beside_the_trace_is_the_trace_s_error(ngram_trace, tmp
 
 
 def _as_version_1(trace: Path) -> None:
-    # What the version 1 writer wrote: no corpus record, no cost-model knobs.
+    # What the version 1 writer wrote: no corpus record, no cost-model knobs, no batch table.
     def rewrite(header: dict) -> None:
         header.pop("corpus")
         header.update(version=1)
-        for knob in ("cost_model", "batch_size", "context_length"):
+        for knob in ("cost_model", "batch_size", "context_length", "k_by_batch_size"):
             header["config"].pop(knob)
 
     _rewrite_header(trace, rewrite)

@@ -21,7 +21,7 @@ from specviz.engine.run.simulation import Simulation
 from specviz.engine.verification.methods import GreedyVerification, method_names
 
 METHODS = ("speculative", "greedy", "sample-match", "typical")
-POLICIES = ("fixed", "heuristic", "confidence")
+POLICIES = ("fixed", "heuristic", "confidence")  # compared by default; batch-table needs a table
 BASE = SimConfig(target_length=400, seed=11, draft_length=4, acceptance_rate=0.7)
 AUDIT_SAMPLES = 2_000
 
@@ -39,7 +39,16 @@ def _by_row(comparison):
 
 
 def test_the_registries_are_what_these_tests_expect():
-    assert method_names() == METHODS and policy_names() == POLICIES
+    assert method_names() == METHODS and policy_names() == (*POLICIES, "batch-table")
+
+
+def test_the_batch_table_policy_runs_only_when_asked_for_with_its_table():
+    assert comparison_plan(draft_policy="batch-table") == [(m, "batch-table") for m in METHODS]
+    config = BASE.replace(target_length=40, draft_policy="batch-table", k_by_batch_size="[[1,8,2]]")
+    rows = compare(config, [("speculative", "batch-table"), ("speculative", "fixed")], audit_samples=0)["rows"]
+    # The table's k = 2 at batch 1 (the last round may be cut); the fixed row drops the table, drafts -k = 4.
+    assert [row["policy"] for row in rows] == ["batch-table", "fixed"]
+    assert 1.5 < rows[0]["mean_draft_length"] <= 2.0 < 3.0 < rows[1]["mean_draft_length"] <= 4.0
 
 
 def test_default_plan_runs_every_method_and_every_policy():

@@ -375,6 +375,7 @@ def test_round_invariants_and_counts_hold(method_name, policy):
         target_length=600,
         seed=9,
         confidence_threshold=0.05,
+        k_by_batch_size="[[1,4,3]]" if policy == "batch-table" else None,
     )
     sim = Simulation(config, model=synthetic_pair(config.acceptance_rate))
     rounds = []

@@ -39,7 +39,7 @@ def rounds_of(config: SimConfig) -> tuple[Simulation, list[Round]]:
 
 
 def test_every_policy_is_registered_and_describes_itself():
-    assert policy_names() == ("fixed", "heuristic", "confidence")
+    assert policy_names() == ("fixed", "heuristic", "confidence", "batch-table")
     for name in policy_names():
         assert policy_class(name).name == name and policy_class(name).description
     assert policy_class("confidence").stops_early
@@ -213,3 +213,90 @@ def test_k_per_round_survives_the_round_record():
     copy = Round.from_dict(stopped.to_dict())
     assert copy.draft_length == stopped.draft_length == 6
     assert copy.drafted == stopped.drafted and copy.stopped_early and copy.draft_passes == stopped.draft_passes
+
+
+# ---- batch-table: k by batch size (vLLM's num_speculative_tokens_per_batch_size) ----
+
+VLLM_TABLE = "[[1,16,5],[17,32,4],[33,64,3],[65,128,1],[129,512,0]]"
+
+
+@pytest.mark.parametrize(
+    ("batch_size", "k"),
+    [(1, 5), (16, 5), (17, 4), (32, 4), (33, 3), (64, 3), (65, 1), (128, 1), (129, 0), (512, 0)],
+)
+def test_batch_table_drafts_the_k_of_the_range_holding_the_batch_size(batch_size, k):
+    # Both ends of every range: an off-by-one lookup at 16/17 or 128/129 fails here.
+    config = SimConfig(
+        draft_policy="batch-table", k_by_batch_size=VLLM_TABLE, batch_size=batch_size, target_length=300, seed=3
+    )
+    assert build_policy(config).initial_length == k
+    sim, rounds = rounds_of(config)
+    # Every round drafts the table's k, cut near the end so that it cannot pass n.
+    assert [r.draft_length for r in rounds] == [min(k, 300 - r.start - 1) for r in rounds]
+    assert sum(r.draft_length == k for r in rounds) >= len(rounds) - 3
+    assert sim.summary(include_text=False)["per_position_acceptance"][k:] == []
+
+
+@pytest.mark.parametrize(
+    "cost", [{}, {"cost_model": "llama-7b-f16-v100-llamacpp"}, {"cost_model": "llama3.1-8b-eagle-h100"}]
+)
+def test_a_table_k_of_zero_is_plain_decoding_one_token_a_round(cost):
+    config = SimConfig(
+        draft_policy="batch-table",
+        k_by_batch_size=VLLM_TABLE,
+        batch_size=200,
+        context_length=512,
+        target_length=250,
+        **cost,
+    )
+    sim, rounds = rounds_of(config)
+    stats = sim.stats
+    assert sim.emitted == stats.emitted == 250 == stats.rounds == len(rounds)
+    assert stats.drafted == stats.draft_passes == 0
+    assert all(len(r.emitted) == 1 and r.bonus is not None for r in rounds)
+    breakdown = sim.cost()
+    # A round that drafts nothing costs one plain step: the draft's fixed cost
+    # and the per-step overhead are not paid.
+    assert breakdown.speedup == 1.0 and breakdown.draft_ms == 0.0 and breakdown.overhead_ms == 0.0
+    summary = sim.summary(include_text=False)
+    assert summary["speedup"] == 1.0 and summary["expected_speedup"] == 1.0
+    assert summary["expected_draft_acceptance_rate"] is None
+
+
+@pytest.mark.parametrize(
+    ("table", "batch_size", "words"),
+    [
+        ("[[1,16,5],[16,32,4]]", 1, "overlap"),
+        ("[[1,16,5],[18,32,4]]", 17, "holds the batch size 17"),
+        ("[[2,16,5]]", 1, "holds the batch size 1"),
+        ("[[1,16,65]]", 1, "k outside 0 to 64"),
+        ("[[1,16,-1]]", 1, "k outside 0 to 64"),
+        ("[[0,16,5]]", 1, "1 <= lo <= hi"),
+        ("[[9,8,5]]", 1, "1 <= lo <= hi"),
+        ("[[1,16,true]]", 1, "three whole numbers"),
+        ("[[1,16,2.5]]", 1, "three whole numbers"),
+        ("[[1,16]]", 1, "three whole numbers"),
+        ("[]", 1, "non-empty list"),
+        ("{}", 1, "non-empty list"),
+        ("[[1,16,5]", 1, "not JSON"),
+        ("[" * 100_000, 1, "at most 10,000 characters"),
+    ],
+)
+def test_a_bad_table_is_one_config_error_naming_what_is_allowed(table, batch_size, words):
+    with pytest.raises(ConfigError) as error:
+        SimConfig(draft_policy="batch-table", k_by_batch_size=table, batch_size=batch_size)
+    message = str(error.value)
+    assert error.value.parameter == "k_by_batch_size" and "\n" not in message
+    assert words in message and "--k-by-batch-size" in message
+
+
+def test_the_table_is_required_by_batch_table_and_refused_by_every_other_policy():
+    with pytest.raises(ConfigError, match="required with --draft-policy batch-table"):
+        SimConfig(draft_policy="batch-table")
+    for policy in ("fixed", "heuristic", "confidence"):
+        with pytest.raises(ConfigError, match=f"only with --draft-policy batch-table; leave it out with the {policy}"):
+            SimConfig(draft_policy=policy, k_by_batch_size="[[1,8,2]]")
+    # Ranges may come in any order and leave gaps away from the batch size.
+    assert (
+        build_policy(SimConfig(draft_policy="batch-table", k_by_batch_size="[[40,50,1],[1,3,7]]")).initial_length == 7
+    )

@@ -203,3 +203,16 @@ def test_a_version_1_header_cannot_carry_knobs_that_came_later(tmp_path):
     path.write_text("\n".join([json.dumps(header), *source[1:]]) + "\n")
     with pytest.raises(TraceError, match="version 1 header has a 'batch_size'"):
         read_trace(str(path))
+
+
+@pytest.mark.parametrize(("batch_size", "k"), [(16, 5), (17, 4), (129, 0)])
+def test_batch_table_traces_replay_at_the_tables_k(tmp_path, batch_size, k):
+    table = "[[1,16,5],[17,32,4],[33,128,1],[129,512,0]]"
+    config = SimConfig(draft_policy="batch-table", k_by_batch_size=table, batch_size=batch_size, target_length=120)
+    live = record(tmp_path / "run.jsonl", config)
+    trace = read_trace(str(tmp_path / "run.jsonl"))
+    assert trace.config.k_by_batch_size == table
+    replay = ReplaySimulation(trace)
+    replay.run()
+    assert replay.history == live.history and replay.summary() == live.summary()
+    assert live.stats.drafted_histogram[k] == live.stats.rounds - (1 if k else 0)

@@ -373,7 +373,7 @@ def audit(
         lossless=pvalue >= SIGNIFICANCE,
         method_claims_lossless=simulation.method.lossless,
         tokens=tokens,
-        draft_length=config.draft_length,
+        draft_length=simulation.policy.initial_length,
         sequences=np.array([s for s, _, _ in listed], dtype=np.int64).reshape(len(listed), tokens),
         counts=np.array([c for _, c, _ in listed], dtype=np.int64),
         probabilities=np.array([p for _, _, p in listed], dtype=float),

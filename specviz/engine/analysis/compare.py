@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from specviz.engine.catalog import method_names, policy_names
-from specviz.engine.run.config import ConfigError, SimConfig, parse_int
+from specviz.engine.run.config import BATCH_TABLE_POLICY, ConfigError, SimConfig, parse_int
 
 # The command line reads this module's defaults to build its help, for every
 # command (the app too): the engine itself (numpy) is imported when a
@@ -66,10 +66,11 @@ def comparison_plan(
     By default every method with the fixed policy, then speculative sampling
     with each other policy: each method against the same k, and each policy
     against the same (standard) rule. `grid` runs every pair. A given method
-    or policy fixes that axis and lets the other one vary.
+    or policy fixes that axis and lets the other one vary. The batch-table
+    policy runs only when asked for: it needs a table (--k-by-batch-size).
     """
     methods = method_names() if method is None else (method,)
-    policies = policy_names() if draft_policy is None else (draft_policy,)
+    policies = tuple(p for p in policy_names() if p != BATCH_TABLE_POLICY) if draft_policy is None else (draft_policy,)
     if grid or method is not None or draft_policy is not None:
         return [(m, p) for m in methods for p in policies]
     first_policy, baseline_method = policies[0], methods[0]  # fixed, speculative
@@ -127,7 +128,8 @@ def compare(
     audits: dict[str, tuple[str, AuditResult]] = {}
     rows = []
     for method, policy in plan:
-        row_config = config.replace(method=method, draft_policy=policy)
+        table = config.k_by_batch_size if policy == BATCH_TABLE_POLICY else None
+        row_config = config.replace(method=method, draft_policy=policy, k_by_batch_size=table)
         simulation = Simulation(row_config, model)
         label = f"{method} / {policy}"
         while not simulation.done:

@@ -22,10 +22,19 @@ Two ways to measure a cell:
 
 Speedup follows the cost model of REFERENCE §5: a round costs k c + 1 + v k
 target passes, plain decoding one pass per token.
+
+By batch size (`batch_sizes`): tokens per round do not depend on b, so each
+(k, alpha) is measured once as above and priced at every b by the config's
+cost model (cost_model_for(config).at(b), REFERENCE §7): the closed form's
+tokens through CostModel.expected_speedup; the vectorised measurement's
+through the same formula (every round drafts k); an engine run's through its
+own cost breakdown (its draft passes, drafted tokens and drafting rounds as
+measured) at that b.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from specviz.engine.analysis import theory
+from specviz.engine.analysis.cost import cost_model_for
 from specviz.engine.analysis.defaults import (  # noqa: F401 (re-exported for the sweep's callers)
     ALPHA_MEASURED,
     ALPHA_SET,
@@ -49,7 +59,9 @@ from specviz.engine.analysis.defaults import (  # noqa: F401 (re-exported for th
 from specviz.engine.analysis.workload import CALIBRATION_SECONDS, Estimate, measure_pace, per_k_seconds
 from specviz.engine.models.pair import ModelPair, build_model
 from specviz.engine.run.config import (
+    BATCH_TABLE_POLICY,
     FIELD_LABELS,
+    MAX_BATCH_SIZE,
     MAX_DRAFT_LENGTH,
     MAX_TARGET_LENGTH,
     ConfigError,
@@ -65,10 +77,12 @@ FIELD_LABELS.update(
         "k_max": "largest draft length k_max (--k-max)",
         "alphas": "acceptance-rate grid (--alphas)",
         "rounds": "rounds per cell (--rounds)",
+        "batch_sizes": "batch sizes (--batch-sizes)",
     }
 )
 
 MAX_ALPHAS = 1_001
+MAX_BATCH_SIZES = 64
 # Rounds the engine runs between progress reports.
 ENGINE_CHUNK_ROUNDS = 512
 # Uniforms drawn per block in the vectorised sweep: big enough that numpy's
@@ -137,6 +151,25 @@ def _parse_number(part: str, whole: str) -> float:
         raise ConfigError("alphas", whole, _ALPHAS_ALLOWED) from None
 
 
+_BATCH_SIZES_ALLOWED = (
+    f"whole numbers from 1 to {MAX_BATCH_SIZE:,} separated by commas, at most {MAX_BATCH_SIZES}, e.g. 1,8,32,128"
+)
+
+
+def parse_batch_sizes(text: str) -> tuple[int, ...]:
+    """`1,8,32,128`: distinct batch sizes, ascending."""
+    parts = text.split(",")
+    if not text.strip() or len(parts) > MAX_BATCH_SIZES:
+        raise ConfigError("batch_sizes", text, _BATCH_SIZES_ALLOWED)
+    try:
+        sizes = sorted({parse_int("batch_sizes", part) for part in parts})
+    except ConfigError:
+        raise ConfigError("batch_sizes", text, _BATCH_SIZES_ALLOWED) from None
+    if sizes[0] < 1 or sizes[-1] > MAX_BATCH_SIZE:
+        raise ConfigError("batch_sizes", text, _BATCH_SIZES_ALLOWED)
+    return tuple(sizes)
+
+
 def parse_k_max(text: str) -> int:
     k_max = parse_int("k_max", text)
     if not 1 <= k_max <= MAX_DRAFT_LENGTH:
@@ -174,8 +207,11 @@ class SweepCell:
     measured_speedup: float
     speedup_standard_error: float
     empirical_alpha: float | None = None  # engine cells: mean beta where drafts were tested
-    best_expected: bool = False  # the k the closed form picks for this alpha
-    best_measured: bool = False  # the k with the highest measured speedup for this alpha
+    best_expected: bool = False  # the k the closed form picks for this alpha (and batch size)
+    best_measured: bool = False  # the k with the highest measured speedup for this alpha (and batch size)
+    batch_size: int | None = None  # set when the sweep prices by batch size
+    # An engine run's (rounds, draft passes, drafted, emitted, drafting rounds): its cost breakdown at any b.
+    run_counts: tuple[int, int, int, int, int] | None = field(default=None, repr=False, compare=False)
 
     @property
     def z_score(self) -> float | None:
@@ -185,7 +221,8 @@ class SweepCell:
         return (self.measured_tokens_per_round - self.expected_tokens_per_round) / self.tokens_per_round_standard_error
 
     def to_dict(self, engine: bool) -> dict[str, Any]:
-        data = {
+        data: dict[str, Any] = {} if self.batch_size is None else {"batch_size": self.batch_size}
+        data |= {
             "k": self.k,
             "alpha": self.alpha,
             "expected_speedup": self.expected_speedup,
@@ -201,6 +238,10 @@ class SweepCell:
         }
         if engine:
             data["empirical_alpha"] = self.empirical_alpha
+        if self.batch_size is not None:
+            # Where speculation is slower than plain decoding at this batch size.
+            data["loses_expected"] = self.expected_speedup < 1.0
+            data["loses_measured"] = self.measured_speedup < 1.0
         return data
 
 
@@ -219,16 +260,27 @@ class SweepResult:
     monte_carlo: str  # VECTORISED or ENGINE
     alpha_source: str  # ALPHA_SET or ALPHA_MEASURED
     notes: list[str] = field(default_factory=list)
+    # Set by price_by_batch_size: the batch sizes, the cost model's name, and
+    # its plain step (one pass of b tokens) at each b, in ms.
+    batch_sizes: tuple[int, ...] | None = None
+    cost_model: str | None = None
+    context_length: int = 0
+    plain_pass_ms: dict[int, float] = field(default_factory=dict)
 
     def columns(self) -> list[list[SweepCell]]:
         """Cells grouped by alpha (one group per set alpha; one group in all when
-        alpha is measured), each group in order of k."""
-        if self.alpha_source == ALPHA_MEASURED:
-            return [sorted(self.cells, key=lambda c: c.k)]
-        groups: dict[float, list[SweepCell]] = {}
+        alpha is measured), each group in order of k; by batch size first when
+        the sweep prices by batch size."""
+        groups: dict[tuple[int, float], list[SweepCell]] = {}
         for cell in self.cells:
-            groups.setdefault(cell.alpha, []).append(cell)
+            alpha = 0.0 if self.alpha_source == ALPHA_MEASURED else cell.alpha
+            groups.setdefault((cell.batch_size or 0, alpha), []).append(cell)
         return [sorted(group, key=lambda c: c.k) for _, group in sorted(groups.items())]
+
+    def at_batch_size(self, batch_size: int) -> SweepResult:
+        """The cells of one batch size, as a sweep of their own."""
+        cells = [cell for cell in self.cells if cell.batch_size == batch_size]
+        return dataclasses.replace(self, cells=cells, batch_sizes=(batch_size,))
 
     def best(self) -> list[dict[str, Any]]:
         """Per alpha (or once, when alpha is measured): the best k by each measure."""
@@ -236,8 +288,10 @@ class SweepResult:
         for group in self.columns():
             expected = next(c for c in group if c.best_expected)
             measured = next(c for c in group if c.best_measured)
+            row: dict[str, Any] = {} if group[0].batch_size is None else {"batch_size": group[0].batch_size}
             rows.append(
-                {
+                row
+                | {
                     "alpha": None if self.alpha_source == ALPHA_MEASURED else group[0].alpha,
                     "expected_k": expected.k,
                     "expected_speedup": expected.expected_speedup,
@@ -245,13 +299,21 @@ class SweepResult:
                     "measured_speedup": measured.measured_speedup,
                 }
             )
+            if group[0].batch_size is not None:
+                # Even the best k is slower than plain decoding here.
+                rows[-1]["loses_expected"] = expected.expected_speedup < 1.0
+                rows[-1]["loses_measured"] = measured.measured_speedup < 1.0
         return rows
 
     def disagreements(self, standard_errors: float = 4.0) -> list[SweepCell]:
         """Cells whose measured tokens per round lie more than `standard_errors`
-        from the closed form (or differ at all where there is no spread)."""
+        from the closed form (or differ at all where there is no spread); by
+        batch size, the cells of the first (every b shares the measurement)."""
         out = []
+        first = None if self.batch_sizes is None else self.batch_sizes[0]
         for cell in self.cells:
+            if cell.batch_size != first:
+                continue
             z = cell.z_score
             gap = abs(cell.measured_tokens_per_round - cell.expected_tokens_per_round)
             if (z is None and gap > 1e-9) or (z is not None and abs(z) > standard_errors):
@@ -260,7 +322,15 @@ class SweepResult:
 
     def to_dict(self) -> dict[str, Any]:
         engine = self.monte_carlo == ENGINE
-        return {
+        by_batch: dict[str, Any] = {}
+        if self.batch_sizes is not None:
+            by_batch = {
+                "batch_sizes": list(self.batch_sizes),
+                "cost_model": self.cost_model,
+                "context_length": self.context_length,
+                "plain_pass_ms_by_batch_size": {str(b): ms for b, ms in self.plain_pass_ms.items()},
+            }
+        return by_batch | {
             "k_max": self.k_max,
             "alphas": list(self.alphas) if self.alphas is not None else None,
             "alpha_source": self.alpha_source,
@@ -319,8 +389,10 @@ def run_sweep(
     model: ModelPair | None = None,
     model_factory: Callable[[SimConfig], ModelPair] = build_model,
     progress: ProgressCallback | None = None,
+    batch_sizes: tuple[int, ...] | None = None,
 ) -> SweepResult:
-    """Sweep k = 1..k_max over `grid` (ignored when alpha is measured).
+    """Sweep k = 1..k_max over `grid` (ignored when alpha is measured), priced
+    at each of `batch_sizes` when given (price_by_batch_size).
 
     `config` gives the model, method, policy, draft cost, verify overhead and
     seed; its draft length and acceptance rate are replaced cell by cell.
@@ -333,9 +405,62 @@ def run_sweep(
         model = model_factory(config)
     kind = monte_carlo_kind(config, model)
     rounds = default_rounds(kind) if rounds is None else check_rounds(rounds, kind)
+    if config.draft_policy == BATCH_TABLE_POLICY:
+        raise ConfigError(
+            "draft_policy", config.draft_policy, "a policy other than batch-table: sweep sets k = 1 to --k-max itself"
+        )
+    if batch_sizes is not None:
+        cost_model_for(config).at(batch_sizes[-1])  # a bad cost model fails before the Monte Carlo
     if kind == VECTORISED:
-        return vectorised_sweep(config, k_max, grid, rounds)
-    return engine_sweep(config, k_max, grid, rounds, model, model_factory, progress)
+        result = vectorised_sweep(config, k_max, grid, rounds)
+    else:
+        result = engine_sweep(config, k_max, grid, rounds, model, model_factory, progress)
+    return result if batch_sizes is None else price_by_batch_size(result, config, batch_sizes)
+
+
+def price_by_batch_size(result: SweepResult, config: SimConfig, batch_sizes: tuple[int, ...]) -> SweepResult:
+    """`result`'s measurements priced at each batch size by `config`'s cost model (see the module's notes)."""
+    cost = cost_model_for(config)
+    cells = []
+    for b in batch_sizes:
+        at = cost.at(b)
+        result.plain_pass_ms[b] = at.target_pass_ms
+        for cell in result.cells:
+            tokens = cell.measured_tokens_per_round
+            if cell.run_counts is not None:
+                measured = at.breakdown(*cell.run_counts).speedup
+            else:
+                measured = at.expected_speedup(tokens, cell.k)
+            cells.append(
+                dataclasses.replace(
+                    cell,
+                    batch_size=b,
+                    expected_speedup=at.expected_speedup(cell.expected_tokens_per_round, cell.k),
+                    measured_speedup=measured,
+                    # Delta method with the cost per round held fixed, as for b = 1.
+                    speedup_standard_error=measured * cell.tokens_per_round_standard_error / tokens if tokens else 0.0,
+                    best_expected=False,
+                    best_measured=False,
+                )
+            )
+    result.cells, result.batch_sizes = cells, batch_sizes
+    result.cost_model, result.context_length = cost.name, config.context_length
+    _mark_best(result)
+    how = (
+        "each run's own cost breakdown (its draft passes, drafted tokens and drafting rounds) at that b"
+        if result.monte_carlo == ENGINE
+        else "the measured tokens per round over the round time at that b (every round drafts k)"
+    )
+    result.notes.append(
+        f"batch sizes: each (k, alpha) is measured once (tokens per round do not depend on b) and priced at every b "
+        f"by the {cost.name} cost model: the closed form's tokens per round, and {how}"
+    )
+    if cost.forward_pass is None:
+        result.notes.append(
+            "the constant-ratio model (--draft-cost, --verify-overhead) does not depend on b, so every batch size "
+            "shows the same speedups; give --cost-model for one that does"
+        )
+    return result
 
 
 # ---- vectorised: common random numbers --------------------------------------
@@ -581,6 +706,7 @@ def _engine_cell(simulation: Simulation, k: int, alpha: float | None) -> SweepCe
         # Delta method with the cost per round held fixed (exact for a fixed k).
         speedup_standard_error=speedup * standard_error / mean if mean else 0.0,
         empirical_alpha=stats.empirical_alpha,
+        run_counts=simulation.cost_counts(),
     )
 
 

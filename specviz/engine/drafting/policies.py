@@ -11,17 +11,24 @@ from __future__ import annotations
 
 from specviz.engine import catalog
 from specviz.engine.models.pair import ContextDists
-from specviz.engine.run.config import MAX_DRAFT_LENGTH, SimConfig
+from specviz.engine.run.config import (
+    BATCH_TABLE_POLICY,
+    MAX_DRAFT_LENGTH,
+    SimConfig,
+    starting_draft_length,
+)
 
 
 class DraftPolicy:
+    """`initial_length` is the first round's k (the simulation starts from it)."""
+
     name: str = ""
     description: str = ""
     #: True when keep_drafting may stop a round's draft before k tokens
     stops_early: bool = False
 
     def __init__(self, config: SimConfig) -> None:
-        self.initial_length = config.draft_length
+        self.initial_length = starting_draft_length(config)
 
     def next_length(self, current: int, accepted: int, drafted: int) -> int:
         """k for the next round, given this round's k and outcome."""
@@ -84,7 +91,25 @@ class ConfidencePolicy(DraftPolicy):
         return bool(dists.q_view[token] >= self.threshold)
 
 
-_POLICIES: dict[str, type[DraftPolicy]] = {p.name: p for p in (FixedPolicy, HeuristicPolicy, ConfidencePolicy)}
+class BatchTablePolicy(DraftPolicy):
+    """vLLM's `num_speculative_tokens_per_batch_size`: k looked up by batch size.
+
+    The table `[[lo, hi, k], ...]` (--k-by-batch-size) gives every batch size
+    from lo to hi (both included) the draft length k; k = 0 means do not
+    speculate: each round drafts nothing and is one plain decoding step. A
+    run's batch size is fixed, so its k is too; -k is not read.
+    """
+
+    name = BATCH_TABLE_POLICY
+    description = (
+        "k from a table by batch size (--k-by-batch-size [[lo,hi,k],...], vLLM's "
+        "num_speculative_tokens_per_batch_size); k = 0: no speculation, a plain decoding step a round"
+    )
+
+
+_POLICIES: dict[str, type[DraftPolicy]] = {
+    p.name: p for p in (FixedPolicy, HeuristicPolicy, ConfidencePolicy, BatchTablePolicy)
+}
 
 
 def register_policy(policy: type[DraftPolicy]) -> None:

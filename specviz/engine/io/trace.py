@@ -78,10 +78,12 @@ MAX_HEADER_BYTES = 1 << 20
 MAX_ROUND_BYTES = 64 << 10
 _EXPECTED = "a specviz trace: a header line, then one JSON line per round"
 _CONFIG_KEYS = tuple(f.name for f in dataclasses.fields(SimConfig))
-# The knobs that came with version 2 (the batch-aware cost model): a version 1
-# run had their defaults (the constant-ratio model at batch 1), so a version 1
-# header lacks them and must.
-_CONFIG_KEYS_V1 = tuple(name for name in _CONFIG_KEYS if name not in ("cost_model", "batch_size", "context_length"))
+# The knobs that came with version 2 (the batch-aware cost model and the
+# batch-table policy): a version 1 run had their defaults (the constant-ratio
+# model at batch 1, no table), so a version 1 header lacks them and must.
+_CONFIG_KEYS_V1 = tuple(
+    name for name in _CONFIG_KEYS if name not in ("cost_model", "batch_size", "context_length", "k_by_batch_size")
+)
 _HEADER_KEYS = {
     1: ("format", "version", "config", "vocab_size"),
     2: ("format", "version", "config", "vocab_size", "corpus"),
@@ -617,7 +619,7 @@ class _RoundRules:
         self.policy = build_policy(config)
         self.index = 0
         self.start = 0
-        self.next_length = config.draft_length
+        self.next_length = self.policy.initial_length
 
     def problem(self, data: Any) -> str | None:
         """What is wrong with a round's object, or None if the header allows it."""
@@ -640,7 +642,7 @@ class _RoundRules:
         if not _is_int(k) or k != planned:
             return (
                 f"plans {_shown(k)} drafts, but the run's policy '{config.draft_policy}' "
-                f"(k = {config.draft_length}) plans {planned} here"
+                f"(k = {self.policy.initial_length}) plans {planned} here"
             )
         if type(drafted) is not list or not _numbers(drafted, len(drafted), _INT, 0, vocab_size, False):
             return "has invalid drafted tokens"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import decimal
+import json
 import math
 import re
 from collections.abc import Callable, Iterable
@@ -124,6 +125,8 @@ class SimConfig:
     cost_model: str | None = _knob(None, "cost", "cost model (--cost-model)")
     batch_size: int = _knob(1, "cost", "batch size b (--batch-size)")
     context_length: int = _knob(0, "cost", "context length L (--context-length)")
+    # The batch-table policy's [[lo, hi, k], ...] as JSON text; None under every other policy.
+    k_by_batch_size: str | None = _knob(None, "drafting", "draft length by batch size (--k-by-batch-size)")
 
     def __post_init__(self) -> None:
         validate(self)
@@ -279,6 +282,87 @@ def _drafting_rules(config: SimConfig) -> None:
     if config.draft_policy not in policy_names():
         raise ConfigError("draft_policy", config.draft_policy, "one of " + ", ".join(policy_names()))
     _real_in("confidence_threshold", config.confidence_threshold, 0.0, 1.0, "a number from 0 to 1")
+    table = config.k_by_batch_size
+    if config.draft_policy != BATCH_TABLE_POLICY:
+        if table is not None:
+            raise ConfigError(
+                "k_by_batch_size",
+                table,
+                f"only with --draft-policy {BATCH_TABLE_POLICY}; leave it out with the {config.draft_policy} policy",
+            )
+        return
+    if table is None:
+        raise ConfigError("k_by_batch_size", None, f"required with --draft-policy {BATCH_TABLE_POLICY}: {K_TABLE_RULE}")
+    ranges = parse_k_by_batch_size(table)
+    # The batch size is the cost part's to check; a table must cover a valid one.
+    if _is_int(config.batch_size) and 1 <= config.batch_size <= MAX_BATCH_SIZE:
+        if draft_length_for_batch(ranges, config.batch_size) is None:
+            raise ConfigError(
+                "k_by_batch_size",
+                table,
+                f"a table with a range that holds the batch size {config.batch_size:,} (--batch-size)",
+            )
+
+
+# The draft-length policy that reads k_by_batch_size (vLLM's num_speculative_tokens_per_batch_size).
+BATCH_TABLE_POLICY = "batch-table"
+MAX_K_TABLE_CHARS = 10_000
+K_TABLE_RULE = (
+    f"a JSON list of [lo, hi, k] ranges of batch sizes, whole numbers with 1 <= lo <= hi <= {MAX_BATCH_SIZE:,}, "
+    f"not overlapping, k from 0 (do not speculate) to {MAX_DRAFT_LENGTH}, e.g. [[1,16,5],[17,32,4],[33,512,0]]"
+)
+
+KRange = tuple[int, int, int]
+
+
+def parse_k_by_batch_size(text: Any) -> tuple[KRange, ...]:
+    """The batch-table policy's ranges (lo, hi, k), sorted by lo; raises ConfigError naming the fault."""
+
+    def refuse(problem: str) -> ConfigError:
+        return ConfigError("k_by_batch_size", text, f"{K_TABLE_RULE}; {problem}")
+
+    if not isinstance(text, str) or len(text) > MAX_K_TABLE_CHARS:
+        raise refuse(f"text of at most {MAX_K_TABLE_CHARS:,} characters")
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        raise refuse("this is not JSON") from None
+    if not isinstance(data, list) or not data:
+        raise refuse("this is not a non-empty list")
+    ranges = []
+    for entry in data:
+        if not isinstance(entry, list) or len(entry) != 3 or not all(_is_int(number) for number in entry):
+            raise refuse(f"{echo(json.dumps(entry))} is not three whole numbers [lo, hi, k]")
+        lo, hi, k = entry
+        if not 1 <= lo <= hi <= MAX_BATCH_SIZE:
+            raise refuse(f"[{lo}, {hi}, {k}] does not have 1 <= lo <= hi <= {MAX_BATCH_SIZE:,}")
+        if not 0 <= k <= MAX_DRAFT_LENGTH:
+            raise refuse(f"[{lo}, {hi}, {k}] has k outside 0 to {MAX_DRAFT_LENGTH}")
+        ranges.append((lo, hi, k))
+    ranges.sort()
+    for (lo, hi, k), (next_lo, next_hi, next_k) in zip(ranges, ranges[1:]):
+        if next_lo <= hi:
+            raise refuse(f"[{lo}, {hi}, {k}] and [{next_lo}, {next_hi}, {next_k}] overlap")
+    return tuple(ranges)
+
+
+def starting_draft_length(config: SimConfig) -> int:
+    """The first round's k: the batch table's at the batch size under the batch-table policy, else -k."""
+    k = table_draft_length(config.k_by_batch_size, config.batch_size)
+    return config.draft_length if k is None else k
+
+
+def table_draft_length(table: str | None, batch_size: int) -> int | None:
+    """The batch-table policy's k at `batch_size` (None without a table, or where it has no range)."""
+    return None if table is None else draft_length_for_batch(parse_k_by_batch_size(table), batch_size)
+
+
+def draft_length_for_batch(ranges: tuple[KRange, ...], batch_size: int) -> int | None:
+    """k of the range holding `batch_size` (both ends included); None when no range does."""
+    for lo, hi, k in ranges:
+        if lo <= batch_size <= hi:
+            return k
+    return None
 
 
 def _cost_rules(config: SimConfig) -> None:

@@ -86,7 +86,11 @@ class RunState:
         None until a draft has been tested)."""
         return self.config.acceptance_rate if self.alpha_is_set else self.stats.method_keep_rate
 
-    def cost(self) -> CostBreakdown:
+    def cost_counts(self) -> tuple[int, int, int, int, int]:
+        """What the run is priced by: (rounds, draft passes, drafted, emitted, rounds that drafted)."""
         s = self.stats
         drafting_rounds = s.rounds - (s.drafted_histogram[0] if s.drafted_histogram else 0)
-        return self.cost_model.breakdown(s.rounds, s.draft_passes, s.drafted, s.emitted, drafting_rounds)
+        return s.rounds, s.draft_passes, s.drafted, s.emitted, drafting_rounds
+
+    def cost(self) -> CostBreakdown:
+        return self.cost_model.breakdown(*self.cost_counts())

@@ -15,7 +15,7 @@ from typing import Any
 from specviz.engine.analysis import theory
 from specviz.engine.drafting.policies import build_policy
 from specviz.engine.models.pair import ModelPair, build_model, sample_index
-from specviz.engine.run.config import SimConfig
+from specviz.engine.run.config import SimConfig, starting_draft_length
 from specviz.engine.run.random import UniformSource, UniformStream
 from specviz.engine.run.rounds import Phase, Round, TokenKind
 from specviz.engine.run.run_state import RunState
@@ -48,7 +48,7 @@ class Simulation(RunState):
         # Under speculative sampling a round's keep chances are its overlaps.
         self.stats.keeps_with_overlap = self.method.acceptance_is_beta
         self.draws: UniformSource = UniformStream(config.seed)
-        self.next_draft_length = config.draft_length
+        self.next_draft_length = self.policy.initial_length
         self._listeners: list[RoundListener] = []
 
     def text(self) -> str:
@@ -69,7 +69,7 @@ class Simulation(RunState):
         del self.kinds[:]
         self.current = None
         self.last_phase = None
-        self.next_draft_length = self.config.draft_length
+        self.next_draft_length = self.policy.initial_length
 
     # ---- stepping -------------------------------------------------------
 
@@ -210,7 +210,7 @@ class Simulation(RunState):
     def summary(self, include_text: bool = True) -> dict[str, Any]:
         """The run as one JSON-ready dict (the `specviz run --json` object)."""
         config = self.config
-        k = config.draft_length
+        k = starting_draft_length(config)  # the batch table's k, else -k
         data: dict[str, Any] = {"config": config.to_dict()}
         data.update(self.stats.to_dict())
         # One entry per position 1..k at least (a dynamic policy may draft past
@@ -235,7 +235,9 @@ class Simulation(RunState):
         # The cost model's speedup of rounds of k drafts (the constant-ratio model's is theory.expected_speedup's).
         data["expected_speedup"] = self.cost_model.expected_speedup(tokens, k) if tokens is not None else None
         data["cost_model"] = self.cost_model.describe()
-        data["expected_draft_acceptance_rate"] = theory.draft_acceptance_rate(alpha, k) if alpha is not None else None
+        data["expected_draft_acceptance_rate"] = (
+            theory.draft_acceptance_rate(alpha, k) if alpha is not None and k else None
+        )
         if include_text:
             data["prompt"] = self.prompt_text()
             data["text"] = self.text()
