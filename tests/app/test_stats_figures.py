@@ -75,9 +75,9 @@ async def test_the_sidebar_says_run_a_round_on_the_ngram_pair():
 async def test_the_positions_view_names_vllms_rate_and_the_conditional_rate():
     app = build_app(target_length=3000, draft_policy="heuristic")
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("3")
-        for _ in range(60):
+        for _ in range(20):  # on the main screen (no chart redrawn per round), then open the view
             await pilot.press("enter")
+        await pilot.press("3")
         await settle(pilot)
         screen = app.screen
         caption = str(screen.view("positions").query(".view-caption").first().render())
