@@ -13,6 +13,7 @@ import specviz.cli.run as cli_run
 from specviz.cli import progress
 from specviz.engine import SimConfig, Simulation
 from specviz.render.report import LISTING_BLOCK_ROUNDS, LISTING_HEADERS, print_round_listing, round_row
+from tests.budget import LONG
 from tests.cli.cli_support import assert_one_line_error, run_cli
 
 
@@ -64,7 +65,8 @@ def test_the_listing_reports_progress_block_by_block():
     assert reports == [(min(n, 600), 600) for n in range(block, 600 + block, block)]
 
 
-@pytest.mark.parametrize("width", [24, 50, 80, 160])
+# The narrowest and the widest in the suite; every width in the long run.
+@pytest.mark.parametrize("width", [24, 50, 80, 160] if LONG else [24, 160])
 def test_the_blocked_listing_is_laid_out_as_one_table_of_every_row(width):
     simulation = Simulation(SimConfig(model="ngram", draft_length=7, target_length=2000, seed=2))
     shown = cli_run.run_to_end(simulation, keep=LISTING_BLOCK_ROUNDS * 2 + 17)
