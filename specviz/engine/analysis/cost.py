@@ -33,7 +33,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from specviz.engine.run.config import MAX_BATCH_SIZE, MAX_CONTEXT_LENGTH, ConfigError, SimConfig
+from specviz.engine.run.config import ConfigError, SimConfig, check_batch
 
 DRAFT_KINDS = ("model", "head", "free")
 # Batch sizes the theory tabulates (1, 2, 4, ..., 512).
@@ -224,19 +224,6 @@ class CostModel:
             data["draft"] = asdict(self.forward_pass.draft)
             data["overhead_ms"] = self.forward_pass.overhead_ms
         return data
-
-
-def check_batch(batch_size: Any, context_length: Any) -> None:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= MAX_BATCH_SIZE:
-        raise CostModelError(f"invalid batch size: {batch_size!r} (allowed: an integer from 1 to {MAX_BATCH_SIZE:,})")
-    if (
-        isinstance(context_length, bool)
-        or not isinstance(context_length, int)
-        or not 0 <= context_length <= MAX_CONTEXT_LENGTH
-    ):
-        raise CostModelError(
-            f"invalid context length: {context_length!r} (allowed: an integer from 0 to {MAX_CONTEXT_LENGTH:,})"
-        )
 
 
 def cost_model_for(config: SimConfig) -> CostModel:

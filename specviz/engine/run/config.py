@@ -365,11 +365,17 @@ def draft_length_for_batch(ranges: tuple[KRange, ...], batch_size: int) -> int |
     return None
 
 
+def check_batch(batch_size: Any, context_length: Any) -> None:
+    """The rule on a batch size b and a context length L, for a config and for
+    the cost model evaluated at other batch sizes (theory, sweep)."""
+    _int_in("batch_size", batch_size, 1, MAX_BATCH_SIZE)
+    _int_in("context_length", context_length, 0, MAX_CONTEXT_LENGTH)
+
+
 def _cost_rules(config: SimConfig) -> None:
     if config.cost_model is not None and (not isinstance(config.cost_model, str) or not config.cost_model.strip()):
         raise ConfigError("cost_model", config.cost_model, "a preset name or a path to a .toml cost file")
-    _int_in("batch_size", config.batch_size, 1, MAX_BATCH_SIZE)
-    _int_in("context_length", config.context_length, 0, MAX_CONTEXT_LENGTH)
+    check_batch(config.batch_size, config.context_length)
     _real_in("draft_cost", config.draft_cost, 0.0, MAX_DRAFT_COST, f"a number >= 0 and <= {MAX_DRAFT_COST:,.0f}")
     if not _is_real(config.target_pass_ms) or not 0 < config.target_pass_ms <= MAX_TARGET_PASS_MS:
         raise ConfigError(
