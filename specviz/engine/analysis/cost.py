@@ -33,14 +33,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from specviz.engine.run.config import ConfigError, SimConfig, check_batch
+from specviz.engine.run.config import MAX_TARGET_PASS_MS, ConfigError, SimConfig, check_batch
 
 DRAFT_KINDS = ("model", "head", "free")
 # Batch sizes the theory tabulates (1, 2, 4, ..., 512).
 BATCH_SIZES = tuple(2**i for i in range(10))
-# A pass priced beyond this (about 11.6 days) is a typo, and sums of such
-# passes over a long run would overflow to inf.
-MAX_PASS_MS = 1e9
+# A pass priced beyond this is a typo, and sums of such passes over a long run
+# would overflow: the same bound as --target-ms (config.py says why).
+MAX_PASS_MS = MAX_TARGET_PASS_MS
 
 
 class CostModelError(ConfigError):
