@@ -917,12 +917,7 @@ class ReplaySimulation(Simulation):
         round_.drafted = list(recorded.drafted)
         round_.draft_probs = list(recorded.draft_probs)
         if self._fill_dists:
-            order = self.model.context_order
-            context = self.history[-order:].tolist() + round_.drafted
-            start = len(context) - len(round_.drafted)
-            round_.dists = [
-                self.model.dists(tuple(context[: start + i][-order:])) for i in range(len(round_.drafted) + 1)
-            ]
+            round_.dists = self.model.round_dists(self.history, round_.drafted)
         self.current = round_
         self.last_phase = Phase.DRAFT
 

@@ -162,6 +162,15 @@ class ModelPair(ABC):
             cache.popitem(last=False)
         return found
 
+    def round_dists(self, before: Sequence[int], drafted: Sequence[int]) -> list[ContextDists]:
+        """The ContextDists at each of a round's drafted positions and the one
+        after them (len(drafted) + 1), given the tokens `before` the round: what
+        the round used, looked up again (a replay, or a past round whose record
+        no longer holds them)."""
+        tokens = list(before[-self.context_order :]) + list(drafted)
+        start = len(tokens) - len(drafted)
+        return [self.dists(self.context_key(tokens[: start + i])) for i in range(len(drafted) + 1)]
+
     def decode(self, token_ids: Sequence[int]) -> str:
         """Text for token ids, punctuation attached (as `detokenize`, but fast
         enough for a million tokens)."""
