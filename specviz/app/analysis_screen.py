@@ -20,6 +20,7 @@ from textual.widgets import Footer, Header, TabbedContent, TabPane
 from specviz.app.view_catalog import VIEW_CATALOG, VIEW_NAMES
 from specviz.app.widgets.analysis_view import AnalysisView
 from specviz.app.widgets.comparison_view import ComparisonView
+from specviz.app.widgets.distributions_view import DistributionsView
 from specviz.app.widgets.length_histogram_view import LengthHistogramView
 from specviz.app.widgets.lossless_view import LosslessView
 from specviz.app.widgets.position_view import PositionView
@@ -33,6 +34,7 @@ _VIEW_CLASSES: dict[str, type[AnalysisView]] = {
     "timeline": TimelineView,
     "lossless": LosslessView,
     "compare": ComparisonView,
+    "distributions": DistributionsView,
 }
 # (name, view class, key, what the key does), in the catalog's order
 VIEWS: tuple[tuple[str, type[AnalysisView], str, str], ...] = tuple(

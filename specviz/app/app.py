@@ -28,7 +28,8 @@ from specviz.app.autoplay import DEFAULT_SPEED, SPEEDS
 from specviz.app.help_screen import HelpScreen, keys_markdown
 from specviz.app.messages import RunAdvanced, RunFinished
 from specviz.app.palette import Palette
-from specviz.app.recent_rounds import recent_rounds
+from specviz.app.recent_rounds import CAPACITY, recent_rounds
+from specviz.app.round_choice import RoundChoice
 from specviz.app.view import Change, SimulationView
 from specviz.app.view_catalog import VIEW_CATALOG
 from specviz.app.widgets import STYLESHEETS
@@ -67,12 +68,15 @@ KEY_NAMES = {
     "escape": "esc",
     "f1": "F1",
     "enter": "enter ⏎",
+    "less_than_sign": "<",
+    "greater_than_sign": ">",
 }
 
 STEP = Binding.Group("Step")
 SPEED = Binding.Group("Speed", compact=True)
 DRAFT_LENGTH = Binding.Group("k", compact=True)
 ALPHA = Binding.Group("α", compact=True)
+PAST = Binding.Group("Past", compact=True)
 
 
 class SpecvizApp(App[int]):
@@ -132,12 +136,30 @@ class SpecvizApp(App[int]):
             "v",
             "show_view",
             "Views",
-            tooltip="Views: speedup, lengths, positions, timeline, lossless, compare",
+            tooltip="Views: " + ", ".join(entry.name for entry in VIEW_CATALOG),
             id="views",
         ),
         *(
             Binding(key, f"show_view('{name}')", title, tooltip=f"View: {does}", show=False, id=f"view_{name}")
             for name, key, title, does in VIEW_CATALOG
+        ),
+        Binding(
+            "less_than_sign",
+            "past_round(-1)",
+            "Back",
+            tooltip=f"Past rounds: step back a round (the last {CAPACITY} are kept; the run pauses)",
+            key_display="<",
+            group=PAST,
+            id="earlier_round",
+        ),
+        Binding(
+            "greater_than_sign",
+            "past_round(1)",
+            "Forward",
+            tooltip="Past rounds: step forward a round; past the newest, back to the run where it was",
+            key_display=">",
+            group=PAST,
+            id="later_round",
         ),
         Binding(
             "left_square_bracket",
@@ -199,6 +221,9 @@ class SpecvizApp(App[int]):
         # so the App's queue never backs up behind a fast run.
         self._advance_pending = False
         self._binding_state: tuple[bool, bool, bool, bool] | None = None
+        # The round the round table, the distributions view and the stream show.
+        self.round_choice = RoundChoice()
+        self._resume: tuple[bool, bool] = (False, False)  # (autoplaying, running) when stepping back began
 
     # ---- layout ----------------------------------------------------------------
 
@@ -332,6 +357,7 @@ class SpecvizApp(App[int]):
             return
         was_autoplaying = self.autoplaying
         self._stop_work()
+        self.round_choice = RoundChoice()
         self.config, self._simulation, self.replaying = config, simulation, False
         self.query_one(RunStatus).replaying = False
         self._show_config()
@@ -364,16 +390,19 @@ class SpecvizApp(App[int]):
         return True
 
     def action_step(self) -> None:
+        self.round_choice.go_live()
         self._stop_work()
         if self.simulation.step() is not None:
             self.publish(Change.STEP)
 
     def action_finish_round(self) -> None:
+        self.round_choice.go_live()
         self._stop_work()
         if self.simulation.finish_round() is not None:
             self.publish(Change.STEP)
 
     def action_run_to_end(self) -> None:
+        self.round_choice.go_live()
         if self.running:
             self._stop_work()  # e again stops the run where it is
             return
@@ -383,12 +412,42 @@ class SpecvizApp(App[int]):
             self._run_to_end()
 
     def action_toggle_autoplay(self) -> None:
+        self.round_choice.go_live()
         if self.autoplaying:
             self._stop_work()
         else:
             self._stop_work()
             if not self.simulation.done:
                 self._start_autoplay()
+
+    def action_past_round(self, delta: int) -> None:
+        """Step back (-1) or forward (+1) through the completed rounds; the run
+        pauses meanwhile and goes on as it was once stepped forward past the newest."""
+        choice = self.round_choice
+        note = choice.cannot_step(self.simulation, delta)
+        if note:
+            self.notify(note, timeout=3)
+            return
+        if choice.live:
+            self._resume = (self.autoplaying, self.running)
+        self._stop_work()
+        choice.step(self.simulation, delta)
+        if choice.live:
+            autoplaying, running = self._resume
+            self._resume = (False, False)
+            if autoplaying and not self.simulation.done:
+                self._start_autoplay()
+            elif running and not self.simulation.done:
+                self._set_status(autoplaying=False, running=True)
+                self._run_to_end()
+        self.show_choice()
+
+    def show_choice(self) -> None:
+        """The shown round or draft position changed (not the run): tell the views that show it."""
+        simulation = self.run_state
+        for view in self.simulation_views():
+            if getattr(view, "FOLLOWS_CHOICE", False):
+                view.show_simulation(simulation, Change.STEP)
 
     def action_faster(self) -> None:
         self._set_speed(self.speed_index + 1)
@@ -470,7 +529,7 @@ class SpecvizApp(App[int]):
         sections.append("## Views (`v`, or a digit)")
         sections.append(
             "`v` opens the views over the run, which keeps going underneath (space, enter, e "
-            "and a still drive it); `1`–`6` pick a view, `esc` or `v` goes back. A hidden "
+            f"and a still drive it); `1`–`{VIEW_CATALOG[-1].key}` pick a view, `esc` or `v` goes back. A hidden "
             "view does no work; it catches up when shown."
         )
         from specviz.app.analysis_screen import VIEWS

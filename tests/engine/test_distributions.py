@@ -20,6 +20,7 @@ from specviz.engine.analysis.distributions import (
     UNUSED,
     default_position,
     position_distributions,
+    position_dists,
     round_dists,
     top_tokens,
 )
@@ -116,6 +117,7 @@ def test_verdicts_and_the_uniform_per_position():
     # Before ACCEPT nothing is decided; after DRAFT p is not shown yet.
     draft = position_distributions(DISTS, speculative, round_, 1, Phase.DRAFT)
     assert (draft.verdict, draft.p_shown, draft.p_x, draft.u, draft.final) == (PENDING, False, None, None, None)
+    assert draft.listed[:3] == (1, 4, 0)  # by q alone: p is not known before VERIFY
     assert position_distributions(DISTS, speculative, round_, 1, Phase.VERIFY).p_x == P[1]
     with pytest.raises(ValueError, match="outside 0 to 3"):
         position_distributions(DISTS, speculative, round_, 4, Phase.ACCEPT)
@@ -170,6 +172,8 @@ def test_every_position_of_a_run_agrees_with_the_engine(name, model):
         again = round_dists(simulation.model, history, start, round_)
         assert len(again) == len(used)
         assert all(np.array_equal(d.p, u.p) and np.array_equal(d.q, u.q) for d, u in zip(again, used))
+        last = len(round_.drafted)
+        assert position_dists(simulation.model, history, start, round_, last) is again[last]
         for i in range(len(round_.drafted) + 1):
             view = position_distributions(again[i], simulation.method, round_, i, Phase.ACCEPT)
             dists = again[i]

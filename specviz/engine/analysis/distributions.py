@@ -177,7 +177,8 @@ def position_distributions(
         sample = token if verdict == KEPT else round_.correction
     residual = dists.residual if verdict == REJECTED and figures.rule == SPECULATIVE else None
 
-    listed = [int(t) for t in top_tokens(p, q, top)]
+    # Before VERIFY the target has not scored anything: list by q alone.
+    listed = [int(t) for t in (top_tokens(p, q, top) if p_shown else top_tokens(q, q, top))]
     marked = [t for t in (token, final, sample, figures.argmax) if t is not None and t not in listed]
     listed.extend(dict.fromkeys(marked))  # a marked token is always listed, after the top ones
 
@@ -231,4 +232,19 @@ def round_dists(model: ModelPair, history: Sequence[int], prompt_length: int, ro
     one, else looked up again from the tokens before it (a past round, a replay)."""
     if len(round_.dists) == len(round_.drafted) + 1:
         return round_.dists
-    return model.round_dists(history[: prompt_length + round_.start], round_.drafted)
+    return model.round_dists(_before(model, history, prompt_length, round_), round_.drafted)
+
+
+def position_dists(
+    model: ModelPair, history: Sequence[int], prompt_length: int, round_: Round, position: int
+) -> ContextDists:
+    """The ContextDists `round_` used at `position` (one lookup, not one per position)."""
+    if len(round_.dists) == len(round_.drafted) + 1:
+        return round_.dists[position]
+    return model.round_dists(_before(model, history, prompt_length, round_), round_.drafted[:position])[-1]
+
+
+def _before(model: ModelPair, history: Sequence[int], prompt_length: int, round_: Round) -> Sequence[int]:
+    # Only the context the model reads: no copy of a million-token history.
+    end = prompt_length + round_.start
+    return history[max(0, end - model.context_order) : end]
