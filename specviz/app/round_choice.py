@@ -81,6 +81,11 @@ class RoundChoice:
             return 0
         return min(default_position(round_, phase), len(round_.drafted))
 
+    def chosen(self, round_: Any, phase: Phase | None) -> int | None:
+        """The position chosen by hand in `round_` after `phase`, if any."""
+        chosen = self._position
+        return chosen[2] if chosen is not None and chosen[0] is round_ and chosen[1] is phase else None
+
     def choose_position(self, round_: Any, phase: Phase | None, position: int) -> None:
         """Show `position` (clamped to 0 .. len(drafted), the one after the drafts last)."""
         self._position = (round_, phase, max(0, min(position, len(round_.drafted))))

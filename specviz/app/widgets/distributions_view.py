@@ -303,7 +303,7 @@ shown: p comes with VERIFY.
         threshold_column = None
         if shown.figures.threshold is not None and p_shown and scale > 0:
             threshold_column = round(shown.figures.threshold / scale * bar_width)
-        head = [
+        head: list[str | tuple[str, str]] = [
             ("mark".ljust(mark_width), "bold"),
             " ",
             ("token".ljust(word_width), "bold"),

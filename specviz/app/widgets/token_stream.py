@@ -24,6 +24,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from specviz.app.round_choice import choice_of
 from specviz.app.token_layout import PROMPT_KIND, TokenLayout
 from specviz.app.view import Change, SimulationView
 from specviz.engine.run.rounds import Phase, TokenKind
@@ -57,8 +58,10 @@ tokens are accepted drafts; `»` marks a correction drawn after a rejection,
 `+` a bonus token drawn when every draft was kept. The current round is shown
 in place: `?` pending drafts, then `✓` kept, `✗` rejected and `·` skipped
 drafts. Scroll with the arrow keys, PgUp/PgDn, Home/End when it has focus;
-it follows the end of the run while you are at the bottom.
+it follows the end of the run while you are at the bottom. A past round
+chosen with `<` `>` is highlighted in place (and scrolled to).
 """
+    FOLLOWS_CHOICE = True  # highlights the past round `<` `>` choose
 
     COMPONENT_CLASSES = {
         "token-stream--prompt",
@@ -69,6 +72,7 @@ it follows the end of the run while you are at the bottom.
         "token-stream--rejected",
         "token-stream--skipped",
         "token-stream--pending",
+        "token-stream--chosen",
     }
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
@@ -83,6 +87,8 @@ it follows the end of the run while you are at the bottom.
         self._styles: dict[str, Style] = {}
         # Follow the end of the run until the person scrolls away from it.
         self._follow = True
+        # History indices [start, stop) of the past round shown (`<` `>`), else None.
+        self._highlight: tuple[int, int] | None = None
         self.border_title = "Token stream"
         self.border_subtitle = LEGEND
 
@@ -96,7 +102,23 @@ it follows the end of the run while you are at the bottom.
             self._layout = None
             self._follow = True
         self._committed, self._tail = self._split(simulation)
+        highlight = self._chosen_span(simulation)
+        if highlight != self._highlight:
+            self._highlight = highlight
+            self._strips.clear()
+            self._follow = highlight is None
+            self.border_subtitle = LEGEND if highlight is None else "past round highlighted · > returns to the run"
         self._update_layout()
+        if highlight is not None and self._layout is not None:
+            line = self._layout.line_of_token(highlight[0])
+            self.scroll_to(y=max(0, line - self.size.height // 2), animate=False)
+
+    def _chosen_span(self, simulation: Any) -> tuple[int, int] | None:
+        past = choice_of(self).past
+        if past is None or simulation.model is None:
+            return None
+        start = simulation.prompt_length + past.start
+        return start, start + len(past.emitted)
 
     @property
     def line_count(self) -> int:
@@ -203,6 +225,23 @@ it follows the end of the run while you are at the bottom.
 
     def _history_segments(self, start: int, stop: int) -> list[Segment]:
         """Segments for history tokens [start, stop) forming one line."""
+        highlight = self._highlight
+        if highlight is not None and highlight[0] < stop and start < highlight[1]:
+            # The chosen past round on this line: its tokens in their own segments, highlighted.
+            first, last = max(start, highlight[0]), min(stop, highlight[1])
+            chosen = self._style("token-stream--chosen")
+            segments = self._history_segments_plain(start, first, start)
+            segments += [
+                Segment(segment.text, (segment.style or Style()) + chosen)
+                for segment in self._history_segments_plain(first, last, start)
+            ]
+            return segments + self._history_segments_plain(last, stop, start)
+        return self._history_segments_plain(start, stop, start)
+
+    def _history_segments_plain(self, start: int, stop: int, line_start: int) -> list[Segment]:
+        """Segments for history tokens [start, stop) of the line starting at `line_start`."""
+        if start >= stop:
+            return []
         simulation = self._simulation
         layout = self._layout
         ids = simulation.history[start:stop]
@@ -213,7 +252,7 @@ it follows the end of the run while you are at the bottom.
         run_code = None
         for offset, (token, code) in enumerate(zip(ids, codes)):
             text = joined[token]
-            if offset == 0 and text.startswith(" "):
+            if offset == 0 and start == line_start and text.startswith(" "):
                 text = text[1:]
             mark = HISTORY_MARKS[code]
             if mark or code != run_code:

@@ -105,17 +105,28 @@ class PositionDistributions:
         return tuple(row.token for row in self.rows if row.token is not None)
 
 
+def rule_of(method: VerificationMethod) -> str:
+    """Which of the rules the view explains `method` follows (OTHER for none)."""
+    for kind, rule in (
+        (GreedyVerification, GREEDY),
+        (TypicalAcceptance, TYPICAL),
+        (SampleMatch, SAMPLE_MATCH),
+        (SpeculativeSampling, SPECULATIVE),
+    ):
+        if isinstance(method, kind):
+            return rule
+    return OTHER
+
+
 def rule_figures(method: VerificationMethod, dists: ContextDists) -> RuleFigures:
     """The figures `method`'s rule reads in this context, from the method's own code."""
-    if isinstance(method, GreedyVerification):
-        return RuleFigures(GREEDY, argmax=argmax_p(dists))
-    if isinstance(method, TypicalAcceptance):
-        return RuleFigures(TYPICAL, entropy=entropy_nats(dists.p), threshold=method.threshold(dists))
-    if isinstance(method, SampleMatch):
-        return RuleFigures(SAMPLE_MATCH)
-    if isinstance(method, SpeculativeSampling):
-        return RuleFigures(SPECULATIVE)
-    return RuleFigures(OTHER)
+    rule = rule_of(method)
+    if rule == GREEDY:
+        return RuleFigures(rule, argmax=argmax_p(dists))
+    if rule == TYPICAL:
+        assert isinstance(method, TypicalAcceptance)
+        return RuleFigures(rule, entropy=entropy_nats(dists.p), threshold=method.threshold(dists))
+    return RuleFigures(rule)
 
 
 def verdict_at(round_: Round, position: int, phase: Phase) -> str:
