@@ -37,6 +37,8 @@ SHOTS: list[tuple[str, dict, list[str], tuple[int, int]]] = [
     ("view-timeline", {"target_length": 2000, "draft_policy": "heuristic"}, ["enter"] * 30 + ["4"], (120, 36)),
     ("view-lossless", {"target_length": 3000}, ["e", "5"], (120, 36)),
     ("view-compare", {"target_length": 300}, ["6"], (120, 36)),
+    ("view-distributions", {"target_length": 2000, "seed": 4}, ["enter"] * 4 + ["7"], (120, 36)),
+    ("view-distributions-80x24", {"target_length": 2000, "seed": 4}, ["enter"] * 4 + ["7"], (80, 24)),
 ]
 
 

@@ -6,7 +6,7 @@ Plain `def` tests: `snap_compare` runs the app itself. Record or update with
 
 from __future__ import annotations
 
-from tests.app.conftest import SIZE, build_app, keys_then_settle
+from tests.app.conftest import SIZE, build_app, keys_then_settle, settle
 
 
 def _after(*keys: str):
@@ -48,3 +48,25 @@ def test_timeline_view_at_80x24(snap_compare):
         terminal_size=(80, 24),
         run_before=_after(*ROUNDS, "4"),
     )
+
+
+def test_distributions_view_at_80x24(snap_compare):
+    """Round 4's rejection at x₃ (after ← → moved away and back): p against q, the residual beside."""
+
+    async def run_before(pilot) -> None:
+        await keys_then_settle("enter", "enter", "enter", "enter", "7")(pilot)
+        view = pilot.app.screen.view("distributions")
+        assert (view.shown.position, view.shown.verdict) == (2, "rejected")
+        await pilot.press("right")
+        await pilot.pause()
+        assert (view.shown.position, view.shown.verdict) == (3, "skipped")
+        await pilot.press("left")
+        await pilot.pause()
+        assert view.shown.position == 2 and view.shown.residual_shown
+        for size in [(60, 20), (40, 12), (80, 24)]:  # no crash when small; drawn again at 80x24
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+        await settle(pilot)
+        assert view.shown.position == 2
+
+    assert snap_compare(build_app(target_length=2000, seed=4), terminal_size=(80, 24), run_before=run_before)

@@ -28,6 +28,7 @@ VERDICT_STYLES = {
 }
 TOP_TOKENS = 12  # listed by likelihood where the height allows (engine.analysis.distributions.TOP_TOKENS)
 MIN_TOKENS = 3
+POSITION = Binding.Group("Position", compact=True)
 MAX_BAR = 64  # cells for the largest mass: wider bars read no better
 
 
@@ -95,11 +96,11 @@ class DistributionsView(AnalysisView, can_focus=True):
     TITLE = view_title("distributions")
     FOLLOWS_CHOICE = True  # redraws when `<` `>` or ←/→ change the shown round or position
     BINDINGS = [
-        Binding("left", "position(-1)", "Position −", key_display="←", tooltip="The previous draft position"),
-        Binding("right", "position(1)", "Position +", key_display="→", tooltip="The next draft position"),
+        Binding("left", "position(-1)", "−", key_display="←", tooltip="The previous draft position", group=POSITION),
+        Binding("right", "position(1)", "+", key_display="→", tooltip="The next draft position", group=POSITION),
     ]
     HELP = """\
-**Distributions** (`7`). p against q at one draft position of the round
+**Distributions** (`7`, the tab `p vs q`). p against q at one draft position of the round
 (`←` `→` pick the position, as does a click on a row of the round table; `<`
 `>` pick the round): the most likely tokens of p and q (the top 12 by
 max(p, q); fewer on a short terminal) and every other token summed in one
