@@ -171,7 +171,9 @@ when every draft was kept, the `+` bonus token drawn from p at position k+1.
                 f"Correction '{vocab[current.correction]}' drawn{source}.",
             )
         source = f" from p{_subscript(drafted + 1)}" if lossless_rule else ""
-        kept = f"Kept all {drafted}" if drafted else "Nothing drafted (one token left to reach n)"
+        kept = {0: "Nothing drafted (one token left to reach n)", 1: "Kept the one draft"}.get(
+            drafted, f"Kept all {drafted}"
+        )
         return Content.assemble(
             ("ACCEPT ", "bold"),
             f"{kept}; bonus token '{vocab[current.bonus]}' drawn{source}: "
