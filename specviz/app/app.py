@@ -22,7 +22,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Footer, Header, Input
 
 from specviz.app.autoplay import DEFAULT_SPEED, SPEEDS
 from specviz.app.help_screen import HelpScreen, keys_markdown
@@ -30,10 +30,12 @@ from specviz.app.messages import RunAdvanced, RunFinished
 from specviz.app.palette import Palette
 from specviz.app.recent_rounds import CAPACITY, recent_rounds
 from specviz.app.round_choice import RoundChoice
+from specviz.app.run_details import config_markdown, config_title
 from specviz.app.view import Change, SimulationView
 from specviz.app.view_catalog import VIEW_CATALOG
 from specviz.app.widgets import STYLESHEETS
-from specviz.app.widgets.control_panel import ControlPanel, cost_label, method_label
+from specviz.app.widgets.choice_field import ChoiceField
+from specviz.app.widgets.control_panel import ControlPanel
 from specviz.app.widgets.phase_indicator import PhaseIndicator
 from specviz.app.widgets.round_view import RoundView
 from specviz.app.widgets.run_status import RunStatus
@@ -54,6 +56,7 @@ REST_SECONDS = 0.002
 # Views catch up at most this often during a run (they draw at screen rate anyway).
 PUBLISH_SECONDS = 0.1
 ALPHA_STEP = 0.05
+RUN_COMPLETE_HINT = "The run is complete: r runs it again from its seed, or edit a control"
 
 # How keys read in the help screen.
 KEY_NAMES = {
@@ -106,10 +109,8 @@ class SpecvizApp(App[int]):
             group=STEP,
             id="finish_round",
         ),
-        Binding(
-            "e", "run_to_end", "To end", tooltip="Run to the target length n (press again to stop)", id="run_to_end"
-        ),
-        Binding("a", "toggle_autoplay", "Autoplay", tooltip="Autoplay on or off", id="toggle_autoplay"),
+        Binding("e", "run_to_end", "End", tooltip="Run to the target length n (press again to stop)", id="run_to_end"),
+        Binding("a", "toggle_autoplay", "Auto", tooltip="Autoplay on or off", id="toggle_autoplay"),
         Binding("minus", "slower", "Slower", tooltip="Autoplay slower", key_display="-", group=SPEED, id="slower"),
         Binding(
             "plus,equals_sign", "faster", "Faster", tooltip="Autoplay faster", key_display="+", group=SPEED, id="faster"
@@ -118,9 +119,9 @@ class SpecvizApp(App[int]):
         Binding(
             "escape",
             "focus_stream",
-            "Stream",
+            "Leave field",
             tooltip="Focus the token stream (leave a field)",
-            show=False,
+            key_display="esc",
             id="focus_stream",
         ),
         Binding(
@@ -131,12 +132,15 @@ class SpecvizApp(App[int]):
             key_display="?",
             id="help",
         ),
+        # F1 once more, unlisted: it still opens help from a text field, where `?` is typed.
+        Binding("f1", "help('field')", "", show=False, id="help_from_field"),
         Binding("q", "quit", "Quit", tooltip="Quit specviz", id="quit"),
         Binding(
             "v",
             "show_view",
             "Views",
-            tooltip="Views: " + ", ".join(entry.name for entry in VIEW_CATALOG),
+            # No view names here: the palette would match them and open the last view shown.
+            tooltip="Views: the analysis views, at the one shown last (a digit picks one)",
             id="views",
         ),
         *(
@@ -197,6 +201,8 @@ class SpecvizApp(App[int]):
             group=ALPHA,
             id="raise_alpha",
         ),
+        # Unlisted: a step key once the run is complete says how to start again.
+        Binding("space,enter,e,a", "run_complete", "", show=False, id="run_complete"),
     ]
 
     def __init__(self, config: SimConfig, simulation: Any = None) -> None:
@@ -245,6 +251,13 @@ class SpecvizApp(App[int]):
                 yield RoundView(id="round")
             yield StatsSidebar(id="stats")
         yield Footer()
+
+    def on_resize(self) -> None:
+        # Below 110 columns the footer drops its spacing and the palette's key
+        # (ctrl+p still opens it; help says so), so every key of the run shows.
+        footer = self.query_one(Footer)
+        footer.compact = self.size.width < 110
+        footer.show_command_palette = not footer.compact
 
     def on_mount(self) -> None:
         status = self.query_one(RunStatus)
@@ -320,18 +333,9 @@ class SpecvizApp(App[int]):
         self.restart(message.config)
 
     def _show_config(self) -> None:
-        config = self.config
-        policy = "" if config.draft_policy == "fixed" else f" · {config.draft_policy} k"
-        # c is not read under a cost model: name the model (a file by its name) instead.
-        pricing = f"c={config.draft_cost:g}" if config.cost_model is None else f"cost={cost_label(config.cost_model)}"
-        if config.batch_size != 1:
-            pricing += f" b={config.batch_size:,}"
-        self.sub_title = (
-            f"{config.model} pair · {method_label(config.method)}{policy} · k={config.draft_length} "
-            f"α={config.acceptance_rate:g} n={config.target_length:,} {pricing} seed={config.seed}"
-        )
+        self.sub_title = config_title(self.config, uses_acceptance_rate=self._uses_acceptance_rate())
         self.query_one(ControlPanel).show_config(
-            config, uses_acceptance_rate=self._uses_acceptance_rate(), replaying=self.replaying
+            self.config, uses_acceptance_rate=self._uses_acceptance_rate(), replaying=self.replaying
         )
 
     def _uses_acceptance_rate(self) -> bool:
@@ -380,14 +384,33 @@ class SpecvizApp(App[int]):
 
     # ---- actions ---------------------------------------------------------------
 
+    def _complete(self) -> bool:
+        return self.run_state.done and not (self.running or self.autoplaying)
+
+    def _typing(self) -> bool:
+        """Whether a text field of the control panel has focus (not the palette's)."""
+        focused = self.focused
+        return isinstance(focused, Input) and any(isinstance(node, ControlPanel) for node in focused.ancestors)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self._typing():
+            # Every listed key but esc would be typed into the field (enter applies
+            # the edit): the footer offers only what works there.
+            return action == "focus_stream" or parameters == ("field",)
+        if action == "focus_stream":
+            return isinstance(self.focused, ChoiceField)  # leave a choice; nothing to leave elsewhere
+        if action == "run_complete":
+            return self._complete()
         if action in ("step", "finish_round", "run_to_end", "toggle_autoplay"):
             # Greyed out in the footer once the run is complete.
-            if self.run_state.done and not (self.running or self.autoplaying):
+            if self._complete():
                 return None
         if action == "acceptance_rate" and not self._uses_acceptance_rate():
-            return None
+            return False  # hidden: this pair's acceptance is measured, not set (the title says so)
         return True
+
+    def action_run_complete(self) -> None:
+        self.notify(RUN_COMPLETE_HINT, timeout=4)
 
     def action_step(self) -> None:
         self.round_choice.go_live()
@@ -472,7 +495,7 @@ class SpecvizApp(App[int]):
     def action_focus_stream(self) -> None:
         self.query_one(TokenStream).focus()
 
-    def action_help(self) -> None:
+    def action_help(self, _from: str = "") -> None:
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(self.help_markdown()))
@@ -535,14 +558,15 @@ class SpecvizApp(App[int]):
         from specviz.app.analysis_screen import VIEWS
 
         sections.extend(view.HELP for _, view, _, _ in VIEWS)
+        sections.append(config_markdown(self.config))
         return "\n\n".join(sections)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for binding in self.BINDINGS:
             assert isinstance(binding, Binding)
-            if binding.action == "focus_stream":
-                continue
+            if binding.action == "focus_stream" or not binding.description:
+                continue  # esc, and the unlisted aliases
             keys = binding.key_display or binding.key
             yield SystemCommand(
                 binding.tooltip or binding.description,

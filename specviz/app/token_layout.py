@@ -5,9 +5,11 @@ only where each display line starts (one integer a line) and extends that
 index as tokens arrive. The widths come from the model's vocabulary (each
 token id's text as it joins running text, e.g. " word" or ",") plus the width
 of the mark its kind carries; at the start of a line the joining space is
-dropped. Pure Python + numpy, no Textual, so it is tested on its own. numpy is
-imported with the first layout: the app's first frame, drawn before the
-engine loads, has none.
+dropped. A marked token that joins without a space (punctuation) gets one
+before its mark, so the mark is not read as the end of the word before
+(`hand »,`, not `hand»,`): see `spaced`. Pure Python + numpy, no Textual, so
+it is tested on its own. numpy is imported with the first layout: the app's
+first frame, drawn before the engine loads, has none.
 """
 
 from __future__ import annotations
@@ -26,6 +28,12 @@ PROMPT_KIND = 255
 # Wrap at most this many tokens per numpy pass, so a rebuild at a million
 # tokens never holds more than a few MB of temporaries.
 CHUNK_TOKENS = 1 << 16
+
+
+def spaced(text: str, mark: str) -> str:
+    """A token's text as the stream draws it with `mark`: a marked token that
+    would join the word before without a space gets one (dropped at a line start)."""
+    return " " + text if mark and not text.startswith(" ") else text
 
 
 class TokenLayout:
@@ -95,8 +103,11 @@ class TokenLayout:
         # Copies of the slices: numpy must not hold a buffer on the engine's
         # array, or the engine could not grow it.
         ids = np.frombuffer(history[start:stop].tobytes(), dtype=np.int32)
-        widths = self._token_width[ids] + self._mark_width[self.kind_codes(kinds, start, stop)]
-        leads = self._token_lead[ids].tolist()
+        marks = self._mark_width[self.kind_codes(kinds, start, stop)]
+        lead = self._token_lead[ids]
+        spaced = (marks > 0) & (lead == 0)  # the space `spaced` puts before the mark
+        widths = self._token_width[ids] + marks + spaced
+        leads = (lead | spaced).tolist()
         cumulative = [0]
         cumulative.extend(np.cumsum(widths).tolist())
         width = self.width

@@ -294,7 +294,7 @@ async def test_every_action_is_in_the_command_palette():
     async with app.run_test(size=SIZE):
         titles = {command.title for command in app.get_system_commands(app.screen)}
         for binding in app.BINDINGS:
-            if binding.action != "focus_stream":
+            if binding.action != "focus_stream" and binding.description:  # unlisted aliases have none
                 assert binding.tooltip in titles
 
 

@@ -23,8 +23,10 @@ def _run(seed: int, tokens: int, prompt: int = 3) -> tuple[array, bytearray]:
 def _display(token: int, code: int, first_on_line: bool) -> str:
     """A token as the stream draws it: joining space, mark, word."""
     text = JOINED[token]
-    lead = " " if text.startswith(" ") and not first_on_line else ""
     mark = {1: "»", 2: "+"}.get(code, "")
+    # A marked token gets a space before its mark even where it joins without
+    # one (punctuation), so the mark is not read as the end of the word before.
+    lead = " " if (text.startswith(" ") or mark) and not first_on_line else ""
     return lead + mark + text.lstrip(" ")
 
 

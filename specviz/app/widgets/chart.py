@@ -44,6 +44,27 @@ def drawable(value: object) -> bool:
     return True  # None (an unset limit), a label
 
 
+# Tick steps, times a power of ten, in the order tried: the round numbers a person reads.
+NICE_STEPS = (1.0, 2.0, 2.5, 5.0, 10.0)
+
+
+def nice_ticks(upper: float, most: int) -> list[float]:
+    """Ticks from 0 to `upper` at a round step (1, 2, 2.5 or 5 times a power
+    of ten), at most `most` steps: 0, 250, 500, ... rather than plotext's
+    even division of the axis (0, 479.8, 959.5, ...)."""
+    if not upper > 0 or not math.isfinite(upper):
+        return [0.0]
+    raw = upper / max(1, most)
+    magnitude = 10.0 ** math.floor(math.log10(raw))
+    step = next(factor * magnitude for factor in NICE_STEPS if factor * magnitude >= raw * (1 - 1e-9))
+    return [i * step for i in range(int(upper / step * (1 + 1e-9)) + 1)]
+
+
+def tick_label(value: float) -> str:
+    """A tick as a person writes it: 1,500 or 2.5, no trailing .0."""
+    return f"{value:,.0f}" if value == int(value) else f"{value:,g}"
+
+
 def theme_rgb(widget: Widget, variable: str) -> tuple[int, int, int]:
     """The app theme's colour `variable` ("primary", "warning", ...) as RGB for plotext."""
     value = widget.app.theme_variables.get(variable) or widget.app.theme_variables["foreground"]

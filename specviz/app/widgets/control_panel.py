@@ -95,11 +95,26 @@ HINT = "Enter applies an edit and restarts the run · Esc returns to the stream"
 REPLAY_HINT = "Replaying a recorded run · an edit (or r) starts a fresh simulation"
 
 
+def value_text(value: object) -> str:
+    """A knob's value as the fields (and the title) write it: whole numbers
+    grouped by thousands (the fields read 1,000,000 back), a person's text
+    escaped; "none" for an unset one."""
+    if value is None:
+        return "none"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    if isinstance(value, str):
+        return safe_line(value)
+    return str(value)
+
+
 def field_text(config: SimConfig, name: str) -> str:
     if name == "cost_model":
         return cost_choice(config)
     value = getattr(config, name)
-    return "" if value is None else str(value)
+    if value is None:
+        return ""
+    return value_text(value) if isinstance(value, int) else str(value)
 
 
 def reset_notice(config: SimConfig, dropped: dict[str, object]) -> str:

@@ -16,6 +16,7 @@ from specviz.app.widgets.chart import theme_rgb
 from specviz.app.widgets.chart_view import ChartView
 from specviz.engine.analysis.audit import (  # scipy itself loads only when a test runs
     SIGNIFICANCE,
+    expected_tv_distance,
     reference_in,
 )
 
@@ -25,12 +26,16 @@ MIN_SAMPLES = 20  # below this the test says little: no verdict yet
 class LosslessView(ChartView):
     NAME = "lossless"
     TITLE = view_title("lossless")
-    HELP = """\
+    HELP = f"""\
 **Losslessness** (`5`). An audit of the run itself: every token the run
 emitted right after one fixed context, counted, against the target's
 distribution p in that context (argmax p for greedy), with the total-variation
 distance and a chi-square goodness-of-fit p-value (scipy; sparse bins
-pooled, as `specviz audit` does). The context is the one the run emitted after
+pooled, as `specviz audit` does). After few tokens even a lossless run's TV
+is far from 0: beside it stands the TV that chance alone gives after as many
+independent draws from p (exact, from each count's binomial mean absolute
+deviation), and until {MIN_SAMPLES} tokens are in the context the view says there are
+too few to judge. The context is the one the run emitted after
 most often (it changes only when another is seen 10% more often); for a
 lossless method the tokens after it are independent draws from p there, so
 the bars agree more closely as the run goes on. `typical` is lossy: given
@@ -46,6 +51,8 @@ M tokens (default 2) jointly, which also sees a draft kept at position 2.
         self.fit: tuple[float, float] | None = None  # (statistic, p-value) for `fit_key`
         self.fit_key: tuple | None = None
         self.tv_distance: float | None = None
+        # What a lossless run would show by chance after as many tokens: ((context, samples), TV).
+        self.chance_tv: tuple[tuple, float] | None = None
 
     def compose(self) -> ComposeResult:
         yield from super().compose()
@@ -53,7 +60,7 @@ M tokens (default 2) jointly, which also sees a draft kept at position 2.
 
     def new_run(self, simulation: Any) -> None:
         self.counts = counts_for(simulation)
-        self.fit = self.fit_key = self.tv_distance = None
+        self.fit = self.fit_key = self.tv_distance = self.chance_tv = None
 
     def on_resize(self) -> None:
         if self.simulation is not None and self.displayed:
@@ -89,10 +96,12 @@ M tokens (default 2) jointly, which also sees a draft kept at position 2.
         )
         plt.ylabel("probability")
         context = " ".join(vocab[i] for i in counts.context)
+        chance = self.chance_level(expected, samples)
         self.update_caption(
             caption,
             f"after “{context}”: {samples:,} of the run's {counts.scanned - counts.first:,} tokens "
-            f"· TV distance {self.tv_distance:.3f} · reference {label} · method {simulation.config.method}",
+            f"· TV distance {self.tv_distance:.3f} (by chance alone {chance:.3f} at {samples:,}) "
+            f"· reference {label} · method {simulation.config.method}",
         )
         chart.refresh()
         key = (id(simulation), counts.context, samples)
@@ -102,6 +111,14 @@ M tokens (default 2) jointly, which also sees a draft kept at position 2.
             if samples >= MIN_SAMPLES:
                 self._test(key, counts.counts.copy(), expected.copy())
         self._show_verdict(simulation)
+
+    def chance_level(self, expected: np.ndarray, samples: int) -> float:
+        """The TV distance a lossless run shows by chance after `samples` tokens
+        here (computed once per count: it is exact, not cheap)."""
+        key = (self.counts.context if self.counts else None, samples)
+        if self.chance_tv is None or self.chance_tv[0] != key:
+            self.chance_tv = (key, expected_tv_distance(expected, samples))
+        return self.chance_tv[1]
 
     @work(thread=True, exclusive=True, group="lossless")
     def _test(self, key: tuple, observed: np.ndarray, expected: np.ndarray) -> None:
@@ -123,8 +140,16 @@ M tokens (default 2) jointly, which also sees a draft kept at position 2.
         claims = simulation.method.lossless
         claim = "claims lossless" if claims else "is LOSSY by design"
         if counts is None or counts.samples < MIN_SAMPLES:
+            seen = 0 if counts is None else counts.samples
+            # A lossless run's TV is far from 0 after few tokens: say how far chance alone puts it.
+            chance = f": chance alone gives TV {self.chance_tv[1]:.3f} here" if seen and self.chance_tv else ""
             self.update_caption(
-                verdict, f"{simulation.config.method} {claim} · chi-square after {MIN_SAMPLES} tokens in this context"
+                verdict,
+                Content.assemble(
+                    (f"too few tokens to judge yet ({seen:,} of {MIN_SAMPLES})", "bold"),
+                    f"{chance} · {simulation.config.method} {claim} · "
+                    f"the chi-square test runs from {MIN_SAMPLES} tokens in this context",
+                ),
             )
             return
         if self.fit is None:

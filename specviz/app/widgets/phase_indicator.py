@@ -37,12 +37,13 @@ ran last is marked `▶` and highlighted; `✓ done` once the run is complete.
     @staticmethod
     def describe(phase: Phase | None, done: bool) -> Content:
         parts: list[Content] = []
+        # Tight (31 cells), so the status line beside it keeps its words at 80 columns.
         for each in Phase:
             if each is phase and not done:
                 parts.append(Content.from_markup("[reverse bold $accent] ▶ $name [/]", name=each.label))
             else:
                 parts.append(Content.from_markup("[dim]   $name [/]", name=each.label))
-            parts.append(Content(" › ") if each is not Phase.ACCEPT else Content(""))
+            parts.append(Content("›") if each is not Phase.ACCEPT else Content(""))
         if done:
-            parts.append(Content.from_markup("  [bold $success]✓ done[/]"))
+            parts.append(Content.from_markup(" [bold $success]✓ done[/]"))
         return Content.assemble(*parts)

@@ -278,7 +278,9 @@ past the newest the run goes on where it was.
             )
         source = f" from p{_subscript(drafted + 1)}" if rule != "other" else ""
         how = "chosen (argmax p)" if greedy else f"drawn{source}"
-        kept = f"Kept all {drafted}" if drafted else "Nothing drafted (one token left to reach n)"
+        kept = {0: "Nothing drafted (one token left to reach n)", 1: "Kept the one draft"}.get(
+            drafted, f"Kept all {drafted}"
+        )
         return Content.assemble(
             ("ACCEPT ", "bold"),
             f"{kept}; bonus token '{vocab[current.bonus]}' {how}: "

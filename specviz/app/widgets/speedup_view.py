@@ -12,6 +12,7 @@ from specviz.app.view_catalog import view_title
 from specviz.app.widgets.chart import Chart, theme_rgb
 from specviz.app.widgets.chart_view import ChartView
 from specviz.app.widgets.stats_sidebar import priced_speedup
+from specviz.app.wording import counted
 from specviz.engine.analysis import theory
 from specviz.engine.analysis.cost import BATCH_SIZES, CostModel
 from specviz.engine.run.config import MAX_DRAFT_LENGTH
@@ -45,6 +46,16 @@ def batch_caption(alpha: float, k: int, cost: CostModel, table: dict[str, Any]) 
     )
 
 
+def same_cell(
+    chart: Chart, point: tuple[float, float], other: tuple[float, float], x_span: float, y_span: float
+) -> bool:
+    """Whether two marks land on one character cell of `chart`, whose axes
+    span `x_span` and `y_span`: then the mark drawn later hides the other."""
+    columns = max(1, chart.size.width - 8)  # less the y axis and its labels
+    rows = max(1, chart.size.height - 4)  # less the x axis, its labels and the frame
+    return abs(point[0] - other[0]) <= x_span / columns and abs(point[1] - other[1]) <= max(y_span, 1e-9) / rows
+
+
 class SpeedupView(ChartView):
     NAME = "speedup"
     TITLE = view_title("speedup")
@@ -52,7 +63,8 @@ class SpeedupView(ChartView):
 **Speedup against k** (`1`). The closed form S(k) = (1 − α^(k+1)) / ((1 − α)(k c + 1 + v k))
 for the run's α and draft cost c (Leviathan et al. 2023), the optimal k marked `◆`,
 and the run's measured speedup (plain decoding time / speculative time under the
-cost model) as `●` at its k (the mean k per round under a dynamic policy). α is the
+cost model) as `●` at its k (the mean k per round under a dynamic policy); `◈`
+when it lands on the optimal k's `◆`, so neither hides the other. α is the
 knob for the synthetic pair with speculative sampling, and otherwise the run's
 measured keep chance (the method's mean chance of keeping a draft where one was
 tested). With no draft cost S rises with k towards 1/(1 − α) and no k is
@@ -117,18 +129,22 @@ so its line is flat: choose a cost model to see the batch matter.
             if cost.forward_pass is None
             else f"{cost.name} at b = {cost.batch_size:,}"
         )
-        text = f"α = {alpha:.3f} ({source}) · {pricing} · {optimum} · run k = {k}: theory {speedup(k):.2f}×"
+        text = f"α = {alpha:.3f} ({source}) · {pricing} · {optimum} · run k = {k}: {speedup(k):.2f}× theory"
         if stats.rounds:
             measured = simulation.cost().speedup
             at = measured_draft_length(simulation)
+            rounds = counted(stats.rounds, "round")
+            # On the optimal k's cell the run's mark would hide ◆: it is drawn ◈ (◆ with the run in it).
+            ys = [*curve, measured, 1.0]
+            on_optimum = same_cell(chart, (at, measured), (best_k, best_speedup), k_max, max(ys) - min(ys))
             plt.scatter(
                 [at],
                 [measured],
                 color=theme_rgb(self, "warning"),
-                marker="●",
-                label=f"this run ({stats.rounds:,} rounds)",
+                marker="◈" if on_optimum else "●",
+                label=f"this run ({rounds}){', on ◆' if on_optimum else ''}",
             )
-            text += f", measured {measured:.2f}× over {stats.rounds:,} rounds"
+            text += f", {measured:.2f}× measured ({rounds})"
             if config.draft_policy != "fixed":
                 text += f" (mean k {at:.2f}, {config.draft_policy} policy)"
         else:

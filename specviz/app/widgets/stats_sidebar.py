@@ -12,6 +12,7 @@ from textual.widgets import Static
 from specviz.app.columns import Column, header, lines, row
 from specviz.app.view import Change, SimulationView
 from specviz.engine.analysis import theory
+from specviz.engine.run.rounds import Phase
 
 
 def format_ms(ms: float) -> str:
@@ -19,6 +20,14 @@ def format_ms(ms: float) -> str:
     if ms < 10_000:
         return f"{ms:,.1f} ms"
     return f"{ms / 1000:,.1f} s"
+
+
+def format_ms_column(values: list[float]) -> list[str]:
+    """Times in one unit for a whole column (seconds once the largest gets
+    long), so the figures line up and compare at a glance."""
+    if max(values, default=0.0) < 10_000:
+        return [f"{ms:,.1f} ms" for ms in values]
+    return [f"{ms / 1000:,.1f} s" for ms in values]
 
 
 def theory_alpha(simulation: Any) -> tuple[float | None, str]:
@@ -42,14 +51,35 @@ def priced_speedup(cost: Any, alpha: float, k: int) -> float:
     return cost.expected_speedup(theory.expected_tokens_per_round(alpha, k), k)
 
 
-def optimal_k_cell(alpha: float, c: float, v: float, cost: Any = None) -> str:
-    """The optimal k and its speedup; where no k maximises S (free drafts) the
-    smallest k within 1% of the supremum, and → the supremum. Under a
+OPTIMAL_K_LABELS = ("optimal k (speedup)", "optimal k")
+# Where no k beats plain decoding there is no k to recommend: the row says so.
+PLAIN_WINS_LABELS = ("plain decoding wins", "plain wins")
+
+
+def best_k(alpha: float, c: float, v: float, cost: Any = None) -> Any:
+    """theory's best k for the sidebar's alpha and cost (OptimalK). Under a
     forward-pass cost model (`cost`), its best k at the run's batch size."""
     if cost is not None and cost.forward_pass is not None:
-        best = theory.best_draft_length_under(alpha, cost)
-    else:
-        best = theory.best_draft_length(alpha, c, verify_overhead=v)
+        return theory.best_draft_length_under(alpha, cost)
+    return theory.best_draft_length(alpha, c, verify_overhead=v)
+
+
+def optimal_k_row(alpha: float | None, c: float, v: float, cost: Any = None) -> tuple[tuple[str, str], str]:
+    """The optimal-k row's labels and theory cell: the best k and its speedup,
+    or, when even the best k is no faster than one target pass a token, that
+    plain decoding wins and the best speculation can do."""
+    if alpha is None:
+        return OPTIMAL_K_LABELS, NOT_MEASURED
+    best = best_k(alpha, c, v, cost)
+    if best.speedup <= 1.0:
+        return PLAIN_WINS_LABELS, f"max {best.speedup:.2f}"
+    return OPTIMAL_K_LABELS, optimal_k_cell(alpha, c, v, cost)
+
+
+def optimal_k_cell(alpha: float, c: float, v: float, cost: Any = None) -> str:
+    """The optimal k and its speedup; where no k maximises S (free drafts) the
+    smallest k within 1% of the supremum, and → the supremum."""
+    best = best_k(alpha, c, v, cost)
     if best.unbounded:
         return f"{best.k} →∞"
     if best.supremum is not None:
@@ -75,8 +105,10 @@ def measured_rows(simulation: Any) -> list[tuple[tuple[str, str], str, str]]:
     expected_tokens = at_alpha(lambda a: theory.expected_tokens_per_round(a, k))
     # The synthetic pair sets sum_x min(p, q) to the knob in every context, whatever the method.
     overlap_theory = f"{config.acceptance_rate:.3f}" if simulation.uses_acceptance_rate else ""
+    optimal_labels, optimal_cell = optimal_k_row(alpha, c, v, cost)
     return [
-        (("target passes", "rounds"), f"{stats.rounds:,}", ""),
+        # vLLM's num_drafts counts rounds (one target pass each), not draft passes.
+        (("rounds (num_drafts)", "rounds"), f"{stats.rounds:,}", ""),
         (("draft passes", "draft passes"), f"{stats.draft_passes:,}", ""),
         (("num_draft_tokens", "drafted"), f"{stats.drafted:,}", ""),
         (("num_accepted_tokens", "accepted"), f"{stats.accepted:,}", ""),
@@ -84,7 +116,7 @@ def measured_rows(simulation: Any) -> list[tuple[tuple[str, str], str, str]]:
         (("bonus tokens", "bonus"), f"{stats.bonus:,}", ""),
         (("skipped drafts", "skipped"), f"{stats.skipped:,}", ""),
         (("tokens emitted", "tokens"), f"{stats.emitted:,}", ""),
-        (("tokens / target pass", "tokens/pass"), figure(stats.tokens_per_target_pass), expected_tokens),
+        # = tokens per target pass here (every round ends in one target pass).
         (("mean accept. length", "acc. length"), figure(stats.mean_acceptance_length), expected_tokens),
         (
             ("draft acceptance rate", "draft acc."),
@@ -98,23 +130,29 @@ def measured_rows(simulation: Any) -> list[tuple[tuple[str, str], str, str]]:
             figure(simulation.cost().speedup if stats.rounds else None),
             at_alpha(lambda a: priced_speedup(cost, a, k)),
         ),
-        (
-            ("optimal k (speedup)", "optimal k"),
-            "",
-            NOT_MEASURED if alpha is None else optimal_k_cell(alpha, c, v, cost),
-        ),
+        (optimal_labels, "", optimal_cell),
     ]
+
+
+def open_round_note(simulation: Any) -> str:
+    """Says so when a round has started (DRAFT or VERIFY ran) but is not counted yet."""
+    current = simulation.current
+    if current is None or simulation.last_phase in (None, Phase.ACCEPT):
+        return ""
+    return f"round {current.index + 1:,} open: not counted yet"
 
 
 class StatsSidebar(SimulationView, VerticalScroll):
     """Measured statistics beside the closed forms, then the cost breakdown."""
 
     HELP = """\
-**Statistics.** Measured beside theory (i.i.d. closed forms, Leviathan et
-al. 2023), under the names vLLM and llama.cpp use: `num_drafts` = target
-passes (rounds), `num_draft_tokens`, `num_accepted_tokens` (the kept prefix
-only). *Tokens per target pass* = emitted / rounds (vLLM's *mean acceptance
-length*, 1 + accepted / num_drafts, is the same figure here). *Draft
+**Statistics.** Measured over the *finished* rounds (a round in progress
+counts once its ACCEPT has run; the bottom border says when one is open),
+beside theory (i.i.d. closed forms, Leviathan et al. 2023), under the names
+vLLM and llama.cpp use: *rounds* are vLLM's `num_drafts` (one target pass
+each; not the draft passes, k a round), `num_draft_tokens`,
+`num_accepted_tokens` (the kept prefix only). *Mean acceptance length* =
+1 + accepted / num_drafts, which is also the tokens per target pass. *Draft
 acceptance rate* = accepted / drafted: not alpha, as later positions are
 reached less often. *α = mean Σmin(p,q)* is the mean of beta = Σ min(p, q)
 over tested positions; the *keep chance* is the run's method's mean chance
@@ -123,13 +161,14 @@ sampling; q(argmax p) for greedy). Theory uses the knob α for the synthetic
 pair with speculative sampling, else the measured keep chance, and shows –
 until a draft has been tested. *Optimal k* with no draft cost has no
 maximiser: `→` marks the speedup it approaches, and k is the smallest within
-1% of it. The cost model charges k draft passes of c·T and one target pass
+1% of it; where no k is faster than plain decoding the row says *plain
+decoding wins* and shows the best speedup speculation reaches. The cost model charges k draft passes of c·T and one target pass
 T per round; *without speculation* is one target pass per token.
 """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, can_focus=False)
-        self.border_title = "Statistics"
+        self.border_title = "Statistics · finished rounds"
         self._simulation: Any = None
 
     def compose(self) -> ComposeResult:
@@ -138,6 +177,8 @@ T per round; *without speculation* is one target pass per token.
 
     def show_simulation(self, simulation: Any, change: Change) -> None:
         self._simulation = simulation
+        # The round view shows a round before it finishes; the figures here wait for its ACCEPT.
+        self.border_subtitle = open_round_note(simulation)
         self._redraw()
 
     def on_resize(self) -> None:
@@ -177,11 +218,7 @@ T per round; *without speculation* is one target pass per token.
         cost = simulation.cost()
         config = simulation.config
         columns = [Column(f"cost, T = {config.target_pass_ms:g} ms", width - 13), Column("", 12, "right")]
-        rows = [
-            ("target passes", format_ms(cost.target_ms)),
-            ("draft passes", format_ms(cost.draft_ms)),
-            ("total (speculative)", format_ms(cost.total_ms)),
-            ("without speculation", format_ms(cost.baseline_ms)),
-            ("speedup", f"{cost.speedup:.3f}×" if cost.total_ms else "–"),
-        ]
+        times = format_ms_column([cost.target_ms, cost.draft_ms, cost.total_ms, cost.baseline_ms])
+        labels = ("target passes", "draft passes", "total (speculative)", "without speculation")
+        rows = [*zip(labels, times), ("speedup", f"{cost.speedup:.3f}×" if cost.total_ms else "–")]
         return lines([header(columns)] + [row(columns, cells) for cells in rows])

@@ -11,8 +11,9 @@ from textual.widgets import Static
 from specviz.app.recent_rounds import RoundRecord, recent_rounds
 from specviz.app.view_catalog import view_title
 from specviz.app.widgets.analysis_view import AnalysisView
-from specviz.app.widgets.chart import Chart, theme_rgb
-from specviz.app.widgets.stats_sidebar import format_ms
+from specviz.app.widgets.chart import Chart, nice_ticks, theme_rgb, tick_label
+from specviz.app.widgets.stats_sidebar import format_ms, format_ms_column
+from specviz.app.wording import counted
 from specviz.engine.analysis.cost import CostModel
 
 DRAFT_LANE, TARGET_LANE, PLAIN_LANE = 2.0, 1.0, 0.0
@@ -154,13 +155,17 @@ for the last rounds, which the heuristic and confidence policies move.
         plain_ms = plain[-1][1]
         plt.yticks([PLAIN_LANE, TARGET_LANE, DRAFT_LANE], ["plain", "target", "draft"])
         plt.ylim(PLAIN_LANE - 0.6, DRAFT_LANE + 0.6)
-        plt.xlim(0, max(speculative_ms, plain_ms) * 1.01)
+        end_ms = max(speculative_ms, plain_ms) * 1.01
+        plt.xlim(0, end_ms)
+        ticks = nice_ticks(end_ms, max(2, (chart.size.width or self.size.width) // 12))
+        plt.xticks(ticks, [tick_label(tick) for tick in ticks])
         plt.xlabel("ms (cost model)")
         tokens = sum(r.emitted for r in rounds)
         span = f"round {first + 1:,}" if len(rounds) == 1 else f"rounds {first + 1:,}–{rounds[-1].index + 1:,}"
+        speculative_text, plain_text = format_ms_column([speculative_ms, plain_ms])  # one unit for both
         self.update_caption(
             self.query_one("#timeline-caption", Static),
-            f"{span}: {tokens} tokens in {format_ms(speculative_ms)} speculative, {format_ms(plain_ms)} plain "
+            f"{span}: {counted(tokens, 'token')} in {speculative_text} speculative, {plain_text} plain "
             f"({plain_ms / speculative_ms:.2f}×) · {cost_summary(cost)}",
         )
         chart.refresh()

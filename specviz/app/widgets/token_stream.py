@@ -25,7 +25,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from specviz.app.round_choice import choice_of
-from specviz.app.token_layout import PROMPT_KIND, TokenLayout
+from specviz.app.token_layout import PROMPT_KIND, TokenLayout, spaced
 from specviz.app.view import Change, SimulationView
 from specviz.engine.run.rounds import Phase, TokenKind
 
@@ -39,6 +39,8 @@ HISTORY_CLASSES = {
 }
 
 LEGEND = "»correction +bonus ?pending ✓kept ✗rejected ·skipped"
+# Shorter words for a narrower stream (80 columns): the longest that fits is shown whole.
+LEGENDS = (LEGEND, "»correct +bonus ?pending ✓kept ✗reject ·skip", "»corr +bonus ?pend ✓kept ✗rej ·skip")
 
 
 class Piece(NamedTuple):
@@ -187,6 +189,8 @@ chosen with `<` `>` is highlighted in place (and scrolled to).
     # ---- rendering -------------------------------------------------------------
 
     def on_resize(self, event: Resize) -> None:
+        # The legend in the bottom border, whole: shorter words where the full one would be cut.
+        self.border_subtitle = next((text for text in LEGENDS if len(text) + 6 <= event.size.width), LEGENDS[-1])
         self._update_layout()
 
     def notify_style_update(self) -> None:
@@ -251,10 +255,10 @@ chosen with `<` `>` is highlighted in place (and scrolled to).
         run: list[str] = []  # consecutive unmarked tokens of one kind share a segment
         run_code = None
         for offset, (token, code) in enumerate(zip(ids, codes)):
-            text = joined[token]
+            mark = HISTORY_MARKS[code]
+            text = spaced(joined[token], mark)
             if offset == 0 and start == line_start and text.startswith(" "):
                 text = text[1:]
-            mark = HISTORY_MARKS[code]
             if mark or code != run_code:
                 if run:
                     segments.append(Segment("".join(run), self._style(HISTORY_CLASSES[run_code])))
@@ -287,8 +291,8 @@ chosen with `<` `>` is highlighted in place (and scrolled to).
             lines, column = [[]], 0
         width = layout.width
         for piece in self._tail:
-            cells = len(piece.text) + len(piece.mark)
-            text = piece.text
+            text = spaced(piece.text, piece.mark)
+            cells = len(text) + len(piece.mark)
             if column and column + cells > width:
                 lines.append([])
                 column = 0

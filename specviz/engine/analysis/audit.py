@@ -233,6 +233,34 @@ def goodness_of_fit(observed: np.ndarray, expected_probs: np.ndarray) -> tuple[f
     return pooled_chi_square(observed[big], expected[big], int(observed[~big].sum()), float(expected[~big].sum()))
 
 
+def expected_tv_distance(probs: np.ndarray, samples: int) -> float:
+    """The mean total-variation distance between `probs` and the empirical
+    distribution of `samples` independent draws from it: what a perfectly
+    lossless run shows by chance alone after that many tokens.
+
+    Exact, by de Moivre's mean absolute deviation of each count
+    X ~ Binomial(m, p): E|X - m p| = 2 (f + 1) C(m, f + 1) p^(f+1) (1 - p)^(m-f)
+    with f = floor(m p), so E[TV] = sum_x E|X_x - m p_x| / (2 m).
+    """
+    if samples <= 0:
+        return 1.0 if np.any(probs > 0) else 0.0
+    m = samples
+    total = 0.0
+    for p in probs[(probs > 0) & (probs < 1)].tolist():
+        f = math.floor(m * p)
+        if f + 1 > m:
+            continue
+        log_term = (
+            math.lgamma(m + 1)
+            - math.lgamma(f + 2)
+            - math.lgamma(m - f)
+            + (f + 1) * math.log(p)
+            + (m - f) * math.log1p(-p)
+        )
+        total += 2.0 * (f + 1) * math.exp(log_term)
+    return total / (2.0 * m)
+
+
 class _JointTest:
     """The joint law of the sampled sequences against the reference's, cell by cell.
 
