@@ -268,6 +268,10 @@ def summary_section(summary: dict[str, Any]) -> Group:
         ("tokens per target pass", _noted(_num(summary["tokens_per_target_pass"]), "1.000 without speculation")),
         ("mean acceptance length", _noted(_num(summary["mean_acceptance_length"]), "vLLM: 1 + accepted / rounds")),
         ("draft acceptance rate", _noted(_pct(summary["draft_acceptance_rate"]), "accepted / drafted; not α")),
+        (
+            "effective acceptance rate",
+            _noted(_pct(summary["effective_acceptance_rate"]), "accepted / (accepted + rejected)"),
+        ),
         ("empirical α", _noted(_num(summary["empirical_alpha"], 4), "mean sum_x min(p, q) where tested")),
         (
             "method keep chance",
@@ -283,7 +287,7 @@ def summary_section(summary: dict[str, Any]) -> Group:
         ),
         (
             "conditional acceptance",
-            _noted(_rates(summary["conditional_acceptance"]), "kept at i / tested i, ≈ α"),
+            _noted(_rates(summary["conditional_acceptance"]), "kept / tested at i, ≈ α"),
         ),
     ]
     if summary["draft_acceptance_rate"] is None:
