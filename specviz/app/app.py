@@ -25,7 +25,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 
 from specviz.app.autoplay import DEFAULT_SPEED, SPEEDS
-from specviz.app.help_screen import HelpScreen, keys_markdown
+from specviz.app.help_screen import HelpScreen, keys_markdown, reference_sections
 from specviz.app.messages import RunAdvanced, RunFinished
 from specviz.app.palette import Palette
 from specviz.app.recent_rounds import CAPACITY, recent_rounds
@@ -549,16 +549,20 @@ class SpecvizApp(App[int]):
             "## On screen",
         ]
         sections.extend(view.HELP for view in views)
+        rules, views_list, reference = reference_sections()
+        sections.append(rules)
         sections.append("## Views (`v`, or a digit)")
         sections.append(
             "`v` opens the views over the run, which keeps going underneath (space, enter, e "
             f"and a still drive it); `1`–`{VIEW_CATALOG[-1].key}` pick a view, `esc` or `v` goes back. A hidden "
             "view does no work; it catches up when shown."
         )
+        sections.append(views_list)
         from specviz.app.analysis_screen import VIEWS
 
         sections.extend(view.HELP for _, view, _, _ in VIEWS)
         sections.append(config_markdown(self.config))
+        sections.append(reference)
         return "\n\n".join(sections)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

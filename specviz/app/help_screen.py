@@ -11,6 +11,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from specviz.app import view_catalog
+
 
 def keys_markdown(bindings: Iterable[Binding], key_display: dict[str, str]) -> str:
     """A Markdown table of the bindings, grouped by their group's description."""
@@ -26,6 +28,21 @@ def keys_markdown(bindings: Iterable[Binding], key_display: dict[str, str]) -> s
         lines.append(f"| **{group}** | |")
         lines.extend(group_rows)
     return "\n".join(lines)
+
+
+def views_markdown() -> str:
+    """One line per analysis view, read from the view catalog when the help opens
+    (so a view added to the catalog is listed without touching the help)."""
+    return "\n".join(f"- `{entry.key}` **{entry.title}**: {entry.does}" for entry in view_catalog.VIEW_CATALOG)
+
+
+def reference_sections() -> tuple[str, str, str]:
+    """(methods and policies, the views' list, glossary and the rest): the
+    help's reference parts, from the engine and the view catalog at runtime."""
+    from specviz.render import glossary  # the engine's classes (numpy): when the help opens
+
+    rules = f"{glossary.methods_markdown()}\n\n{glossary.policies_markdown()}"
+    return rules, views_markdown(), glossary.reference_markdown()
 
 
 class HelpScreen(ModalScreen[None]):
@@ -49,7 +66,7 @@ class HelpScreen(ModalScreen[None]):
                 # One Static holding Rich's Markdown: a Markdown widget mounts a
                 # widget per block, which makes opening help slow.
                 yield Static(Markdown(self._markdown), id="help-text")
-            yield Static("esc, q, F1 or ? closes this help", id="help-footer")
+            yield Static("↑ ↓ PgUp PgDn Home End scroll · esc, q, F1 or ? closes", id="help-footer")
 
     def on_mount(self) -> None:
         self.query_one("#help-frame").border_title = "specviz help"

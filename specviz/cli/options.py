@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import sys
 import textwrap
 from collections.abc import Callable, Mapping
@@ -259,8 +260,31 @@ def wrap(text: str) -> str:
     return textwrap.fill(text, width=78)
 
 
+#: Floats printed by --json and --csv keep this many significant digits: the
+#: engine's figures are exact to far fewer, and binary round-off (0.8 ** 2 is
+#: 0.6400000000000001) never reaches the output. Traces are not rounded.
+OUTPUT_SIGNIFICANT_DIGITS = 12
+
+
+def output_number(value: float) -> float:
+    """`value` rounded to OUTPUT_SIGNIFICANT_DIGITS significant digits (inf and nan as they are)."""
+    return float(f"{value:.{OUTPUT_SIGNIFICANT_DIGITS}g}") if math.isfinite(value) else value
+
+
+def rounded_output(data: Any) -> Any:
+    """`data` with every float in it (in dicts, lists and tuples) rounded by output_number."""
+    if isinstance(data, float):
+        return output_number(data)
+    if isinstance(data, dict):
+        return {key: rounded_output(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [rounded_output(value) for value in data]
+    return data
+
+
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
+    """A command's --json object on stdout, its floats rounded (OUTPUT_SIGNIFICANT_DIGITS)."""
+    sys.stdout.write(json.dumps(rounded_output(data), indent=2, allow_nan=False) + "\n")
     sys.stdout.flush()
 
 

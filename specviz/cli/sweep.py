@@ -16,6 +16,7 @@ from specviz.cli.options import (
     config_from_args,
     console,
     print_json,
+    rounded_output,
 )
 from specviz.cli.progress import add_allow_long_option, refuse_long_work, stderr_progress
 from specviz.engine.analysis.defaults import (
@@ -165,4 +166,4 @@ def write_sweep_csv(result: SweepResult, stream: TextIO) -> None:
     writer = csv.DictWriter(stream, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({key: "" if value is None else value for key, value in row.items()})
+        writer.writerow({key: "" if value is None else rounded_output(value) for key, value in row.items()})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from specviz.engine.analysis.defaults import MAX_TOKENS, SIGNIFICANCE
+from specviz.render.words import counted
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -59,7 +60,7 @@ def render_audit(result: AuditResult, seed: int, top: int, console: Console) -> 
             ("Losslessness audit", "bold"),
             f"  ({result.model} pair, {result.method} ",
             claim,
-            f"; {result.samples:,} samples of the {tested}, seed {seed})",
+            f"; {counted(result.samples, 'sample', 'samples')} of the {tested}, seed {seed})",
         )
     )
     if result.tokens == 1:

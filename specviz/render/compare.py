@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from specviz.render.words import counted
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
@@ -122,7 +124,7 @@ def audit_lines(comparison: dict[str, Any]) -> list[str]:
         return ["audit: not run (--audit-samples 0)"]
     # compare audits the first 2 tokens jointly (engine.analysis.compare.AUDIT_TOKENS).
     lines = [
-        f"audit = {samples:,} samples of each method's first {config['audit_tokens']} tokens from the prompt, against",
+        f"audit = {counted(samples, 'sample', 'samples')} of each method's first {config['audit_tokens']} tokens from the prompt, against",
         f"p's joint law (greedy: argmax path), chi-square at {config['audit_significance']:g}, one per method:",
     ]
     seen = set()

@@ -22,6 +22,7 @@ from specviz.engine.analysis import theory
 from specviz.engine.run.config import table_draft_length
 from specviz.engine.run.rounds import Round, TokenKind
 from specviz.engine.safe_text import printable
+from specviz.render.words import counted
 
 if TYPE_CHECKING:
     from specviz.engine.run.simulation import Simulation
@@ -40,6 +41,13 @@ def _ms(value: float) -> str:
     return f"{value:,.0f} ms" if value >= 100 or value == int(value) else f"{value:,.2f} ms"
 
 
+def ms_column(values: Sequence[float]) -> list[str]:
+    """Times for one column: all in ms with the same decimals (none where every
+    value is whole or at least 100 ms, else 2), so the column reads down."""
+    whole = all(value >= 100 or value == int(value) for value in values)
+    return [f"{value:,.0f} ms" if whole else f"{value:,.2f} ms" for value in values]
+
+
 NOT_MEASURED = "—"  # a rate with nothing to divide by: nothing was drafted or tested yet
 
 
@@ -55,10 +63,6 @@ def _rates(values: Sequence[float | None], digits: int = 2) -> str:
     """Rates at positions 1..POSITIONS_SHOWN, then an ellipsis."""
     text = " ".join(_num(p, digits) for p in values[:POSITIONS_SHOWN])
     return text + "  …" if len(values) > POSITIONS_SHOWN else text
-
-
-def _count(number: int, one: str, many: str) -> str:
-    return f"{number:,} {one if number == 1 else many}"
 
 
 def _noted(value: str, note: str) -> Text:
@@ -110,7 +114,7 @@ def configuration(summary: dict[str, Any], uses_acceptance_rate: bool, source: s
     ]
     if uses_acceptance_rate:
         rows.append(("acceptance rate α", f"{config['acceptance_rate']} (sum_x min(p, q) in every context)"))
-    rows.append(("target length n", f"{config['target_length']:,} tokens"))
+    rows.append(("target length n", counted(config["target_length"], "token", "tokens")))
     model = summary["cost_model"]
     if "draft_kind" in model:  # a forward-pass model (--cost-model)
         rows += [
@@ -118,7 +122,8 @@ def configuration(summary: dict[str, Any], uses_acceptance_rate: bool, source: s
             ("", Text(model["source"], style="dim", overflow="fold")),
             (
                 "batch b, context L",
-                f"{model['batch_size']:,} sequences, {model['context_length']:,} cached tokens each "
+                f"{counted(model['batch_size'], 'sequence', 'sequences')}, "
+                f"{counted(model['context_length'], 'cached token', 'cached tokens')} each "
                 f"(a plain step {_ms(model['plain_pass_ms'])})",
             ),
         ]
@@ -157,7 +162,10 @@ def round_row(round_: Round, vocab: Sequence[str]) -> tuple[Text, Text, Text, st
     return Text(str(round_.index + 1)), marks, final, str(round_.accepted + 1)
 
 
-LISTING_HEADERS = ("round", "drafted:  ✓ accepted  ✗ rejected  - skipped", "then", "tokens")
+LISTING_HEADERS = ("round", "drafted", "then", "tokens")
+# The marks' key, a line of its own above the listing: as the drafted column's
+# header it was wider than the column and wrapped at 80 columns.
+LISTING_KEY = "drafted tokens: ✓ accepted  ✗ rejected  - skipped (never tested)"
 # Rows laid out per table: a long listing is printed (and reports progress)
 # block by block, every block with the column widths one table of all the rows
 # would get, so the blocks line up as that table would.
@@ -203,10 +211,11 @@ def print_round_listing(
 ) -> None:
     """The listing of the rounds kept, block by block; `progress(rows, rows in
     all)` after each block (10,000 rows take rich several seconds)."""
-    title = f"Rounds ({_count(total_rounds, 'target pass', 'target passes')}" + (
+    title = f"Rounds ({counted(total_rounds, 'target pass', 'target passes')}" + (
         f"; first {len(rounds):,} shown)" if len(rounds) < total_rounds else ")"
     )
     console.print(_section(title))
+    console.print(_indent(Text(LISTING_KEY, style="dim"), 0))
     rows = [round_row(round_, vocab) for round_ in rounds]
     widths = _listing_widths(rows, console.width - 2)  # inside the indent
     block = LISTING_BLOCK_ROUNDS if widths is not None else max(len(rows), 1)
@@ -222,7 +231,8 @@ def print_round_listing(
         console.print(
             _indent(
                 Text(
-                    f"… {_count(left_out, 'more round', 'more rounds')} not shown (--rounds-shown {limit})", style="dim"
+                    f"… {counted(left_out, 'more round', 'more rounds')} not shown (--rounds-shown {limit})",
+                    style="dim",
                 ),
                 0,
             )
@@ -231,9 +241,16 @@ def print_round_listing(
 
 
 def text_preview(
-    prompt: str, joined: Sequence[str], tokens: Sequence[int], kinds: bytes | bytearray, total: int
+    prompt: str,
+    joined: Sequence[str],
+    tokens: Sequence[int],
+    kinds: bytes | bytearray,
+    total: int,
+    colour: bool = True,
 ) -> Group:
-    """The start of the generated text, each token coloured by how it was made."""
+    """The start of the generated text, each token coloured by how it was made;
+    with the colours' key only where there is colour (`colour`): piped, the
+    key would name colours nobody sees."""
     preview = Text(prompt, style="bold")
     for token, kind in zip(tokens, kinds):
         preview.append(
@@ -249,8 +266,8 @@ def text_preview(
         ("bonus", BONUS_STYLE),
         style="dim",
     )
-    shown = f"first {len(tokens):,} of {total:,} tokens" if total > len(tokens) else _count(total, "token", "tokens")
-    return Group(_section(f"Generated text ({shown})"), _indent(Group(preview, legend)))
+    shown = f"first {len(tokens):,} of {total:,} tokens" if total > len(tokens) else counted(total, "token", "tokens")
+    return Group(_section(f"Generated text ({shown})"), _indent(Group(preview, legend) if colour else preview))
 
 
 def summary_section(summary: dict[str, Any]) -> Group:
@@ -268,6 +285,10 @@ def summary_section(summary: dict[str, Any]) -> Group:
         ("tokens per target pass", _noted(_num(summary["tokens_per_target_pass"]), "1.000 without speculation")),
         ("mean acceptance length", _noted(_num(summary["mean_acceptance_length"]), "vLLM: 1 + accepted / rounds")),
         ("draft acceptance rate", _noted(_pct(summary["draft_acceptance_rate"]), "accepted / drafted; not α")),
+        (
+            "effective acceptance rate",
+            _noted(_pct(summary["effective_acceptance_rate"]), "accepted / (accepted + rejected)"),
+        ),
         ("empirical α", _noted(_num(summary["empirical_alpha"], 4), "mean sum_x min(p, q) where tested")),
         (
             "method keep chance",
@@ -283,7 +304,7 @@ def summary_section(summary: dict[str, Any]) -> Group:
         ),
         (
             "conditional acceptance",
-            _noted(_rates(summary["conditional_acceptance"]), "kept at i / tested i, ≈ α"),
+            _noted(_rates(summary["conditional_acceptance"]), "kept / tested at i, ≈ α"),
         ),
     ]
     if summary["draft_acceptance_rate"] is None:
@@ -304,31 +325,37 @@ def cost_section(summary: dict[str, Any]) -> Group:
     # Up to k per round: the last round is cut so it cannot overshoot n, and a
     # policy may draft fewer.
     draft_note = f"k = {k} a round" if per_round == k else f"k = {k} a round at most, {per_round:.2f} on average"
-    table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column()
-    table.add_column(justify="right", no_wrap=True)
+    rows: list[tuple[str, str, float]] = []  # (what, how, ms)
     if "draft_kind" in model:
         # The forward-pass model: one verify pass of b (k+1) tokens a round.
         b = model["batch_size"]
-        table.add_row("target passes", f"{rounds:,} verify passes of {b:,} × (k+1) tokens", _ms(cost["target_ms"]))
+        verify = f"{counted(rounds, 'verify pass', 'verify passes')} of {b:,} × (k+1) tokens"
+        rows.append(("target passes", verify, cost["target_ms"]))
         drafting = {
-            "model": f"{draft_passes:,} draft passes of {b:,} tokens  ({draft_note})",
+            "model": f"{counted(draft_passes, 'draft pass', 'draft passes')} of "
+            f"{counted(b, 'token', 'tokens')}  ({draft_note})",
             "head": f"one proposal of {b:,} × k tokens a round  ({draft_note})",
             "free": f"lookups for {b:,} × k tokens a round  ({draft_note})",
         }[model["draft_kind"]]
-        table.add_row("drafting", drafting, _ms(cost["draft_ms"]))
+        rows.append(("drafting", drafting, cost["draft_ms"]))
         if cost["overhead_ms"]:
-            table.add_row("step overhead", f"{_ms(model['overhead_ms'])} a round that drafts", _ms(cost["overhead_ms"]))
+            rows.append(("step overhead", f"{_ms(model['overhead_ms'])} a round that drafts", cost["overhead_ms"]))
     else:
         target_formula = f"{rounds:,} × {_ms(target_ms)}"
         if v:
             # Verifying k drafts costs T (1 + v k): REFERENCE §5's overhead term.
             target_formula = f"({rounds:,} + {v} × {summary['drafted']:,} drafted) × {_ms(target_ms)}"
-        table.add_row("target passes", target_formula, _ms(cost["target_ms"]))
-        table.add_row("draft passes", f"{draft_passes:,} × {_ms(c * target_ms)}  ({draft_note})", _ms(cost["draft_ms"]))
-    table.add_row("total time", "", _ms(cost["total_ms"]))
-    table.add_row("without speculation", f"{summary['tokens']:,} tokens × {_ms(target_ms)}", _ms(cost["baseline_ms"]))
+        rows.append(("target passes", target_formula, cost["target_ms"]))
+        rows.append(("draft passes", f"{draft_passes:,} × {_ms(c * target_ms)}  ({draft_note})", cost["draft_ms"]))
+    rows.append(("total time", "", cost["total_ms"]))
+    without = f"{counted(summary['tokens'], 'token', 'tokens')} × {_ms(target_ms)}"
+    rows.append(("without speculation", without, cost["baseline_ms"]))
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    table.add_column(justify="right", no_wrap=True)
+    for (what, how, _), shown in zip(rows, ms_column([ms for _, _, ms in rows])):
+        table.add_row(what, how, shown)
     table.add_row("speedup", "time without / time with speculation", Text(f"{cost['speedup']:.2f}×", style="bold"))
     return Group(_section("Cost breakdown"), _indent(table))
 
@@ -426,7 +453,12 @@ def render_report(
         print_round_listing(console, rounds, summary["rounds"], model.vocab, rounds_shown, progress)
     console.print(
         text_preview(
-            simulation.prompt_text(), model.joined, preview_tokens, simulation.kinds[:PREVIEW_TOKENS], summary["tokens"]
+            simulation.prompt_text(),
+            model.joined,
+            preview_tokens,
+            simulation.kinds[:PREVIEW_TOKENS],
+            summary["tokens"],
+            colour=console.color_system is not None,
         )
     )
     console.print(summary_section(summary))

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from specviz.engine.analysis.defaults import ALPHA_MEASURED, ENGINE
+from specviz.render.words import counted
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -48,7 +49,7 @@ def _sweep_setting(result: SweepResult) -> str:
     kind = "vectorised i.i.d. Monte Carlo" if result.monte_carlo != ENGINE else "engine run per cell"
     return (
         f"c = {result.draft_cost:g}, v = {result.verify_overhead:g}; {result.model} pair, {result.method}, "
-        f"{result.draft_policy} k; {result.rounds:,} rounds per cell, seed {result.seed}; {kind}"
+        f"{result.draft_policy} k; {counted(result.rounds, 'round', 'rounds')} per cell, seed {result.seed}; {kind}"
     )
 
 
@@ -67,6 +68,10 @@ def _render_grid(result: SweepResult, console: Console) -> None:
     from rich.text import Text
 
     columns = result.columns()
+    # Per alpha column: the ks each star marks (the best and any that tie with it as shown).
+    stars = {
+        id(group): (_tied_with_best(group, "expected", 2), _tied_with_best(group, "measured", 2)) for group in columns
+    }
     width = max(len(f"{c.expected_speedup:.2f}") for c in result.cells)
     width = max(width, max(len(f"{c.measured_speedup:.2f}") for c in result.cells))
     top = max(c.measured_speedup for c in result.cells)
@@ -80,7 +85,7 @@ def _render_grid(result: SweepResult, console: Console) -> None:
         for group in chunk:
             table.add_column(f"α={group[0].alpha:g}", justify="right", no_wrap=True)
         for k in range(1, result.k_max + 1):
-            table.add_row(str(k), *(_grid_cell(group[k - 1], width, top) for group in chunk))
+            table.add_row(str(k), *(_grid_cell(group[k - 1], width, top, *stars[id(group)]) for group in chunk))
         table.add_section()
         table.add_row("best", *(_best_cell(group, width) for group in chunk))
         return table
@@ -92,7 +97,8 @@ def _render_grid(result: SweepResult, console: Console) -> None:
         console.print(grid_table(columns[first : first + per_table]))
     console.print(
         Text(
-            "each cell: closed form (dim) | Monte Carlo; * marks the best k for that alpha by each; "
+            "each cell: closed form (dim) | Monte Carlo; * marks the best k for that alpha by each, and any k "
+            "that reads the same at 2 decimals (the best row names the one ahead in full precision); "
             "colour: red below 1x, yellow to green up to the best measured speedup",
             style="dim",
         )
@@ -129,22 +135,36 @@ def _columns_that_fit(
     return max(count, 1)
 
 
-def _grid_cell(cell: SweepCell, width: int, top: float) -> Text:
+def _tied_with_best(group: list[SweepCell], by: str, digits: int) -> list[int]:
+    """The ks of `group` (one alpha) whose speedup `by` ("expected" or
+    "measured") reads the same as the best k's at `digits` decimals: two
+    equal-looking cells are both marked, not one of them."""
+    best = next(c for c in group if (c.best_expected if by == "expected" else c.best_measured))
+
+    def shown(cell: SweepCell) -> str:
+        return f"{cell.expected_speedup if by == 'expected' else cell.measured_speedup:.{digits}f}"
+
+    return [c.k for c in group if shown(c) == shown(best)]
+
+
+def _grid_cell(cell: SweepCell, width: int, top: float, expected_best: list[int], measured_best: list[int]) -> Text:
     from rich.text import Text
 
     return Text.assemble(
         (f"{cell.expected_speedup:{width}.2f}", "dim"),
-        ("*" if cell.best_expected else " ", "bold"),
+        ("*" if cell.k in expected_best else " ", "bold"),
         " ",
         (
             f"{cell.measured_speedup:{width}.2f}",
-            _heat(cell.measured_speedup, top) + (" bold" if cell.best_measured else ""),
+            _heat(cell.measured_speedup, top) + (" bold" if cell.k in measured_best else ""),
         ),
-        ("*" if cell.best_measured else " ", "bold"),
+        ("*" if cell.k in measured_best else " ", "bold"),
     )
 
 
 def _best_cell(group: list[SweepCell], width: int) -> Text:
+    """The best k by the closed form and by Monte Carlo, ahead in full precision
+    (the smaller k on an exact tie), of those the stars mark."""
     from rich.text import Text
 
     expected = next(c for c in group if c.best_expected)
@@ -165,9 +185,13 @@ def _render_measured_alpha(result: SweepResult, console: Console) -> None:
     table.add_column("\nmeasured ± SE", justify="right", no_wrap=True)
     table.add_column("best\nby", no_wrap=True)
     top = max(c.measured_speedup for c in result.cells)
-    for cell in result.columns()[0]:
+    cells = result.columns()[0]
+    expected_best, measured_best = _tied_with_best(cells, "expected", 3), _tied_with_best(cells, "measured", 3)
+    for cell in cells:
         marks = [
-            name for name, marked in (("closed form", cell.best_expected), ("measured", cell.best_measured)) if marked
+            name
+            for name, marked in (("closed form", cell.k in expected_best), ("measured", cell.k in measured_best))
+            if marked
         ]
         table.add_row(
             str(cell.k),
@@ -197,7 +221,7 @@ def render_sweep_by_batch_size(result: SweepResult, console: Console) -> None:
         console.print(
             Text.assemble(
                 (f"batch size {b:,}", "bold"),
-                f"  (plain step: one pass of {b:,} token{'s' if b > 1 else ''}, {result.plain_pass_ms[b]:.3g} ms)",
+                f"  (plain step: one pass of {counted(b, 'token', 'tokens')}, {result.plain_pass_ms[b]:.3g} ms)",
             )
         )
         if at_b.alpha_source == ALPHA_MEASURED:
@@ -226,7 +250,7 @@ def _batch_setting(result: SweepResult) -> str:
     length = f", L = {result.context_length:,}" if result.context_length else ""
     return (
         f"cost model {result.cost_model}{length}; {result.model} pair, {result.method}, "
-        f"{result.draft_policy} k; {result.rounds:,} rounds per cell, seed {result.seed}; {kind}"
+        f"{result.draft_policy} k; {counted(result.rounds, 'round', 'rounds')} per cell, seed {result.seed}; {kind}"
     )
 
 

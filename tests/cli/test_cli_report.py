@@ -111,11 +111,11 @@ def test_report_sections_and_numbers():
     out, data = _report("-k", "5", "-a", "0.8", "-n", "300", "--seed", "3")
     for section in ("Configuration", "Rounds", "Generated text", "Summary", "Cost breakdown", "The Math"):
         assert section in out
-    assert f"tokens generated         {data['tokens']:,}" in out
-    assert f"target passes            {data['rounds']:,}" in out
-    assert f"draft passes             {data['draft_passes']:,}" in out
-    assert f"accepted drafts          {data['accepted']:,}" in out
-    assert f"tokens per target pass   {data['tokens_per_target_pass']:.3f}" in out
+    assert f"tokens generated           {data['tokens']:,}" in out
+    assert f"target passes              {data['rounds']:,}" in out
+    assert f"draft passes               {data['draft_passes']:,}" in out
+    assert f"accepted drafts            {data['accepted']:,}" in out
+    assert f"tokens per target pass     {data['tokens_per_target_pass']:.3f}" in out
     assert f"{data['draft_acceptance_rate']:.1%}" in out
     # Cost: k draft passes a round, at c x T each.
     assert f"draft passes         {data['draft_passes']:,} × 10 ms" in out
@@ -236,11 +236,11 @@ def test_greedy_report_names_sum_min_and_the_keep_chance_apart():
     data = run_json("--method", "greedy", "-n", "2000")
     assert data["empirical_alpha"] == pytest.approx(0.75)
     assert data["method_keep_rate"] < 0.06
-    assert f"empirical α              {data['empirical_alpha']:.4f}  (mean sum_x min(p, q) where tested)" in out
-    assert f"method keep chance       {data['method_keep_rate']:.4f}  (greedy: mean P(kept) where tested)" in out
+    assert f"empirical α                {data['empirical_alpha']:.4f}  (mean sum_x min(p, q) where tested)" in out
+    assert f"method keep chance         {data['method_keep_rate']:.4f}  (greedy: mean P(kept) where tested)" in out
     # Each per-position rate under its own name, figures from the JSON.
-    assert f"per-position acceptance  {data['per_position_acceptance'][0]:.2f}" in out
-    assert f"conditional acceptance   {data['conditional_acceptance'][0]:.2f}" in out
+    assert f"per-position acceptance    {data['per_position_acceptance'][0]:.2f}" in out
+    assert f"conditional acceptance     {data['conditional_acceptance'][0]:.2f}" in out
 
 
 def test_nothing_tested_gives_null_rates_and_null_closed_forms():
@@ -259,6 +259,6 @@ def test_nothing_tested_gives_null_rates_and_null_closed_forms():
     assert data["per_position_acceptance"] == data["conditional_acceptance"] == [None] * 5
     code, out, err = run_cli("run", "--model", "ngram", "-n", "1")
     assert code == 0, err
-    assert "draft acceptance rate    —" in out and "empirical α              —" in out
+    assert "draft acceptance rate      —" in out and "empirical α                —" in out
     assert "not measured yet" in out and "no draft was tested" in out
     assert "0.000" not in out  # no rate is shown as a measured zero

@@ -12,7 +12,13 @@ from rich.table import Table
 import specviz.cli.run as cli_run
 from specviz.cli import progress
 from specviz.engine import SimConfig, Simulation
-from specviz.render.report import LISTING_BLOCK_ROUNDS, LISTING_HEADERS, print_round_listing, round_row
+from specviz.render.report import (
+    LISTING_BLOCK_ROUNDS,
+    LISTING_HEADERS,
+    LISTING_KEY,
+    print_round_listing,
+    round_row,
+)
 from tests.budget import LONG
 from tests.cli.cli_support import assert_one_line_error, run_cli
 
@@ -83,7 +89,9 @@ def test_the_blocked_listing_is_laid_out_as_one_table_of_every_row(width):
     console = Console(file=io.StringIO(), width=width - 2, force_terminal=True, color_system="truecolor")
     console.print(table)
     whole = console.file.getvalue()
-    body = blocked.split("\n", 1)[1]  # after the section title
+    # After the section title and the marks' key (a line, or more when narrow).
+    body = blocked[blocked.index("\n  " + whole.splitlines()[0] + "\n") + 1 :]
+    assert LISTING_KEY.split()[0] in blocked.split(body[:10])[0]
     assert body.startswith("".join("  " + line + "\n" for line in whole.splitlines()))
 
 

@@ -177,3 +177,19 @@ def test_conditional_acceptance_estimates_alpha_at_every_position(alpha):
     for i in range(3):
         assert stats.conditional_acceptance[i] == pytest.approx(alpha, abs=0.05)
         assert stats.per_position_acceptance[i] == pytest.approx(alpha ** (i + 1), abs=0.05)
+
+
+# ---- issue 13: the seed script's "effective acceptance rate", under its name ----
+
+
+def test_effective_acceptance_rate_is_kept_over_tested_drafts():
+    # accepted / (accepted + rejected): the skipped drafts are not in it, so it
+    # sits above the draft acceptance rate; under i.i.d. acceptance it estimates alpha.
+    simulation, rounds = run_with_rounds(SimConfig(target_length=3000, seed=11))
+    kept = sum(r.accepted for r in rounds)
+    rejected = sum(1 for r in rounds if r.rejected)
+    summary = simulation.summary(include_text=False)
+    assert summary["effective_acceptance_rate"] == pytest.approx(kept / (kept + rejected), rel=1e-12)
+    assert summary["effective_acceptance_rate"] > summary["draft_acceptance_rate"] + 0.2
+    assert summary["effective_acceptance_rate"] == pytest.approx(0.75, abs=0.03)
+    assert RunStats().effective_acceptance_rate is None  # nothing tested: not measured

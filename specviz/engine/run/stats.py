@@ -148,6 +148,16 @@ class RunStats:
         return self.accepted / self.drafted if self.drafted else None
 
     @property
+    def effective_acceptance_rate(self) -> float | None:
+        """accepted / (accepted + rejected): the kept share of the drafts that
+        were tested (the seed script's "effective acceptance rate"). Above the
+        draft acceptance rate, which also counts the skipped drafts; under
+        i.i.d. acceptance it estimates alpha, as conditional_acceptance does
+        position by position."""
+        tested = self.verified
+        return self.accepted / tested if tested else None
+
+    @property
     def empirical_alpha(self) -> float | None:
         """Mean of beta = sum_x min(p, q) over the positions where a draft was
         tested (REFERENCE §2's alpha = E[beta]), whatever the method. It is the
@@ -202,6 +212,7 @@ class RunStats:
             "tokens_per_target_pass": self.tokens_per_target_pass,
             "mean_acceptance_length": self.mean_acceptance_length,
             "draft_acceptance_rate": self.draft_acceptance_rate,
+            "effective_acceptance_rate": self.effective_acceptance_rate,
             "per_position_acceptance": self.per_position_acceptance,
             "per_position_acceptance_of_drafted": self.per_position_acceptance_of_drafted,
             "conditional_acceptance": self.conditional_acceptance,
