@@ -549,7 +549,9 @@ class SpecvizApp(App[int]):
         if self.imported is not None and len(self.imported.series) > 1:
             for index in range(len(self.imported.series)):
                 yield SystemCommand(
-                    f"Import: show series {index + 1}, {safe_line(self.imported.name(index))}",
+                    # The palette reads a title as markup, and a log's label is data: every
+                    # bracket escaped (textual's escape() misses one after a non-tag "[31m").
+                    f"Import: show series {index + 1}, " + safe_line(self.imported.name(index)).replace("[", "\\["),
                     "in the speedup and positions views; i then simulates it",
                     lambda index=index: self.action_show_series(index),
                 )

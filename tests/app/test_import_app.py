@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.content import Content
 
 from specviz.app import SpecvizApp
 from specviz.app.analysis_screen import AnalysisScreen
@@ -49,14 +50,14 @@ def test_no_import_no_import_key():
 @pytest.mark.parametrize("size", [SIZE])
 async def test_the_views_show_the_import_and_i_sets_k_and_alpha_from_it(size):
     config = SimConfig(draft_cost=0.05, draft_length=6, acceptance_rate=0.5)
-    # Two vLLM engines, then a Spec-Bench file that gives neither k nor alpha_iid.
-    imported = opened_import(config, "vllm-prometheus.txt", "spec-bench.jsonl")
+    # Two vLLM engines, then a Spec-Bench file that gives neither k nor alpha_iid, and a label with markup.
+    imported = opened_import(config, "vllm-prometheus.txt", "spec-bench.jsonl", "spec-bench-bad.jsonl")
     app = SpecvizApp(config, imported=imported)
     app.animation_level = "none"
     first, second, bench = imported.series[:3]
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
-        assert "import vLLM · engine=0, model_name=llama-8b (series 1 of 4" in str(
+        assert "import vLLM · engine=0, model_name=llama-8b (series 1 of 5" in str(
             app.query_one("#config-message").render()
         )
         assert app.active_bindings["i"].binding.id == "simulate_import" and app.active_bindings["i"].enabled
@@ -83,7 +84,11 @@ async def test_the_views_show_the_import_and_i_sets_k_and_alpha_from_it(size):
         assert f"best k = {first['advice']['best_k']}" in caption(app, "speedup")
 
         # The palette switches series (its command, run as the palette runs it): the views follow.
-        [switch] = [c for c in app.get_system_commands(app.screen) if c.title.startswith("Import: show series 2,")]
+        commands = [c for c in app.get_system_commands(app.screen) if c.title.startswith("Import: show series")]
+        assert len(commands) == 5
+        # The palette reads titles as markup: a label's brackets stay text.
+        assert Content.from_markup(commands[4].title).plain.endswith("category \\x1b[31mred\\x1b[0m [bold]x[/bold]")
+        switch = commands[1]
         switch.callback()
         await settle(pilot)
         _, ys = plotted(app, "speedup", "engine=1, model_name=llama-8b: from its measured rates")
