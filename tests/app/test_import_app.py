@@ -61,7 +61,9 @@ async def test_the_views_show_the_import_and_i_sets_k_and_alpha_from_it(size):
             app.query_one("#config-message").render()
         )
         assert app.active_bindings["i"].binding.id == "simulate_import" and app.active_bindings["i"].enabled
-        assert "## Import" in app.help_markdown()
+        key = app.active_bindings["i"].binding
+        assert "## Import" in app.help_markdown() and key.tooltip in app.help_markdown()
+        assert key.tooltip in {command.title for command in app.get_system_commands(app.screen)}
 
         await pilot.press("3")
         await settle(pilot)
