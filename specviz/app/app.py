@@ -456,7 +456,10 @@ class SpecvizApp(App[int]):
         assert self.imported is not None
         count = len(self.imported.series)
         which = f" (series {self.imported.shown + 1} of {count}: ctrl+p switches)" if count > 1 else ""
-        self.query_one(ControlPanel).show_notice(config, f"import {self.imported.name()}{which}: {text}")
+        warnings = len(self.imported.warnings())
+        # The app hides the terminal: a warning the report would print is counted here.
+        warned = f" · {warnings:,} import warnings: specviz import without --open lists them" if warnings else ""
+        self.query_one(ControlPanel).show_notice(config, f"import {self.imported.name()}{which}: {text}{warned}")
 
     def action_focus_stream(self) -> None:
         self.query_one(TokenStream).focus()

@@ -86,3 +86,10 @@ def test_the_advice_is_repriced_by_the_run_cost_model():
     assert cheaper is not None
     rows = imported.current["advice"]["speedup_by_k"]
     assert all(new["speedup"] > old["speedup"] for new, old in zip(cheaper["speedup_by_k"], rows))
+
+
+def test_the_warnings_that_bear_on_the_series_shown():
+    imported = opened("vllm-v1-bad.log", "vllm-v1-newest.log")
+    assert imported.warnings() and all("line" in warning for warning in imported.warnings())
+    imported.show(1)
+    assert imported.warnings() == []

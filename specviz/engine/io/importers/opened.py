@@ -57,6 +57,10 @@ class OpenedImport:
         source = str(series.get("source", ""))
         return f"{series['engine']} · {series['label'] or PurePath(source).name or series['format']}"
 
+    def warnings(self) -> list[str]:
+        """The import's warnings that bear on the shown series: its own, and those of no series."""
+        return [*self.current.get("warnings", []), *self.summary.get("warnings", [])]
+
     def show(self, index: int) -> None:
         if not 0 <= index < len(self.series):
             raise IndexError(index)
