@@ -43,8 +43,10 @@ from specviz.app.widgets.stats_sidebar import StatsSidebar
 from specviz.app.widgets.token_stream import TokenStream
 from specviz.engine.run.config import ConfigError, SimConfig, config_from_text
 from specviz.engine.run.run_state import RunState
+from specviz.engine.safe_text import safe_line
 
 if TYPE_CHECKING:
+    from specviz.engine.io.importers.opened import OpenedImport
     from specviz.engine.run.simulation import Simulation
 
 # A run to the end works in slices of about this long between awaits: short
@@ -135,6 +137,14 @@ class SpecvizApp(App[int]):
         # F1 once more, unlisted: it still opens help from a text field, where `?` is typed.
         Binding("f1", "help('field')", "", show=False, id="help_from_field"),
         Binding("q", "quit", "Quit", tooltip="Quit specviz", id="quit"),
+        # Shown only while an import is open (check_action, help_markdown, the palette).
+        Binding(
+            "i",
+            "simulate_import",
+            "Import",
+            tooltip="Simulate the import: k from its log, α from its alpha_iid, its cost settings (restarts)",
+            id="simulate_import",
+        ),
         Binding(
             "v",
             "show_view",
@@ -205,9 +215,12 @@ class SpecvizApp(App[int]):
         Binding("space,enter,e,a", "run_complete", "", show=False, id="run_complete"),
     ]
 
-    def __init__(self, config: SimConfig, simulation: Any = None) -> None:
+    def __init__(self, config: SimConfig, simulation: Any = None, imported: OpenedImport | None = None) -> None:
         super().__init__()
         self.config = config
+        # An engine log read by `specviz import --open`: the positions and
+        # speedup views draw its shown series, and `i` runs a simulation set up from it.
+        self.imported = imported
         # A given simulation (a replay of a recorded run, or a run built
         # beforehand) is driven as it is; reset or an edit then starts a fresh
         # Simulation from the config. Otherwise the Simulation (numpy and the
@@ -264,6 +277,10 @@ class SpecvizApp(App[int]):
         status.autoplay_speed = SPEEDS[self.speed_index].label
         status.replaying = self.replaying
         self._show_config()
+        if self.imported is not None:
+            self._show_import_notice(
+                self.config, "press i to simulate it (k and α from the log); views 1 and 3 show it"
+            )
         self.publish(Change.RESET)
         if self._simulation is None:
             self.call_after_refresh(lambda: self.simulation)
@@ -407,6 +424,8 @@ class SpecvizApp(App[int]):
                 return None
         if action == "acceptance_rate" and not self._uses_acceptance_rate():
             return False  # hidden: this pair's acceptance is measured, not set (the title says so)
+        if action in ("simulate_import", "show_series") and self.imported is None:
+            return False  # no import open: not in the footer
         return True
 
     def action_run_complete(self) -> None:
@@ -492,6 +511,38 @@ class SpecvizApp(App[int]):
     def action_acceptance_rate(self, delta: float) -> None:
         self._edit("acceptance_rate", f"{self.config.acceptance_rate + delta:.2f}")
 
+    def action_simulate_import(self) -> None:
+        """Restart the run set up from the shown import series; what the import does not know is kept."""
+        if self.imported is None:
+            return
+        from specviz.engine.io.importers.opened import config_for_series
+
+        try:
+            config, said = config_for_series(self.config, self.imported)
+        except ConfigError as error:
+            self.query_one(ControlPanel).show_error(error.parameter, str(error))
+            return
+        self.restart(config)
+        if self.config == config:  # restarted (a model that fails to build leaves its error instead)
+            self._show_import_notice(config, "simulating it: " + ", ".join(said))
+
+    def action_show_series(self, index: int) -> None:
+        """Show import series `index` in the views (the palette lists them)."""
+        if self.imported is None or not 0 <= index < len(self.imported.series):
+            return
+        self.imported.show(index)
+        self._show_import_notice(self.config, "press i to simulate it")
+        self.publish(Change.STEP)  # the views redraw with the series
+
+    def _show_import_notice(self, config: SimConfig, text: str) -> None:
+        assert self.imported is not None
+        count = len(self.imported.series)
+        which = f" (series {self.imported.shown + 1} of {count}: ctrl+p switches)" if count > 1 else ""
+        warnings = len(self.imported.warnings())
+        # The app hides the terminal: a warning the report would print is counted here.
+        warned = f" · {warnings:,} import warnings: specviz import without --open lists them" if warnings else ""
+        self.query_one(ControlPanel).show_notice(config, f"import {self.imported.name()}{which}: {text}{warned}")
+
     def action_focus_stream(self) -> None:
         self.query_one(TokenStream).focus()
 
@@ -543,7 +594,7 @@ class SpecvizApp(App[int]):
             "the target model checks them all in one pass, and a rule keeps a prefix so that "
             "the output follows the target's distribution exactly.",
             "## Keys",
-            keys_markdown(self.BINDINGS, KEY_NAMES),  # type: ignore[arg-type]
+            keys_markdown(self._bindings_shown(), KEY_NAMES),  # type: ignore[arg-type]
             "Every action is also in the command palette (`ctrl+p`). `tab` moves between "
             "the fields and the stream; `ctrl+q` quits from anywhere.",
             "## On screen",
@@ -561,13 +612,21 @@ class SpecvizApp(App[int]):
         from specviz.app.analysis_screen import VIEWS
 
         sections.extend(view.HELP for _, view, _, _ in VIEWS)
+        if self.imported is not None:
+            from specviz.app.widgets.imported_series import HELP as IMPORT_HELP
+
+            sections.append(IMPORT_HELP)
         sections.append(config_markdown(self.config))
         sections.append(reference)
         return "\n\n".join(sections)
 
+    def _bindings_shown(self) -> list[Binding | Any]:
+        """The bindings, without the import's key while no import is open."""
+        return [b for b in self.BINDINGS if self.imported is not None or getattr(b, "id", None) != "simulate_import"]
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for binding in self.BINDINGS:
+        for binding in self._bindings_shown():
             assert isinstance(binding, Binding)
             if binding.action == "focus_stream" or not binding.description:
                 continue  # esc, and the unlisted aliases
@@ -577,6 +636,15 @@ class SpecvizApp(App[int]):
                 f"key: {keys}",
                 lambda action=binding.action: self.run_action(action),
             )
+        if self.imported is not None and len(self.imported.series) > 1:
+            for index in range(len(self.imported.series)):
+                yield SystemCommand(
+                    # The palette reads a title as markup, and a log's label is data: every
+                    # bracket escaped (textual's escape() misses one after a non-tag "[31m").
+                    f"Import: show series {index + 1}, " + safe_line(self.imported.name(index)).replace("[", "\\["),
+                    "in the speedup and positions views; i then simulates it",
+                    lambda index=index: self.action_show_series(index),
+                )
 
     # ---- workers ---------------------------------------------------------------
 
@@ -628,10 +696,10 @@ class SpecvizApp(App[int]):
             self.post_message(RunFinished("autoplay"))
 
 
-def make_app(config: SimConfig, simulation: Any = None) -> SpecvizApp:
+def make_app(config: SimConfig, simulation: Any = None, imported: OpenedImport | None = None) -> SpecvizApp:
     """The app for `config`, driving `simulation` when given (a replay, or a run
-    built beforehand); used by run_app and tests."""
-    return SpecvizApp(config, simulation)
+    built beforehand), showing `imported` when given; used by run_app and tests."""
+    return SpecvizApp(config, simulation, imported)
 
 
 # Signals that close the app as its quit key does: Textual's shutdown leaves
@@ -646,9 +714,9 @@ def exit_on_signal(app: App, signum: int) -> None:
     app.exit(return_code=128 + signum)
 
 
-def run_app(config: SimConfig, simulation: Any = None) -> int:
+def run_app(config: SimConfig, simulation: Any = None, imported: OpenedImport | None = None) -> int:
     """Open the app; returns the process exit status."""
-    app = make_app(config, simulation)
+    app = make_app(config, simulation, imported)
     # The app runs on our own loop so the signals reach it through the loop
     # (add_signal_handler): the handler runs between callbacks, where
     # App.exit is safe, not at an arbitrary bytecode of the message loop.

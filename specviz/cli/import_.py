@@ -19,7 +19,7 @@ from specviz.cli.options import (
     print_json,
     wrap,
 )
-from specviz.engine.run.config import MAX_DRAFT_LENGTH
+from specviz.engine.run.config import MAX_DRAFT_LENGTH, SimConfig
 
 SUMMARY = "read an engine's speculative-decoding log or metrics and advise k"
 
@@ -29,6 +29,7 @@ EXAMPLES = """examples:
   specviz import vllm.log                     the figures, per-position rates and the advice on k
   specviz import vllm.log --draft-cost 0.05 --json
   specviz import vllm.log --cost-model llama3.1-8b-eagle-h100 --batch-size 16
+  specviz import vllm.log --open              the app: the log's curves beside the closed forms
 
 Piping works too: specviz run -n 5000 --emit vllm-prometheus | specviz import -
 """
@@ -77,6 +78,18 @@ def add_parser(commands: Commands) -> argparse.ArgumentParser:
         "alpha_iid (iid) (default: last)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
+    parser.add_argument(
+        "--open",
+        action="store_true",
+        help="open the app on the import: its per-position and speedup curves beside the closed forms "
+        "(views 3 and 1), and i starts a run set up from it (k from the log, alpha from alpha_iid)",
+    )
+    parser.add_argument(
+        "--series",
+        metavar="LABEL",
+        help="with --open, the series the app shows first, by its label or its number from 1 "
+        "(default: the first; the command palette switches)",
+    )
     add_simulation_options(parser, parts=("cost",))
     return parser
 
@@ -91,7 +104,14 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"invalid draft length -k: {k} (allowed: an integer from 1 to {MAX_DRAFT_LENGTH})")
     if args.files.count("-") > 1:
         raise UsageError("- (standard input) can be given once")
-    cost_model = cost_model_for(config_from_args(args))
+    if args.open and args.json:
+        raise UsageError("--open and --json do not go together: --open shows the import in the app")
+    if args.open and "-" in args.files:
+        raise UsageError("--open cannot read - (standard input): the app reads its keys there; save the log to a file")
+    if args.series is not None and not args.open:
+        raise UsageError("--series picks the series the app shows: use it with --open")
+    config = config_from_args(args)
+    cost_model = cost_model_for(config)
     formats = [args.format] if args.format else None
     results = []
     for path in args.files:
@@ -104,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
         except NoRecordError as error:
             raise UsageError(str(error)) from None
     data = summarise(results, cost_model, k, args.extrapolate)
+    if args.open:
+        return _open(config, data, args.series)
     if args.json:
         print_json(data)
         return 0
@@ -111,6 +133,18 @@ def run(args: argparse.Namespace) -> int:
 
     render_import(console(highlight=False), data)
     return 0
+
+
+def _open(config: SimConfig, data: dict[str, Any], series: str | None) -> int:
+    """The app on the import, at the series asked for; an unknown one is a usage error before the app starts."""
+    from specviz.cli.app import launch
+    from specviz.engine.io.importers.opened import OpenedImport, SeriesNotFound, find_series
+
+    try:
+        shown = 0 if series is None else find_series(data, series)
+    except SeriesNotFound as error:
+        raise UsageError(f"--series: {error}") from None
+    return launch(config, imported=OpenedImport(data, config.section("cost"), shown))
 
 
 def _stdin() -> Any:

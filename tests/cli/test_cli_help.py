@@ -75,14 +75,21 @@ def _markdown_examples(markdown: str) -> list[str]:
 
 def _opens_the_app(command: str) -> bool:
     argv = shlex.split(command)
-    return len(argv) == 1 or argv[1] not in cli.COMMANDS or argv[1] == "replay"
+    return (
+        len(argv) == 1
+        or argv[1] not in cli.COMMANDS
+        or argv[1] == "replay"
+        or (argv[1] == "import" and "--open" in argv)
+    )
 
 
 def _run_examples(commands: list[str], tmp_path, monkeypatch) -> list:
     """Run each command in `tmp_path`, in order; returns the configs the app was opened with."""
     monkeypatch.chdir(tmp_path)
     opened = []
-    monkeypatch.setattr(specviz.app, "run_app", lambda config, simulation=None: opened.append(config) or 0)
+    monkeypatch.setattr(
+        specviz.app, "run_app", lambda config, simulation=None, imported=None: opened.append(config) or 0
+    )
     from specviz.web.server import SpecvizServer
 
     served = []  # `specviz serve` examples check their options and would listen: they only record

@@ -170,7 +170,13 @@ def test_run_emit_piped_into_import_gives_back_the_run(fmt):
 
 
 def test_import_examples_work(tmp_path, monkeypatch):
+    import specviz.app
+
     monkeypatch.chdir(tmp_path)
+    opened = []  # the --open example records the import it would show, and opens nothing
+    monkeypatch.setattr(
+        specviz.app, "run_app", lambda config, simulation=None, imported=None: opened.append(imported) or 0
+    )
     commands = [
         line.strip().split("  ")[0] for line in cli_import.EXAMPLES.splitlines() if line.strip().startswith("specviz ")
     ]
@@ -179,3 +185,4 @@ def test_import_examples_work(tmp_path, monkeypatch):
         code, _, err = run_cli(*shlex.split(command)[1:])
         assert code == 0, f"{command}: {err}"
         assert err == ""
+    assert len(opened) == sum("--open" in command for command in commands) >= 1

@@ -47,6 +47,8 @@ CHOICE_FIELDS: tuple[tuple[str, str], ...] = (
     ("cost_model", "cost"),
 )
 LOSSY_MARK = "⚠ lossy"
+RESET_MARK = "↺"  # a notice: knobs a model switch put back
+IMPORT_MARK = "↓"  # a notice: values from an imported engine log
 # The cost field's value for the constant-ratio model (SimConfig.cost_model None).
 CONSTANT_RATIO = ""
 # A cost file's name is cut to this, so the cost row fits in 80 columns.
@@ -163,8 +165,9 @@ keyboard.
         self._marked: set[str] = set()
         self._replaying = False
         self._message: str | Content = HINT
-        # (config, text): what the last model switch reset, shown while that config is the run's.
-        self._notice: tuple[SimConfig, str] | None = None
+        # (config, text, mark): what the last model switch reset, or where an
+        # imported run came from; shown while that config is the run's.
+        self._notice: tuple[SimConfig, str, str] | None = None
 
     def compose(self) -> ComposeResult:
         # Few widgets on purpose: each costs its share of the first frame, so a
@@ -237,6 +240,12 @@ keyboard.
         self._errors[name] = safe_line(message)
         self._refresh_marks(latest=name)
 
+    def show_notice(self, config: SimConfig, text: str, mark: str = IMPORT_MARK) -> None:
+        """A line below the fields while `config` is the run's (the app's word
+        on where the values came from); the text is shown as it is, never as markup."""
+        self._notice = (config, safe_line(text), mark)
+        self._refresh_marks()
+
     @property
     def errors(self) -> dict[str, str]:
         return dict(self._errors)
@@ -260,7 +269,7 @@ keyboard.
             self.show_error(name, str(error))
             return
         self._errors.pop(name, None)
-        self._notice = (config, reset_notice(config, dropped)) if dropped else None
+        self._notice = (config, reset_notice(config, dropped), RESET_MARK) if dropped else None
         self._refresh_marks()
         if config != self._config:
             self.post_message(self.ConfigSubmitted(config))
@@ -310,7 +319,7 @@ keyboard.
             name = latest if latest in self._errors else next(iter(self._errors))
             text: str | Content = Content.from_markup("[b]✗[/b] $message", message=self._errors[name])
         elif self._notice is not None and self._notice[0] == self._config:
-            text = Content.from_markup("[b]↺[/b] $notice", notice=self._notice[1])
+            text = Content.from_markup("[b]$mark[/b] $notice", mark=self._notice[2], notice=self._notice[1])
         else:
             text = REPLAY_HINT if self._replaying else HINT
         if text != self._message:  # each update re-lays out the message

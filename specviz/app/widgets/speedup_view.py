@@ -11,6 +11,7 @@ from textual.widgets import Static
 from specviz.app.view_catalog import view_title
 from specviz.app.widgets.chart import Chart, theme_rgb
 from specviz.app.widgets.chart_view import ChartView
+from specviz.app.widgets.imported_series import draw_speedups, import_caption, imported_draft_lengths
 from specviz.app.widgets.stats_sidebar import priced_speedup
 from specviz.app.wording import counted
 from specviz.engine.analysis import theory
@@ -81,6 +82,7 @@ so its line is flat: choose a cost model to see the batch matter.
 
     def compose(self) -> ComposeResult:
         yield from super().compose()
+        yield from import_caption(self, self.NAME)
         yield Static(id="batch-caption", classes="view-caption")
         yield Chart(id="batch-chart")
 
@@ -97,6 +99,9 @@ so its line is flat: choose a cost model to see the batch matter.
         if alpha is None:
             self.update_caption(caption, "α is measured from the run: run a round (enter) to draw the curve.")
             self.update_caption(batch_caption_widget, "")
+            if draw_speedups(self, plt, simulation.cost_model, MAX_DRAFT_LENGTH, []):  # an import is drawn all the same
+                plt.xlabel("draft length k")
+                plt.ylabel("speedup ×")
             chart.refresh()
             batch_chart.refresh()
             return
@@ -107,7 +112,7 @@ so its line is flat: choose a cost model to see the batch matter.
 
         best = theory.best_draft_length_under(alpha, cost)
         best_k, best_speedup = best.k, best.speedup
-        k_max = min(MAX_DRAFT_LENGTH, max(10, 2 * max(k, best_k)))
+        k_max = min(MAX_DRAFT_LENGTH, max(10, 2 * max(k, best_k), imported_draft_lengths(self, cost)))
         ks = list(range(1, k_max + 1))
         curve = [speedup(j) for j in ks]
         plt.plot(ks, curve, color=theme_rgb(self, "primary"), label="theory S(k)", marker="braille")
@@ -149,6 +154,7 @@ so its line is flat: choose a cost model to see the batch matter.
                 text += f" (mean k {at:.2f}, {config.draft_policy} policy)"
         else:
             text += " · no round run yet"
+        draw_speedups(self, plt, cost, k_max, [*curve, best_speedup, *([measured] if stats.rounds else [])])
         plt.xticks(ks if k_max <= 16 else ks[::2])
         plt.xlim(0.5, k_max + 0.5)
         plt.xlabel("draft length k")
