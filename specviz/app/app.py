@@ -144,24 +144,6 @@ class SpecvizApp(App[int]):
             for name, key, title, does in VIEW_CATALOG
         ),
         Binding(
-            "less_than_sign",
-            "past_round(-1)",
-            "Back",
-            tooltip=f"Past rounds: step back a round (the last {CAPACITY} are kept; the run pauses)",
-            key_display="<",
-            group=PAST,
-            id="earlier_round",
-        ),
-        Binding(
-            "greater_than_sign",
-            "past_round(1)",
-            "Forward",
-            tooltip="Past rounds: step forward a round; past the newest, back to the run where it was",
-            key_display=">",
-            group=PAST,
-            id="later_round",
-        ),
-        Binding(
             "left_square_bracket",
             "draft_length(-1)",
             "k−",
@@ -196,6 +178,24 @@ class SpecvizApp(App[int]):
             key_display=".",
             group=ALPHA,
             id="raise_alpha",
+        ),
+        Binding(
+            "less_than_sign",
+            "past_round(-1)",
+            "Back",
+            tooltip=f"Past rounds: step back a round (the last {CAPACITY} are kept; the run pauses)",
+            key_display="<",
+            group=PAST,
+            id="earlier_round",
+        ),
+        Binding(
+            "greater_than_sign",
+            "past_round(1)",
+            "Forward",
+            tooltip="Past rounds: step forward a round; past the newest, back to the run where it was",
+            key_display=">",
+            group=PAST,
+            id="later_round",
         ),
     ]
 

@@ -200,7 +200,7 @@ shown: p comes with VERIFY.
     def _caption(self, simulation: Any, round_: Any, shown: Any, live: bool, width: int) -> Content:
         vocab = simulation.model.vocab
         drafted = len(round_.drafted)
-        where = f"Round {round_.index + 1:,}" + ("" if live else " (past: > returns to the run)")
+        where = f"Round {round_.index + 1:,}" + ("" if live else " (past)")
         if shown.token is not None:
             at = f"position {shown.position + 1} of {drafted + 1} (← →): x{_subscript(shown.position + 1)} "
             at += f"'{self._word(vocab, shown.token)}'"
