@@ -158,24 +158,6 @@ class SpecvizApp(App[int]):
             for name, key, title, does in VIEW_CATALOG
         ),
         Binding(
-            "less_than_sign",
-            "past_round(-1)",
-            "Back",
-            tooltip=f"Past rounds: step back a round (the last {CAPACITY} are kept; the run pauses)",
-            key_display="<",
-            group=PAST,
-            id="earlier_round",
-        ),
-        Binding(
-            "greater_than_sign",
-            "past_round(1)",
-            "Forward",
-            tooltip="Past rounds: step forward a round; past the newest, back to the run where it was",
-            key_display=">",
-            group=PAST,
-            id="later_round",
-        ),
-        Binding(
             "left_square_bracket",
             "draft_length(-1)",
             "k−",
@@ -213,6 +195,24 @@ class SpecvizApp(App[int]):
         ),
         # Unlisted: a step key once the run is complete says how to start again.
         Binding("space,enter,e,a", "run_complete", "", show=False, id="run_complete"),
+        Binding(
+            "less_than_sign",
+            "past_round(-1)",
+            "Back",
+            tooltip=f"Past rounds: step back a round (the last {CAPACITY} are kept; the run pauses)",
+            key_display="<",
+            group=PAST,
+            id="earlier_round",
+        ),
+        Binding(
+            "greater_than_sign",
+            "past_round(1)",
+            "Forward",
+            tooltip="Past rounds: step forward a round; past the newest, back to the run where it was",
+            key_display=">",
+            group=PAST,
+            id="later_round",
+        ),
     ]
 
     def __init__(self, config: SimConfig, simulation: Any = None, imported: OpenedImport | None = None) -> None:

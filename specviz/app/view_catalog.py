@@ -25,7 +25,7 @@ VIEW_CATALOG: tuple[ViewEntry, ...] = (
     ViewEntry("timeline", "4", "Timeline", "Timeline of draft and target passes, and k per round"),
     ViewEntry("lossless", "5", "Lossless", "Losslessness: emitted tokens against the target, live"),
     ViewEntry("compare", "6", "Compare", "Compare every method and draft policy"),
-    ViewEntry("distributions", "7", "p vs q", "p against q at one draft position: overlap, residual, marks"),
+    ViewEntry("distributions", "7", "p vs q", "Distributions p and q at one draft position: overlap, residual, marks"),
 )
 VIEW_NAMES = tuple(entry.name for entry in VIEW_CATALOG)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from specviz.app.recent_rounds import recent_rounds
+from specviz.app.round_choice import RoundChoice
 from specviz.app.widgets.round_view import RoundView
 from specviz.app.widgets.token_stream import TokenStream
 from specviz.engine.run.config import SimConfig
@@ -94,3 +96,25 @@ def test_the_round_table_shows_what_the_method_reads(method, fifth, sixth):
         assert f"u = {rejected[4]}" in caption
     else:
         assert float(rejected[5]) >= float(rejected[4])  # u >= p/q
+
+
+def test_the_round_choice_steps_within_the_window_and_clamps_the_position():
+    simulation = Simulation(SimConfig(target_length=400, seed=2))
+    record = recent_rounds(simulation)
+    choice = RoundChoice()
+    assert choice.cannot_step(simulation, -1) == "No completed round to step back to yet"
+    for _ in range(3):
+        simulation.finish_round()
+    assert choice.cannot_step(simulation, 1).startswith("Already at the run's own round")
+    choice.step(simulation, -1)
+    assert choice.past is record.past[-2] and choice.shown(simulation) == (record.past[-2], Phase.ACCEPT)
+    choice.step(simulation, -1)
+    assert choice.past.index == 0 and "oldest kept" in choice.cannot_step(simulation, -1)
+    # Only the run's current round still holds its distributions.
+    assert [len(r.dists) > 0 for r in record.past] == [False, False, True]
+    choice.choose_position(choice.past, Phase.ACCEPT, 99)
+    assert choice.position(choice.past, Phase.ACCEPT) == len(choice.past.drafted)
+    assert choice.chosen(record.past[-1], Phase.ACCEPT) is None  # chosen for one round only
+    choice.step(simulation, 1)
+    choice.step(simulation, 1)
+    assert choice.live and choice.shown(simulation) == (simulation.current, Phase.ACCEPT)

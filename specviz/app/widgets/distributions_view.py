@@ -14,6 +14,7 @@ from textual.widgets import Static
 from specviz.app.round_choice import choice_of
 from specviz.app.view_catalog import view_title
 from specviz.app.widgets.analysis_view import AnalysisView
+from specviz.engine.analysis.distributions import TOP_TOKENS, position_distributions, position_dists
 from specviz.engine.safe_text import printable
 
 # The bar characters carry the meaning without colour.
@@ -26,8 +27,7 @@ VERDICT_STYLES = {
     "skipped": "$text-muted",
     "pending": "italic $text-secondary",
 }
-TOP_TOKENS = 12  # listed by likelihood where the height allows (engine.analysis.distributions.TOP_TOKENS)
-MIN_TOKENS = 3
+MIN_TOKENS = 3  # listed by likelihood however short the terminal (TOP_TOKENS where the height allows)
 POSITION = Binding.Group("Position", compact=True)
 MAX_BAR = 64  # cells for the largest mass: wider bars read no better
 
@@ -104,9 +104,10 @@ class DistributionsView(AnalysisView, can_focus=True):
 (`←` `→` pick the position, as does a click on a row of the round table; `<`
 `>` pick the round): the most likely tokens of p and q (the top 12 by
 max(p, q); fewer on a short terminal) and every other token summed in one
-`other` row. Each bar is the overlap min(p, q) `█` (the chance a draft is
-kept there, summed: β = Σ min(p, q), TV = 1 − β) and above it the part of p
-over q `▓` or of q over p `░`. Marks: `x` the draft, with `✓` kept, `✗`
+`other` row. Each bar is the overlap min(p, q) `█` (summed over the
+vocabulary, β = Σ min(p, q) is the chance speculative sampling keeps a draft
+x ~ q here; TV = 1 − β) and above it the part of p over q `▓` or of q over
+p `░`. Marks: `x` the draft, with `✓` kept, `✗`
 rejected, `·` skipped, `?` not yet tested; `»` the correction; `+` the bonus;
 `^` argmax p (greedy); `y` the y ~ p drawn with u (sample-match); `┊` the
 threshold min(ε, δ·exp(−H(p))) a draft's p(x) must exceed (typical). After a
@@ -184,8 +185,6 @@ shown: p comes with VERIFY.
         legend.update(key)
 
     def _compute(self, simulation: Any, round_: Any, phase: Any, position: int, top: int) -> Any:
-        from specviz.engine.analysis.distributions import position_distributions, position_dists
-
         key = (id(simulation), id(round_), round_.index, phase, position, top)
         if self._computed is not None and self._computed[0] == key:
             return self._computed[1]
@@ -200,7 +199,7 @@ shown: p comes with VERIFY.
     def _caption(self, simulation: Any, round_: Any, shown: Any, live: bool, width: int) -> Content:
         vocab = simulation.model.vocab
         drafted = len(round_.drafted)
-        where = f"Round {round_.index + 1:,}" + ("" if live else " (past: > returns to the run)")
+        where = f"Round {round_.index + 1:,}" + ("" if live else " (past)")
         if shown.token is not None:
             at = f"position {shown.position + 1} of {drafted + 1} (← →): x{_subscript(shown.position + 1)} "
             at += f"'{self._word(vocab, shown.token)}'"

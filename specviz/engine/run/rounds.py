@@ -67,7 +67,9 @@ class Round:
     bonus: int | None = None
     completed: bool = False
     # Not part of the record: per position (drafted + 1 entries) the
-    # distributions used, kept so a view can show p and q without recomputing.
+    # distributions used, kept so a view can show p and q without recomputing
+    # (a round kept after it completed may drop them: ModelPair.round_dists
+    # looks them up again).
     dists: list[ContextDists] = field(default_factory=list, repr=False, compare=False)
 
     # Written out (not generated) because the engine makes one Round per round
