@@ -314,6 +314,8 @@ keyboard.
         """Describe the focused choice, else the method: its current option in
         the engine's words, on the strategy row (cut to fit) and, while the
         choice has focus, whole on the message line."""
+        if not self.is_attached:
+            return  # called after a refresh that came as the app closed
         focused = self._focused_choice()
         name = focused or "method"
         value = self.query_one(f"#input-{name}", ChoiceField).value
