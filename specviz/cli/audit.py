@@ -32,6 +32,16 @@ EXAMPLES = """examples:
 
 # The audit ignores -n (see the description); the generic help would say otherwise.
 REDESCRIBED = {"target_length": ("not used: each sample runs full rounds of k drafts until M tokens are out", None)}
+# Flags an audit does not read, and why (said in a note when one is given).
+UNPRICED = "an audit counts tokens and prices no pass"
+NOT_READ = {
+    "target_length": "each sample runs full rounds of k drafts until --tokens M are out",
+    "draft_cost": UNPRICED,
+    "target_pass_ms": UNPRICED,
+    "verify_overhead": UNPRICED,
+    "cost_model": UNPRICED,
+    "context_length": UNPRICED,
+}
 
 
 def add_parser(commands: Commands) -> argparse.ArgumentParser:
@@ -96,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.context is not None and hasattr(args, "prompt"):
         raise ConfigError("context", args.context, "either --context or --prompt, not both (they name the same text)")
-    config = config_from_args(args)
+    config = config_from_args(args, NOT_READ)
     if args.context is not None:
         config = config.replace(prompt=args.context)
     samples = parse_samples(args.samples)

@@ -91,7 +91,8 @@ def add_parser(commands: Commands) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     audit_samples = parse_audit_samples(args.audit_samples)
-    config = config_from_args(args)
+    # Without --method (--draft-policy) every method (policy) runs: each one's own knobs are read.
+    config = config_from_args(args, every=[name for name in ("method", "draft_policy") if not hasattr(args, name)])
     if not hasattr(args, "target_length"):
         config = config.replace(target_length=DEFAULT_TARGET_LENGTH)
     plan = comparison_plan(

@@ -13,7 +13,7 @@ import json
 import math
 import sys
 import textwrap
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 
 from specviz.engine import catalog
@@ -92,6 +92,15 @@ SIMULATION_OPTIONS: list[tuple[tuple[str, ...], str, str]] = [
         f"cached tokens per sequence each pass attends to (L), 0 to {MAX_CONTEXT_LENGTH:,}",
     ),
 ]
+
+# Knobs that only one verification method or one draft-length policy reads:
+# knob -> (the field that chooses, the choice that reads it). Given with
+# another choice they do nothing, and the command says so (unread_flag_notes).
+CHOICE_KNOBS: dict[str, tuple[str, str]] = {
+    "typical_epsilon": ("method", "typical"),
+    "typical_delta": ("method", "typical"),
+    "confidence_threshold": ("draft_policy", "confidence"),
+}
 
 # Flags the constant-ratio cost model reads, which a --cost-model replaces.
 CONSTANT_RATIO_FLAGS = ("draft_cost", "target_pass_ms", "verify_overhead")
@@ -220,9 +229,47 @@ def given_simulation_flags(args: argparse.Namespace) -> list[str]:
     return [flags[-1] for flags, field_name, _ in SIMULATION_OPTIONS if hasattr(args, field_name)]
 
 
-def config_from_args(args: argparse.Namespace) -> SimConfig:
+#: What a command does not read, by SimConfig field: {field: why}, or a function of the config giving it.
+NotRead: TypeAlias = "Mapping[str, str] | Callable[[SimConfig], Mapping[str, str]]"
+
+
+def _long_flag(field_name: str) -> str:
+    return next(flags[-1] for flags, name, _ in SIMULATION_OPTIONS if name == field_name)
+
+
+def unread_flag_notes(
+    args: argparse.Namespace, config: SimConfig, not_read: NotRead | None = None, every: Collection[str] = ()
+) -> list[str]:
+    """One note per simulation flag given that the command will not read: the
+    fields in `not_read`, and the knobs of CHOICE_KNOBS whose method or policy
+    is not the chosen one (unless the command runs `every` choice of that
+    field: compare runs every method). A flag the model pair does not read is
+    refused instead (config_from_args)."""
+    unread = not_read(config) if callable(not_read) else (not_read or {})
+    notes = []
+    for _, field_name, _ in SIMULATION_OPTIONS:
+        if not hasattr(args, field_name):
+            continue
+        flag = _long_flag(field_name)
+        if field_name in unread:
+            notes.append(f"{flag} is not read: {unread[field_name]}")
+        elif field_name in CHOICE_KNOBS:
+            chooser, reader = CHOICE_KNOBS[field_name]
+            chosen = getattr(config, chooser)
+            if chooser not in every and chosen != reader:
+                notes.append(
+                    f"{flag} is read only by {_long_flag(chooser)} {reader}; it does nothing with {chosen} "
+                    f"(add {_long_flag(chooser)} {reader}, or leave {flag} out)"
+                )
+    return notes
+
+
+def config_from_args(
+    args: argparse.Namespace, not_read: NotRead | None = None, every: Collection[str] = ()
+) -> SimConfig:
     """SimConfig from the flags given; raises ConfigError, also for a flag the chosen model pair does not
-    read (even one given its default value), or UsageError for flags that do not go together."""
+    read (even one given its default value), or UsageError for flags that do not go together. Prints a
+    note on stderr for each flag given that the command will not read (unread_flag_notes)."""
     if hasattr(args, "cost_model"):
         clash = next((name for name in CONSTANT_RATIO_FLAGS if hasattr(args, name)), None)
         if clash is not None:
@@ -235,6 +282,10 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
     }
     config = config_from_text(SimConfig(), given)
     check_model_reads(config, given)
+    command = getattr(args, "command", None)
+    for note in unread_flag_notes(args, config, not_read, every):
+        # A note, not an error: the result is right, the flag just changes nothing.
+        print(f"specviz{' ' + command if command else ''}: note: {safe_line(note)}", file=sys.stderr)
     return config
 
 

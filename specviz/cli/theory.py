@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 
 from specviz.cli.options import Commands, add_simulation_options, config_from_args, console, print_json, wrap
-from specviz.engine.run.config import MAX_DRAFT_COST, MAX_DRAFT_LENGTH, ConfigError, starting_draft_length
+from specviz.engine.catalog import model_sets_alpha
+from specviz.engine.run.config import (
+    BATCH_TABLE_POLICY,
+    MAX_DRAFT_COST,
+    MAX_DRAFT_LENGTH,
+    ConfigError,
+    SimConfig,
+    starting_draft_length,
+)
 
 SUMMARY = "closed forms for i.i.d. acceptance"
 
@@ -43,12 +51,39 @@ def add_parser(commands: Commands) -> argparse.ArgumentParser:
     return parser
 
 
+# What the closed forms never read: they take alpha, k and the cost options only.
+CLOSED_FORMS = "the closed forms take only alpha, k and the cost options"
+NOT_READ = {
+    "seed": CLOSED_FORMS + " (no run, no random numbers)",
+    "target_length": CLOSED_FORMS + " (per round, for any length)",
+    "method": CLOSED_FORMS + " (speculative sampling's i.i.d. acceptance); `specviz run --method` measures one",
+    "prompt": CLOSED_FORMS,
+    "corpus": CLOSED_FORMS,
+    "temperature": CLOSED_FORMS,
+    "top_k": CLOSED_FORMS,
+    "top_p": CLOSED_FORMS,
+    "confidence_threshold": CLOSED_FORMS + " (a fixed k every round)",
+    "typical_epsilon": CLOSED_FORMS,
+    "typical_delta": CLOSED_FORMS,
+}
+
+
+def not_read(config: SimConfig) -> dict[str, str]:
+    """NOT_READ, and the model pair and the policy where the closed forms ignore them."""
+    unread = dict(NOT_READ)
+    if not model_sets_alpha(config.model):
+        unread["model"] = f"the closed forms take alpha from -a; the {config.model} pair's is measured by a run"
+    if config.draft_policy != BATCH_TABLE_POLICY:
+        unread["draft_policy"] = CLOSED_FORMS + " (a fixed k every round)"
+    return unread
+
+
 def run(args: argparse.Namespace) -> int:
     from specviz.engine.analysis import theory
     from specviz.engine.analysis.cost import cost_model_for
     from specviz.engine.run.config import parse_float, parse_int
 
-    config = config_from_args(args)
+    config = config_from_args(args, not_read)
     k_max = parse_int("k_max", args.k_max)
     if not 1 <= k_max <= MAX_DRAFT_LENGTH:
         raise ConfigError("k_max", k_max, f"an integer from 1 to {MAX_DRAFT_LENGTH}")

@@ -31,7 +31,7 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
     (
         "α (alpha)",
         "the acceptance rate: the mean of β over the contexts a run meets. The synthetic pair sets it (`-a`); "
-        "the n-gram pair's is measured (the sidebar's α = mean Σmin(p,q)).",
+        "the n-gram pair's is measured: empirical α, the mean of β over the positions where a draft was tested.",
     ),
     ("c", "the cost of one draft forward pass divided by the cost of one target forward pass (`--draft-cost`)."),
     (

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
@@ -93,6 +93,23 @@ def choice_options(name: str, config: SimConfig | None = None) -> list[tuple[str
     return [(option, option) for option in (model_names() if name == "model" else policy_names())]
 
 
+# The choices whose current option the panel describes in the engine's words.
+DESCRIBED = ("method", "draft_policy")
+
+
+def choice_description(name: str, value: str) -> str:
+    """The engine's one-line description of option `value` of the method or
+    policy field (its class's `description`). Imports the engine, numpy with
+    it: the panel asks only after the first frame."""
+    if name == "method":
+        from specviz.engine.verification.methods import method_class
+
+        return method_class(value).description
+    from specviz.engine.drafting.policies import policy_class
+
+    return policy_class(value).description
+
+
 HINT = "Enter applies an edit and restarts the run · Esc returns to the stream"
 REPLAY_HINT = "Replaying a recorded run · an edit (or r) starts a fresh simulation"
 
@@ -168,6 +185,9 @@ keyboard.
         # (config, text, mark): what the last model switch reset, or where an
         # imported run came from; shown while that config is the run's.
         self._notice: tuple[SimConfig, str, str] | None = None
+        # The described choice's "option: description" while it has focus, for the message line.
+        self._description: str | None = None
+        self._described: str | None = None  # what the strategy row's description shows, once known
 
     def compose(self) -> ComposeResult:
         # Few widgets on purpose: each costs its share of the first frame, so a
@@ -187,6 +207,8 @@ keyboard.
         with Horizontal(id="strategy"):
             yield choices["method"]
             yield choices["draft_policy"]
+            # Filled after the first frame: the descriptions live in the engine's classes (numpy).
+            yield Static("", id="strategy-description", markup=False)
         with Horizontal(id="cost"):
             for name, label in TEXT_FIELDS:
                 if name not in FIRST_ROW:
@@ -201,6 +223,9 @@ keyboard.
         if name == "draft_cost" and self._config.cost_model is not None:
             field.disabled, field.tooltip = True, C_UNUSED
         yield field
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._describe)
 
     # ---- what the App calls ------------------------------------------------
 
@@ -232,6 +257,8 @@ keyboard.
         if method.has_class("-lossy") == method_is_lossless(config.method):
             method.set_class(not method_is_lossless(config.method), "-lossy")
         self._errors.clear()
+        if self._described is not None:  # once the first frame is out
+            self._describe()
         self._refresh_marks()
 
     def show_error(self, name: str, message: str) -> None:
@@ -291,10 +318,47 @@ keyboard.
         name = self._field_of(event.choice_field)  # model, method or draft_policy
         if event.value != field_text(self._config, name) or name in self._errors:
             self._apply(name, event.value)
+        if name in DESCRIBED and self._described is not None:
+            self._describe()
 
     @staticmethod
     def _field_of(widget: Input | ChoiceField) -> str:
         return (widget.id or "").removeprefix("input-")
+
+    # ---- descriptions ------------------------------------------------------------
+
+    def _focused_choice(self) -> str | None:
+        """The described choice (method or policy) that has focus, if one has."""
+        focused = self.screen.focused if self.is_attached else None
+        if isinstance(focused, ChoiceField) and self._field_of(focused) in DESCRIBED:
+            return self._field_of(focused)
+        return None
+
+    def _describe(self) -> None:
+        """Describe the focused choice, else the method: its current option in
+        the engine's words, on the strategy row (cut to fit) and, while the
+        choice has focus, whole on the message line."""
+        if not self.is_attached:
+            return  # called after a refresh that came as the app closed
+        focused = self._focused_choice()
+        name = focused or "method"
+        value = self.query_one(f"#input-{name}", ChoiceField).value
+        text = f"{value}: {choice_description(name, value)}"
+        if text != self._described:
+            self._described = text
+            self.query_one("#strategy-description", Static).update(text)
+        description = text if focused is not None else None
+        if description != self._description:
+            self._description = description
+            self._refresh_marks()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if self._described is not None:
+            self._describe()
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        if self._described is not None:
+            self.call_after_refresh(self._describe)  # focus has moved on by then
 
     def _refresh_marks(self, latest: str | None = None) -> None:
         for name, label in TEXT_FIELDS:
@@ -320,9 +384,12 @@ keyboard.
             text: str | Content = Content.from_markup("[b]✗[/b] $message", message=self._errors[name])
         elif self._notice is not None and self._notice[0] == self._config:
             text = Content.from_markup("[b]$mark[/b] $notice", mark=self._notice[2], notice=self._notice[1])
+        elif self._description is not None:
+            text = self._description
         else:
             text = REPLAY_HINT if self._replaying else HINT
         if text != self._message:  # each update re-lays out the message
             self._message = text
             message.update(text)
         message.set_class(bool(self._errors), "-error")
+        message.set_class(not self._errors and self._description is not None, "-describing")
