@@ -406,7 +406,7 @@ class SpecvizApp(App[int]):
 
     def _typing(self) -> bool:
         """Whether a text field of the control panel has focus (not the palette's)."""
-        focused = self.focused
+        focused = self.focused if self.screen_stack else None  # no screen yet: nothing has focus
         return isinstance(focused, Input) and any(isinstance(node, ControlPanel) for node in focused.ancestors)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -415,7 +415,8 @@ class SpecvizApp(App[int]):
             # the edit): the footer offers only what works there.
             return action == "focus_stream" or parameters == ("field",)
         if action == "focus_stream":
-            return isinstance(self.focused, ChoiceField)  # leave a choice; nothing to leave elsewhere
+            # leave a choice; nothing to leave elsewhere (nor before the first screen)
+            return bool(self.screen_stack) and isinstance(self.focused, ChoiceField)
         if action == "run_complete":
             return self._complete()
         if action in ("step", "finish_round", "run_to_end", "toggle_autoplay"):
