@@ -81,8 +81,13 @@ _CONFIG_KEYS = tuple(f.name for f in dataclasses.fields(SimConfig))
 # The knobs that came with version 2 (the batch-aware cost model and the
 # batch-table policy): a version 1 run had their defaults (the constant-ratio
 # model at batch 1, no table), so a version 1 header lacks them and must.
+# The token-tree knobs came later still, without a new version: a header
+# that lacks them recorded a chain, whose tree knobs had their defaults.
+_TREE_KEYS = ("tree_width", "tree_sampling", "tree_shape", "tree_budget", "tree_threshold")
 _CONFIG_KEYS_V1 = tuple(
-    name for name in _CONFIG_KEYS if name not in ("cost_model", "batch_size", "context_length", "k_by_batch_size")
+    name
+    for name in _CONFIG_KEYS
+    if name not in ("cost_model", "batch_size", "context_length", "k_by_batch_size") + _TREE_KEYS
 )
 _HEADER_KEYS = {
     1: ("format", "version", "config", "vocab_size"),
@@ -293,6 +298,11 @@ class TraceWriter:
     """
 
     def __init__(self, path: str, simulation: Simulation, force: bool = False):
+        if simulation.tree is not None:
+            raise TraceError(
+                f"cannot write trace {path}: a trace records chain rounds, and this run drafts a token tree "
+                "(leave out --trace, or the tree options)"
+            )
         check_writable(path, force)
         self.path = path
         self.force = force
@@ -534,7 +544,7 @@ def _parse_header(path: str, line: bytes) -> Trace:
     if not _is_int(vocab_size) or vocab_size < 1:
         raise TraceError(f"trace {path} is corrupt: its header has no vocabulary size")
     recorded = _CONFIG_KEYS if version >= 2 else _CONFIG_KEYS_V1
-    missing = [name for name in recorded if name not in config_data]
+    missing = [name for name in recorded if name not in config_data and name not in _TREE_KEYS]
     unknown = [name for name in config_data if name not in recorded]
     if unknown and unknown[0] in _CONFIG_KEYS:
         raise TraceError(
