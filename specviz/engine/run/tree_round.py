@@ -189,6 +189,11 @@ class TreeRunStats(RunStats):
             self.shapes_left_out += 1
 
     @property
+    def skipped(self) -> int:
+        """Nodes never tried: below a rejected node, or after a kept sibling."""
+        return self.drafted - sum(sum(row) for row in self.tried_by_depth_rank)
+
+    @property
     def nodes_per_pass(self) -> float | None:
         """Nodes the target verified per pass (every node is scored)."""
         return self.drafted / self.rounds if self.rounds else None

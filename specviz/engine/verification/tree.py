@@ -75,7 +75,7 @@ class TreeMethod(VerificationMethod):
 class RecursiveRejectionSampling(TreeMethod):
     name = "speculative"
     lossless = True
-    lossless_against = AGAINST_TARGET
+    lossless_against: str | None = AGAINST_TARGET
     keeps_when = "u < p_t/q_t"
     description = (
         "recursive rejection sampling: accept child x with min(1, p(x)/q_t(x)); after a rejection "
