@@ -61,7 +61,7 @@ from specviz.engine.models import corpus as corpora
 from specviz.engine.models.pair import ModelPair, build_model
 
 # TraceError lives in config.py (numpy-free, for the command line); importable from here too.
-from specviz.engine.run.config import MAX_DRAFT_LENGTH, ConfigError, SimConfig, TraceError
+from specviz.engine.run.config import MAX_DRAFT_LENGTH, TREE_FIELDS, ConfigError, SimConfig, TraceError
 from specviz.engine.run.random import UniformSource
 from specviz.engine.run.rounds import Phase, Round
 from specviz.engine.run.simulation import Simulation
@@ -83,7 +83,7 @@ _CONFIG_KEYS = tuple(f.name for f in dataclasses.fields(SimConfig))
 # model at batch 1, no table), so a version 1 header lacks them and must.
 # The token-tree knobs came later still, without a new version: a header
 # that lacks them recorded a chain, whose tree knobs had their defaults.
-_TREE_KEYS = ("tree_width", "tree_sampling", "tree_shape", "tree_budget", "tree_threshold")
+_TREE_KEYS = TREE_FIELDS
 _CONFIG_KEYS_V1 = tuple(
     name
     for name in _CONFIG_KEYS

@@ -342,6 +342,8 @@ TREE_SHAPE_RULE = (
 )
 
 TreePath = tuple[int, ...]
+# The SimConfig fields of token trees (a command that sweeps or prices chains only refuses them).
+TREE_FIELDS = ("tree_width", "tree_sampling", "tree_shape", "tree_budget", "tree_threshold")
 
 
 def is_tree(config: SimConfig) -> bool:
