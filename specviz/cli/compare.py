@@ -42,8 +42,8 @@ EXAMPLES = """examples:
   specviz compare --json                           rows and config as JSON
   specviz compare --model ngram -n 300 --audit-samples 500
                                                    real n-gram models, quickly
-  specviz compare --method speculative --draft-policy fixed --trees -k 4 -n 200 --audit-samples 200
-                                                   also the chain of k against trees of k nodes
+  specviz compare --method speculative --trees -k 4 -n 200 --audit-samples 200
+                                                   chain vs trees of k nodes
 """
 
 SUMMARY = "every method and draft policy side by side"

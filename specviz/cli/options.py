@@ -102,8 +102,8 @@ SIMULATION_OPTIONS: list[tuple[tuple[str, ...], str, str]] = [
     (
         ("--tree-sampling",),
         "tree_sampling",
-        "token tree: how a node's children are picked: iid (from q, with replacement), distinct "
-        "(without replacement), top (the top-w of q, verified by the target-only rule)",
+        "token tree: a node's children drawn from q with replacement, without replacement, or the top-w of q, "
+        "verified by the target-only rule",
     ),
     (
         ("--tree-shape",),
@@ -113,13 +113,13 @@ SIMULATION_OPTIONS: list[tuple[tuple[str, ...], str, str]] = [
     (
         ("--tree-budget",),
         "tree_budget",
-        f"token tree: a dynamic tree (EAGLE-2) of at most N nodes, 1 to {MAX_TREE_NODES:,}, grown by the product "
-        "of q along each path, at most --tree-width children a node and k deep (0 = off)",
+        f"token tree: a dynamic tree of at most N nodes, 0 (off) to {MAX_TREE_NODES:,}, grown as EAGLE-2 grows it "
+        "by the product of q along each path, at most --tree-width children a node and k deep",
     ),
     (
         ("--tree-threshold",),
         "tree_threshold",
-        "token tree: accept with min(1, p/(T q)), T from 0.01 to 1; below 1 LOSSY (SGLang's relaxed thresholds)",
+        "token tree: accept with min[1, p/T q_t], T from 0.01 to 1; below 1 LOSSY, as SGLang's relaxed thresholds",
     ),
 ]
 
