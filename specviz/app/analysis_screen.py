@@ -25,6 +25,7 @@ from specviz.app.widgets.lossless_view import LosslessView
 from specviz.app.widgets.position_view import PositionView
 from specviz.app.widgets.speedup_view import SpeedupView
 from specviz.app.widgets.timeline_view import TimelineView
+from specviz.app.widgets.tree_view import TreeView
 
 _VIEW_CLASSES: dict[str, type[AnalysisView]] = {
     "speedup": SpeedupView,
@@ -33,6 +34,7 @@ _VIEW_CLASSES: dict[str, type[AnalysisView]] = {
     "timeline": TimelineView,
     "lossless": LosslessView,
     "compare": ComparisonView,
+    "tree": TreeView,
 }
 # (name, view class, key, what the key does), in the catalog's order
 VIEWS: tuple[tuple[str, type[AnalysisView], str, str], ...] = tuple(

@@ -32,7 +32,7 @@ from specviz.app.recent_rounds import recent_rounds
 from specviz.app.view import Change, SimulationView
 from specviz.app.view_catalog import VIEW_CATALOG
 from specviz.app.widgets import STYLESHEETS
-from specviz.app.widgets.control_panel import ControlPanel, cost_label, method_label
+from specviz.app.widgets.control_panel import ControlPanel, cost_label, method_label, tree_label
 from specviz.app.widgets.phase_indicator import PhaseIndicator
 from specviz.app.widgets.round_view import RoundView
 from specviz.app.widgets.run_status import RunStatus
@@ -302,7 +302,7 @@ class SpecvizApp(App[int]):
         if config.batch_size != 1:
             pricing += f" b={config.batch_size:,}"
         self.sub_title = (
-            f"{config.model} pair · {method_label(config.method)}{policy} · k={config.draft_length} "
+            f"{config.model} pair · {method_label(config.method)}{policy}{tree_label(config)} · k={config.draft_length} "
             f"α={config.acceptance_rate:g} n={config.target_length:,} {pricing} seed={config.seed}"
         )
         self.query_one(ControlPanel).show_config(

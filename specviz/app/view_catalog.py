@@ -25,6 +25,7 @@ VIEW_CATALOG: tuple[ViewEntry, ...] = (
     ViewEntry("timeline", "4", "Timeline", "Timeline of draft and target passes, and k per round"),
     ViewEntry("lossless", "5", "Lossless", "Losslessness: emitted tokens against the target, live"),
     ViewEntry("compare", "6", "Compare", "Compare every method and draft policy"),
+    ViewEntry("tree", "8", "Tree", "The current round's token tree: candidates, verdicts, residuals"),
 )
 VIEW_NAMES = tuple(entry.name for entry in VIEW_CATALOG)
 

@@ -13,6 +13,7 @@ from textual.widgets import Static
 from specviz.app.analysis_screen import VIEW_NAMES, AnalysisScreen
 from specviz.app.context_counts import counts_for
 from specviz.app.recent_rounds import recent_rounds
+from specviz.app.view_catalog import VIEW_CATALOG
 from specviz.app.widgets.comparison_view import ComparisonView
 from specviz.app.widgets.lossless_view import LosslessView
 from specviz.app.widgets.timeline_view import pass_layout
@@ -22,7 +23,7 @@ from specviz.engine.run.simulation import Simulation
 from tests.app.conftest import SIZE, build_app, run_from_palette, settle
 from tests.budget import LONG
 
-KEYS = dict(zip(VIEW_NAMES, "123456"))
+KEYS = {entry.name: entry.key for entry in VIEW_CATALOG}
 
 
 def caption(app, name: str) -> str:

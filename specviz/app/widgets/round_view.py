@@ -109,7 +109,47 @@ when every draft was kept, the `+` bonus token drawn from p at position k+1.
 
     # ---- content -----------------------------------------------------------
 
+    def _tree_rows(self, simulation: Any, current: Any, phase: Phase) -> list[tuple[Cell, ...]]:
+        """A tree round as its walk: the first candidates while pending, then
+        every node tried, in order (# is the depth; q and p are q_t and p_t)."""
+        vocab = simulation.model.vocab
+        verified, decided = phase is not Phase.DRAFT, phase is Phase.ACCEPT
+        if decided:
+            shown = list(current.tried)
+        else:
+            shown, node = [], -1
+            while current.children[node]:
+                node = current.children[node][0]
+                shown.append(node)
+        verdicts = dict(zip(current.tried, current.verdicts))
+        rows = []
+        for node in shown:
+            q, p = current.drawn_probs[node], current.residual_probs[node] if verified else 0.0
+            word = vocab[current.drafted[node]] + (f" #{current.ranks[node] + 1}" if current.ranks[node] else "")
+            if not decided:
+                u, verdict = PENDING, ("? pending", "italic $text-secondary")
+            else:
+                u = f"{current.draws[current.slot_count + current.slots[node]]:.3f}"
+                verdict = ("✓ kept", "bold $text-success") if verdicts[node] else ("✗ rejected", "bold $text-error")
+            rows.append(
+                (
+                    str(current.depths[node]),
+                    word,
+                    f"{q:.3f}",
+                    f"{p:.3f}" if verified else PENDING,
+                    _ratio_text(p / q if q > 0 else float("inf")) if verified else PENDING,
+                    u,
+                    verdict,
+                )
+            )
+        if decided and current.final_token is not None:
+            verdict = ("» correction", "bold $text-warning") if current.rejected else ("+ bonus", "bold $text-primary")
+            rows.append((str(current.accepted + 1), vocab[current.final_token], "", "", "", "", verdict))
+        return rows
+
     def _rows(self, simulation: Any, current: Any, phase: Phase) -> list[tuple[Cell, ...]]:
+        if hasattr(current, "path"):  # a token tree's round
+            return self._tree_rows(simulation, current, phase)
         vocab = simulation.model.vocab
         verified = phase is not Phase.DRAFT
         decided = phase is Phase.ACCEPT
@@ -138,7 +178,20 @@ when every draft was kept, the `+` bonus token drawn from p at position k+1.
             rows.append((str(position), vocab[current.final_token], "", "", "", "", verdict))
         return rows
 
+    def _tree_caption(self, current: Any, phase: Phase) -> Content:
+        levels = current.draft_passes
+        if phase is Phase.DRAFT:
+            text = f"A tree of {current.nodes} nodes in {levels} levels, one draft pass a level. Next: VERIFY."
+        elif phase is Phase.VERIFY:
+            text = f"One target pass scored all {current.nodes} nodes. Next: ACCEPT, walking from the root."
+        else:
+            end = "every child of the last kept node rejected" if current.rejected else "a kept leaf, then the bonus"
+            text = f"Tried {len(current.tried)} nodes: kept {current.accepted}, {end}."
+        return Content.assemble((f"{phase.label} ", "bold"), text, (" View 8 draws the whole tree.", "$text-muted"))
+
     def _caption(self, simulation: Any, current: Any, phase: Phase) -> Content:
+        if hasattr(current, "path"):  # a token tree's round
+            return self._tree_caption(current, phase)
         drafted = len(current.drafted)
         plural = "" if drafted == 1 else "s"
         if phase is Phase.DRAFT:
