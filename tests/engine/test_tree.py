@@ -331,3 +331,52 @@ def test_bad_tree_settings_are_refused_in_one_line(changes, words):
         SimConfig(**changes)
     message = str(caught.value)
     assert words in message and "\n" not in message
+
+
+# ---- cost, compare rows, traces -----------------------------------------------------------
+
+
+def test_a_tree_pass_is_charged_by_its_nodes_and_a_draft_pass_per_level():
+    config = SimConfig(tree_width=3, draft_length=2, target_length=300, verify_overhead=0.05, draft_cost=0.1)
+    simulation = Simulation(config)
+    simulation.run()
+    stats, cost = simulation.stats, simulation.cost()
+    assert stats.draft_passes == sum(level * count for level, count in enumerate(stats.drafted_histogram))
+    assert stats.drafted > 3 * stats.draft_passes  # nodes, not levels, are verified
+    assert cost.target_ms == pytest.approx(config.target_pass_ms * (stats.rounds + 0.05 * stats.drafted))
+    assert cost.draft_ms == pytest.approx(config.target_pass_ms * 0.1 * stats.draft_passes)
+    model = simulation.cost_model
+    assert model.tree_round_units(5, 5) == model.round_units(5)  # the chain is the tree (k, k)
+    assert model.tree_round_units(2, 12) == pytest.approx(2 * 0.1 + 1 + 0.05 * 12)
+
+
+def test_compare_sets_the_chain_against_trees_of_as_many_nodes():
+    from specviz.engine.analysis.compare import compare, tree_plan
+
+    config = SimConfig(draft_length=6, target_length=200)
+    labels = [label for label, _ in tree_plan(config)]
+    assert labels[0] == "chain, k = 6" and any("EAGLE-2" in label for label in labels)
+    assert "full w = 2, depth 2" in labels  # 6 nodes exactly; -k 5 would have none
+    assert not any(label.startswith("full") for label, _ in tree_plan(config.replace(draft_length=5)))
+    rows = compare(config, plan=[("speculative", "fixed")], audit_samples=0, tree_rows=True)["tree_rows"]
+    assert [row["drafting"] for row in rows] == labels
+    for row in rows:
+        assert 5.0 <= row["nodes_per_pass"] <= 6.0 and row["lossless_claim"]
+
+
+def test_traces_hold_chains_only(tmp_path):
+    from specviz.engine.io.trace import ReplaySimulation, TraceWriter
+    from specviz.engine.run.config import TraceError
+
+    with pytest.raises(TraceError, match="a trace records chain rounds"):
+        TraceWriter(str(tmp_path / "tree.jsonl"), Simulation(SimConfig(tree_width=2)))
+    path = tmp_path / "chain.jsonl"
+    chain = Simulation(SimConfig(target_length=30))
+    with TraceWriter(str(path), chain):
+        chain.run()
+    assert ReplaySimulation.from_file(str(path)).config == chain.config
+    lines = path.read_text().splitlines()
+    lines[0] = lines[0].replace('"tree_width":1', '"tree_width":2')
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(TraceError, match="drafts a token tree"):
+        ReplaySimulation.from_file(str(path))
