@@ -109,6 +109,10 @@ def configuration(summary: dict[str, Any], uses_acceptance_rate: bool, source: s
         ("verification method", config["method"]),
         ("draft length k", _draft_length_text(config)),
     ]
+    if "tree" in summary:
+        if summary["tree"]["kind"] == "static":
+            rows[-1] = ("draft length k", "not read: the static shape sets the depth")
+        rows.append(("token tree", summary["tree"]["description"]))
     if uses_acceptance_rate:
         rows.append(("acceptance rate α", f"{config['acceptance_rate']} (sum_x min(p, q) in every context)"))
     rows.append(("target length n", f"{config['target_length']:,} tokens"))
