@@ -305,7 +305,7 @@ class TreeStepper:
     def verify(self) -> None:
         round_ = self.host.current
         assert isinstance(round_, TreeRound)  # VERIFY follows the DRAFT that opened it
-        method, sampling = self.method, self.shape.sampling
+        method = self.method
         tokens, dists = round_.drafted, round_.dists
         round_.target_probs = [dists[parent].p_view[token] for parent, token in zip(round_.parents, tokens)]
         nodes = len(tokens)
@@ -318,11 +318,7 @@ class TreeStepper:
             if not children:
                 continue
             here = dists[node]
-            drawn = [
-                drawn_distribution(here.q, [tokens[s] for s in children[:rank]], tokens[child], sampling)
-                for rank, child in enumerate(children)
-            ]
-            sequence = method.residuals(here.p, drawn) if method.uses_residuals else [here.p] * (len(children) + 1)
+            sequence = self.residual_sequence(round_, node)
             self._residuals[node] = sequence
             missed = 1.0
             for rank, child in enumerate(children):
@@ -382,15 +378,19 @@ class TreeStepper:
             listener(round_)
 
     def residual_sequence(self, round_: TreeRound, node: int) -> list[np.ndarray]:
-        """p_0 .. p_m at `node` (-1: the root) as the method computes them: for a view to show."""
+        """p_0 .. p_m at `node` (-1: the root), the residual after each of its
+        children is rejected, as the method computes them (VERIFY, and a view)."""
         children = round_.children[node]
         here: ContextDists = round_.dists[node]
+        method = self.method
+        if not method.uses_residuals:
+            return [here.p] * (len(children) + 1)
         tokens = round_.drafted
         drawn = [
             drawn_distribution(here.q, [tokens[s] for s in children[:rank]], tokens[child], self.shape.sampling)
             for rank, child in enumerate(children)
         ]
-        return self.method.residuals(here.p, drawn)
+        return method.residuals(here.p, drawn)
 
     def summary(self, data: dict[str, Any], cost: CostModel) -> None:
         """Add the tree's figures to a run summary, and put the tree's expected
