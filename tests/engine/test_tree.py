@@ -306,7 +306,12 @@ def test_expected_length_matches_monte_carlo(tree):
     lengths = np.array(lengths, dtype=float)
     error = 4 * lengths.std() / math.sqrt(rounds)
     assert abs(lengths.mean() - np.mean(expected)) < error
-    assert abs(lengths.mean() - simulation.stats.expected_tokens_at_measured_rates) < error
+    if "tree_budget" not in tree:
+        # A dynamic tree's shape follows q: the nodes it expands are the ones
+        # likelier to be kept, which rates pooled by depth and rank miss (by
+        # about 0.02 tokens here at 50,000 rounds), so only a static shape is
+        # held to the recursion at the measured rates.
+        assert abs(lengths.mean() - simulation.stats.expected_tokens_at_measured_rates) < error
 
 
 # ---- the rules --------------------------------------------------------------------------

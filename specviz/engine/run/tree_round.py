@@ -231,7 +231,9 @@ class TreeRunStats(RunStats):
     @property
     def expected_tokens_at_measured_rates(self) -> float | None:
         """The tree recursion (analysis.tree) over the shapes drafted, each node
-        kept with the run's measured rate at its depth and rank."""
+        kept with the run's measured rate at its depth and rank. Close to the
+        measured tau for a static shape; for a dynamic tree an approximation,
+        since the nodes it expands are the ones likelier to be kept."""
         return mean_expected_tokens(self.shapes, self.rank_acceptance_by_depth)
 
     def tree_dict(self) -> dict[str, Any]:
