@@ -115,3 +115,13 @@ async def test_the_panel_sets_a_tree_and_view_8_draws_it_at_80x24():
         view = app.screen.view("tree")
         assert any(KEPT in line.plain or REJECTED in line.plain for line in view.lines)
         assert "tree w=3" in app.sub_title
+
+
+def test_the_sidebar_sets_a_tree_s_length_beside_its_own_theory():
+    from specviz.app.widgets.stats_sidebar import NOT_MEASURED, measured_rows
+
+    simulation = Simulation(SimConfig(tree_width=2, draft_length=3, target_length=100))
+    simulation.run()
+    rows = {labels[1]: theory for labels, _, theory in measured_rows(simulation)}
+    assert rows["tokens/pass"] == f"{simulation.stats.expected_tokens_given_trees:.3f}"
+    assert rows["draft acc."] == rows["speedup"] == rows["optimal k"] == rows["keep chance"] == NOT_MEASURED
