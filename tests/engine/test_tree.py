@@ -135,6 +135,23 @@ def test_a_width_one_tree_emits_the_chain_tokens(model, tree):
     assert as_tree.stats.empirical_alpha == pytest.approx(chain.stats.empirical_alpha, rel=1e-12)
 
 
+def test_siblings_with_and_without_replacement_and_the_top_w():
+    twins = {}
+    for sampling in ("iid", "distinct", "top"):
+        simulation = Simulation(
+            SimConfig(tree_width=4, draft_length=2, tree_sampling=sampling, seed=2, target_length=80)
+        )
+        twins[sampling] = 0
+        while (round_ := simulation.finish_round()) is not None:
+            for node in [-1, *range(round_.nodes)]:
+                tokens = [round_.drafted[child] for child in round_.children[node]]
+                twins[sampling] += len(tokens) - len(set(tokens))
+                if sampling == "top" and tokens:
+                    q = round_.dists[node].q
+                    assert tokens == [int(t) for t in np.argsort(-q, kind="stable")[: len(tokens)]]
+    assert twins["iid"] > 0 and twins["distinct"] == twins["top"] == 0
+
+
 def test_the_chain_default_builds_no_tree():
     assert Simulation(SimConfig()).tree is None
 
