@@ -81,7 +81,7 @@ PARTS: dict[str, str] = {
     "model pair": "the draft and target models (alpha: the synthetic pair; corpus: the n-gram pair)",
     "sampling": "how the n-gram pair's distributions are reshaped before drafting and verifying (the synthetic pair reads none of these)",
     "verification": "the rule that keeps or rejects each draft",
-    "drafting": "how many tokens the draft proposes each round",
+    "drafting": "how many tokens the draft proposes each round, as a chain or a token tree",
     "cost": "what a draft pass and a target pass cost",
 }
 
