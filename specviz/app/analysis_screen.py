@@ -26,6 +26,7 @@ from specviz.app.widgets.lossless_view import LosslessView
 from specviz.app.widgets.position_view import PositionView
 from specviz.app.widgets.speedup_view import SpeedupView
 from specviz.app.widgets.timeline_view import TimelineView
+from specviz.app.widgets.tree_view import TreeView
 
 _VIEW_CLASSES: dict[str, type[AnalysisView]] = {
     "speedup": SpeedupView,
@@ -35,6 +36,7 @@ _VIEW_CLASSES: dict[str, type[AnalysisView]] = {
     "lossless": LosslessView,
     "compare": ComparisonView,
     "distributions": DistributionsView,
+    "tree": TreeView,
 }
 # (name, view class, key, what the key does), in the catalog's order
 VIEWS: tuple[tuple[str, type[AnalysisView], str, str], ...] = tuple(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from specviz.app.widgets.control_panel import cost_label, method_label, value_text
+from specviz.app.widgets.control_panel import cost_label, method_label, tree_label, value_text
 from specviz.engine.catalog import MODEL_KNOBS, MODELS_SETTING_ALPHA
 from specviz.engine.run.config import FIELD_LABELS, SimConfig
 from specviz.engine.safe_text import shorten
@@ -111,7 +111,7 @@ def config_title(config: SimConfig, *, uses_acceptance_rate: bool | None = None)
         always = name == "seed" or (name == "draft_cost" and config.cost_model is None)
         if (always or value != _DEFAULTS[name]) and unread_reason(config, name) is None:
             parts.append(f"{short}={_title_value(name, value)}")
-    return f"{config.model} pair · {method_label(config.method)}{policy} · " + " ".join(parts)
+    return f"{config.model} pair · {method_label(config.method)}{policy}{tree_label(config)} · " + " ".join(parts)
 
 
 def _markdown_escaped(text: str) -> str:

@@ -26,6 +26,7 @@ VIEW_CATALOG: tuple[ViewEntry, ...] = (
     ViewEntry("lossless", "5", "Lossless", "Losslessness: emitted tokens against the target, live"),
     ViewEntry("compare", "6", "Compare", "Compare every method and draft policy"),
     ViewEntry("distributions", "7", "p vs q", "Distributions p and q at one draft position: overlap, residual, marks"),
+    ViewEntry("tree", "8", "Tree", "The current round's token tree: candidates, verdicts, residuals"),
 )
 VIEW_NAMES = tuple(entry.name for entry in VIEW_CATALOG)
 

@@ -11,9 +11,11 @@ import argparse
 
 from specviz.cli.options import (
     Commands,
+    UsageError,
     add_simulation_options,
     config_from_args,
     console,
+    given_simulation_flags,
     print_json,
     redescribe_options,
     wrap,
@@ -40,6 +42,8 @@ EXAMPLES = """examples:
   specviz compare --json                           rows and config as JSON
   specviz compare --model ngram -n 300 --audit-samples 500
                                                    real n-gram models, quickly
+  specviz compare --method speculative --trees -k 4 -n 200 --audit-samples 200
+                                                   chain vs trees of k nodes
 """
 
 SUMMARY = "every method and draft policy side by side"
@@ -71,6 +75,12 @@ def add_parser(commands: Commands) -> argparse.ArgumentParser:
     rows = parser.add_argument_group("comparison")
     rows.add_argument("--grid", action="store_true", help="run every method with every draft policy")
     rows.add_argument(
+        "--trees",
+        action="store_true",
+        help="also the chain of k drafts against token trees verifying k nodes a pass "
+        "(EAGLE-2's dynamic tree, distinct and i.i.d. dynamic trees, a full tree of width 2), each audited",
+    )
+    rows.add_argument(
         "--audit-samples",
         default=str(DEFAULT_AUDIT_SAMPLES),
         metavar="N",
@@ -91,6 +101,9 @@ def add_parser(commands: Commands) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     audit_samples = parse_audit_samples(args.audit_samples)
+    given = [flag for flag in given_simulation_flags(args) if flag.startswith("--tree-")]
+    if given:
+        raise UsageError(f"{given[0]} cannot be used with compare: --trees builds its own trees of k nodes (-k)")
     # Without --method (--draft-policy) every method (policy) runs: each one's own knobs are read.
     config = config_from_args(args, every=[name for name in ("method", "draft_policy") if not hasattr(args, name)])
     if not hasattr(args, "target_length"):
@@ -107,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         estimate = estimate_comparison(config, plan, audit_samples, model)
         refuse_long_work("this comparison", estimate.seconds, estimate.work, "timed by a short calibration run")
     with stderr_progress("comparing", enabled=not args.no_progress) as report:
-        comparison = compare(config, plan, audit_samples, model=model, progress=report)
+        comparison = compare(config, plan, audit_samples, model=model, progress=report, tree_rows=args.trees)
     if args.json:
         print_json(comparison)
         return 0

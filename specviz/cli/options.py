@@ -23,7 +23,10 @@ from specviz.engine.run.config import (
     MAX_CONTEXT_LENGTH,
     MAX_DRAFT_LENGTH,
     MAX_TARGET_LENGTH,
+    MAX_TREE_NODES,
+    MAX_TREE_WIDTH,
     PARTS,
+    TREE_SAMPLINGS,
     ConfigError,
     SimConfig,
     check_model_reads,
@@ -91,6 +94,34 @@ SIMULATION_OPTIONS: list[tuple[tuple[str, ...], str, str]] = [
         "context_length",
         f"cached tokens per sequence each pass attends to (L), 0 to {MAX_CONTEXT_LENGTH:,}",
     ),
+    (
+        ("--tree-width",),
+        "tree_width",
+        f"token tree: children per node, 1 (the chain) to {MAX_TREE_WIDTH}; a full tree of depth k, "
+        "or the most children a node gets in a dynamic tree",
+    ),
+    (
+        ("--tree-sampling",),
+        "tree_sampling",
+        "token tree: a node's children drawn from q with replacement, without replacement, or the top-w of q, "
+        "verified by the target-only rule",
+    ),
+    (
+        ("--tree-shape",),
+        "tree_shape",
+        "token tree: a static tree, Medusa's JSON list of paths of candidate ranks, e.g. '[[0],[0,0],[1],[0,1]]'",
+    ),
+    (
+        ("--tree-budget",),
+        "tree_budget",
+        f"token tree: a dynamic tree of at most N nodes, 0 (off) to {MAX_TREE_NODES:,}, grown as EAGLE-2 grows it "
+        "by the product of q along each path, at most --tree-width children a node and k deep",
+    ),
+    (
+        ("--tree-threshold",),
+        "tree_threshold",
+        "token tree: accept with min[1, p/T q_t], T from 0.01 to 1; below 1 LOSSY, as SGLang's relaxed thresholds",
+    ),
 ]
 
 # Knobs that only one verification method or one draft-length policy reads:
@@ -127,6 +158,10 @@ METAVARS: dict[str, str] = {
     "batch_size": "B",
     "context_length": "L",
     "k_by_batch_size": "TABLE",
+    "tree_width": "W",
+    "tree_shape": "PATHS",
+    "tree_budget": "N",
+    "tree_threshold": "T",
 }
 
 
@@ -190,6 +225,8 @@ def choices(field_name: str) -> tuple[str, ...]:
         return catalog.method_names()
     if field_name == "draft_policy":
         return catalog.policy_names()
+    if field_name == "tree_sampling":
+        return tuple(TREE_SAMPLINGS)
     return ()
 
 

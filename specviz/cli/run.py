@@ -53,6 +53,8 @@ EXAMPLES = """examples:
   specviz run --from-trace run.jsonl          reprint the recorded run's report
   specviz run -k 4 -a 0.8 -n 2000 --emit vllm   the run's statistics as vLLM would log them
   specviz run -n 2000 --emit sglang --emit-to sglang.log   ... as SGLang would, into a file
+  specviz run --tree-width 3 -k 3 -n 200 --quiet   a token tree: 3 candidates a node, 3 deep
+  specviz run --tree-budget 8 --tree-sampling top --json   EAGLE-2's dynamic tree of 8 nodes
 """
 
 

@@ -29,7 +29,7 @@ from specviz.engine.analysis.defaults import (
     MAX_VECTORISED_ROUNDS,
 )
 from specviz.engine.catalog import readers_of
-from specviz.engine.run.config import MAX_DRAFT_LENGTH, ConfigError, unread_knob
+from specviz.engine.run.config import MAX_DRAFT_LENGTH, TREE_FIELDS, ConfigError, unread_knob
 
 if TYPE_CHECKING:
     from specviz.engine.analysis.sweep import SweepResult
@@ -41,6 +41,11 @@ SWEEP_REJECTS = {
     "draft_length": "not used by sweep, which runs k = 1 to --k-max",
     "acceptance_rate": "not used by sweep; give the alphas with --alphas START:STOP:STEP",
     "target_length": "not used by sweep; give --rounds per cell",
+    # Sweeps are of chains; `compare --trees` sets a chain against trees.
+    **{
+        name: "not used by sweep, which sweeps chains of k drafts; compare --trees sets chains against trees"
+        for name in TREE_FIELDS
+    },
 }
 
 EXAMPLES = """examples:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from specviz.cli.options import Commands, add_simulation_options, config_from_args, console, print_json, wrap
+from specviz.cli.options import (
+    Commands,
+    UsageError,
+    add_simulation_options,
+    config_from_args,
+    console,
+    given_simulation_flags,
+    print_json,
+    wrap,
+)
 from specviz.engine.catalog import model_sets_alpha
 from specviz.engine.run.config import (
     BATCH_TABLE_POLICY,
@@ -83,6 +92,12 @@ def run(args: argparse.Namespace) -> int:
     from specviz.engine.analysis.cost import cost_model_for
     from specviz.engine.run.config import parse_float, parse_int
 
+    tree = [flag for flag in given_simulation_flags(args) if flag.startswith("--tree-")]
+    if tree:
+        raise UsageError(
+            f"{tree[0]} cannot be used with theory: its closed forms are the chain's; a tree's expected "
+            "length needs each node's acceptance chance, which a run measures (specviz run --tree-... --json)"
+        )
     config = config_from_args(args, not_read)
     k_max = parse_int("k_max", args.k_max)
     if not 1 <= k_max <= MAX_DRAFT_LENGTH:

@@ -31,6 +31,10 @@ MODELS_SETTING_ALPHA: frozenset[str] = frozenset(MODEL_KNOBS["acceptance_rate"])
 # Model pairs trained on a corpus (ModelPair.corpus is set): a trace records its hash.
 MODELS_READING_CORPUS: frozenset[str] = frozenset(MODEL_KNOBS["corpus"])
 
+# Model pairs that give p and q for any context (ModelPair.dists): the ones a
+# token tree can be drafted and verified on, one distribution per node.
+TREE_MODELS: tuple[str, ...] = ("synthetic", "ngram")
+
 # Verification method -> whether its output follows the target's distribution
 # (VerificationMethod.lossless), in the order the methods are listed.
 METHODS: dict[str, bool] = {

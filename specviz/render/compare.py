@@ -105,6 +105,42 @@ def comparison_table(comparison: dict[str, Any]) -> Table:
     return table
 
 
+def tree_table(comparison: dict[str, Any]) -> Table:
+    """The chain against trees verifying the same number of nodes a pass (compare --trees)."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    rows = comparison["tree_rows"]
+    best = max((r["speedup"] for r in rows if r["lossless_claim"]), default=None)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0), header_style="bold")
+    table.add_column("drafting", no_wrap=True)
+    table.add_column("audit", no_wrap=True)
+    table.add_column("nodes/\npass", justify="right")
+    table.add_column("tokens/\npass", justify="right")
+    table.add_column("draft\npasses", justify="right")
+    table.add_column("speedup", justify="right")
+    for row in rows:
+        speedup = Text(f"{row['speedup']:.2f}×", style="bold" if row["speedup"] == best else "")
+        passes = row["draft_passes"] / row["target_passes"] if row["target_passes"] else 0.0
+        table.add_row(
+            row["drafting"],
+            _audit_cell(row),
+            _figure(row["nodes_per_pass"], ".2f"),
+            _figure(row["tokens_per_target_pass"], ".2f"),
+            f"{passes:.2f}",
+            speedup,
+        )
+    return table
+
+
+TREE_NOTES = (
+    "each row verifies about k nodes a target pass (nodes/pass): a chain spends",
+    "them on one candidate a position, a tree on several; draft passes = one per",
+    "tree level; the cost model charges the target pass by the nodes it scores",
+)
+
+
 def comparison_setting(config: dict[str, Any]) -> str:
     pair = config["model"] + " pair"
     if config["model"] == "synthetic":
@@ -167,6 +203,12 @@ def render_comparison(console: Console, comparison: dict[str, Any]) -> None:
     console.print(Text(comparison_setting(comparison["config"])), highlight=False)
     console.print(comparison_table(comparison))
     console.print(Text("\n".join(comparison_notes(comparison)), style="dim"), highlight=False)
+    if comparison.get("tree_rows"):
+        console.print(
+            Rule(Text("chain against trees at the same nodes a pass", style="bold"), align="left", style="dim")
+        )
+        console.print(tree_table(comparison))
+        console.print(Text("\n".join(TREE_NOTES), style="dim"), highlight=False)
     for row in broken_claims(comparison):
         audited = row["audit"]
         console.print(

@@ -9,7 +9,7 @@ Metric names follow REFERENCE §3: each figure says what it divides by.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from rich.cells import cell_len
 from rich.console import Console, Group, RenderableType
@@ -26,6 +26,7 @@ from specviz.render.words import counted
 
 if TYPE_CHECKING:
     from specviz.engine.run.simulation import Simulation
+    from specviz.engine.run.tree_round import TreeRound
 
 ACCEPTED_STYLE = "green"
 REJECTED_STYLE = "bold red"
@@ -112,6 +113,10 @@ def configuration(summary: dict[str, Any], uses_acceptance_rate: bool, source: s
         ("verification method", config["method"]),
         ("draft length k", _draft_length_text(config)),
     ]
+    if "tree" in summary:
+        if summary["tree"]["kind"] == "static":
+            rows[-1] = ("draft length k", "not read: the static shape sets the depth")
+        rows.append(("token tree", summary["tree"]["description"]))
     if uses_acceptance_rate:
         rows.append(("acceptance rate α", f"{config['acceptance_rate']} (sum_x min(p, q) in every context)"))
     rows.append(("target length n", counted(config["target_length"], "token", "tokens")))
@@ -138,8 +143,44 @@ def configuration(summary: dict[str, Any], uses_acceptance_rate: bool, source: s
     return Group(_section("Configuration"), _pairs(rows))
 
 
+def _is_tree_round(round_: Round) -> TypeGuard[TreeRound]:
+    # By its record, not its class: tree_round imports numpy, and this module
+    # is imported before numpy is (the app's first frame).
+    return hasattr(round_, "path")
+
+
+def _tree_marks(round_: TreeRound, vocab: Sequence[str]) -> Text:
+    """A tree round's drafts: the kept path (#r: the sibling of rank r kept,
+    when not the first), the level where every child was rejected, the nodes."""
+    marks = Text()
+    for node in round_.path:
+        rank = f"#{round_.ranks[node] + 1}" if round_.ranks[node] else ""
+        marks.append(f"✓ {vocab[round_.drafted[node]]}{rank}  ", style=ACCEPTED_STYLE)
+    if round_.rejected:
+        # Every child of the last kept node was tried and rejected.
+        last = round_.path[-1] if round_.path else -1
+        marks.append(f"✗ all {len(round_.children[last])} rejected  ", style=REJECTED_STYLE)
+    marks.append(f"({counted(round_.nodes, 'node', 'nodes')})", style=SKIPPED_STYLE)
+    return marks
+
+
 def round_row(round_: Round, vocab: Sequence[str]) -> tuple[Text, Text, Text, str]:
     """(round number, drafted tokens with marks, the final token, tokens emitted)."""
+    if _is_tree_round(round_) and round_.drafted:
+        marks = _tree_marks(round_, vocab)
+    else:
+        marks = _drafted_marks(round_, vocab)
+    final_token = round_.final_token
+    assert final_token is not None  # the listing shows finished rounds only
+    if round_.rejected:
+        final = Text.assemble(("correction ", "dim"), (vocab[final_token], CORRECTION_STYLE))
+    else:
+        final = Text.assemble(("bonus ", "dim"), (vocab[final_token], BONUS_STYLE))
+    return Text(str(round_.index + 1)), marks, final, str(round_.accepted + 1)
+
+
+def _drafted_marks(round_: Round, vocab: Sequence[str]) -> Text:
+    """A chain's drafts, each marked kept, rejected or skipped."""
     marks = Text()
     for position, token in enumerate(round_.drafted):
         if position < round_.accepted:
@@ -153,13 +194,7 @@ def round_row(round_: Round, vocab: Sequence[str]) -> tuple[Text, Text, Text, st
         marks.append(f"{mark} {vocab[token]}", style=style)
     if not round_.drafted:
         marks.append("(none: the last round is cut at n)", style=SKIPPED_STYLE)
-    final_token = round_.final_token
-    assert final_token is not None  # the listing shows finished rounds only
-    if round_.rejected:
-        final = Text.assemble(("correction ", "dim"), (vocab[final_token], CORRECTION_STYLE))
-    else:
-        final = Text.assemble(("bonus ", "dim"), (vocab[final_token], BONUS_STYLE))
-    return Text(str(round_.index + 1)), marks, final, str(round_.accepted + 1)
+    return marks
 
 
 LISTING_HEADERS = ("round", "drafted", "then", "tokens")
@@ -270,17 +305,35 @@ def text_preview(
     return Group(_section(f"Generated text ({shown})"), _indent(Group(preview, legend) if colour else preview))
 
 
+CHAIN_NOTES = {
+    "draft_passes": "one per drafted token",
+    "drafted": "vLLM num_draft_tokens, llama.cpp n_drafted",
+    "accepted": "vLLM num_accepted_tokens, llama.cpp n_accept",
+    "rejected": "at most 1 a round, then a correction",
+    "skipped": "after a rejection, never tested",
+}
+TREE_NOTES = {
+    "draft_passes": "one per tree level",
+    "drafted": "tree nodes, every one scored by the target",
+    "accepted": "nodes on the kept paths",
+    "rejected": "rounds where a node's children were all rejected",
+    "skipped": "nodes never tried",
+}
+
+
 def summary_section(summary: dict[str, Any]) -> Group:
     rounds = summary["rounds"]
     method = summary["config"]["method"]
+    # A token tree's counts mean the same, per node and per level.
+    notes = TREE_NOTES if "tree" in summary else CHAIN_NOTES
     rows: list[tuple[str, RenderableType | str]] = [
         ("tokens generated", f"{summary['tokens']:,}"),
         ("target passes", _noted(f"{rounds:,}", "= rounds")),
-        ("draft passes", _noted(f"{summary['draft_passes']:,}", "one per drafted token")),
-        ("drafted tokens", _noted(f"{summary['drafted']:,}", "vLLM num_draft_tokens, llama.cpp n_drafted")),
-        ("accepted drafts", _noted(f"{summary['accepted']:,}", "vLLM num_accepted_tokens, llama.cpp n_accept")),
-        ("rejected drafts", _noted(f"{summary['rejected']:,}", "at most 1 a round, then a correction")),
-        ("skipped drafts", _noted(f"{summary['skipped']:,}", "after a rejection, never tested")),
+        ("draft passes", _noted(f"{summary['draft_passes']:,}", notes["draft_passes"])),
+        ("drafted tokens", _noted(f"{summary['drafted']:,}", notes["drafted"])),
+        ("accepted drafts", _noted(f"{summary['accepted']:,}", notes["accepted"])),
+        ("rejected drafts", _noted(f"{summary['rejected']:,}", notes["rejected"])),
+        ("skipped drafts", _noted(f"{summary['skipped']:,}", notes["skipped"])),
         ("bonus tokens", _noted(f"{summary['bonus']:,}", "rounds that kept every draft")),
         ("tokens per target pass", _noted(_num(summary["tokens_per_target_pass"]), "1.000 without speculation")),
         ("mean acceptance length", _noted(_num(summary["mean_acceptance_length"]), "vLLM: 1 + accepted / rounds")),
@@ -424,6 +477,50 @@ def math_section(summary: dict[str, Any], uses_acceptance_rate: bool) -> Group:
     return Group(_section("The Math"), _indent(Group(table, Text(), notes)))
 
 
+def _rank_shares(shares: Sequence[float | None]) -> str:
+    return " / ".join("–" if share is None else f"{share:.0%}" for share in shares)
+
+
+def tree_section(summary: dict[str, Any]) -> Group:
+    """A token-tree run's figures (in place of the chain's closed forms, which do not apply)."""
+    tree = summary["tree"]
+    rows: list[tuple[str, RenderableType | str]] = [
+        ("tree", tree["description"]),
+        ("nodes per pass", _noted(_num(summary["nodes_per_pass"], 2), "every node is scored in the one target pass")),
+        ("tokens per pass τ", _noted(_num(summary["tokens_per_target_pass"]), "EAGLE's τ: the kept path + 1")),
+        ("accepted depth", _noted(_num(summary["mean_accepted_depth"]), "mean nodes kept per round")),
+        (
+            "expected τ, given each tree",
+            _noted(_num(summary["expected_tokens_given_trees"]), "mean of the recursion on each round's own chances"),
+        ),
+        (
+            "expected τ, measured rates",
+            _noted(_num(summary["expected_tokens_at_measured_rates"]), "the recursion at the rates by depth and rank"),
+        ),
+        ("expected speedup", _noted(_num(summary["expected_speedup"]), "expected τ / (round cost / plain step)")),
+    ]
+    by_depth = summary["acceptance_by_depth"]
+    ranks = summary["accepted_rank_by_depth"]
+    for depth in range(min(len(by_depth), POSITIONS_SHOWN)):
+        shares = ranks[depth] if depth < len(ranks) else []
+        rows.append(
+            (
+                "acceptance by depth" if depth == 0 else "",
+                _noted(
+                    f"depth {depth + 1}: {_num(by_depth[depth])}",
+                    f"kept at depth / reached; sibling kept, by rank: {_rank_shares(shares) or '–'}",
+                ),
+            )
+        )
+    note = Text(
+        "E[tokens] = 1 + L(root), L(v) = Σ over v's children c_i of a(c_i) Π_{j<i} (1 − a(c_j)) (1 + L(c_i)), "
+        "with a(c) a child's chance of being kept once its elder siblings were rejected; a chain of k nodes "
+        "kept at α gives (1 − α^(k+1)) / (1 − α). τ in the chain formula does not give a tree's α.",
+        style="dim",
+    )
+    return Group(_section("Token tree"), _pairs(rows), _indent(note))
+
+
 # ---- the whole report -------------------------------------------------------
 
 
@@ -463,7 +560,10 @@ def render_report(
     )
     console.print(summary_section(summary))
     console.print(cost_section(summary))
-    console.print(math_section(summary, simulation.alpha_is_set))
+    if "tree" in summary:
+        console.print(tree_section(summary))
+    else:
+        console.print(math_section(summary, simulation.alpha_is_set))
 
 
 def render_theory(console: Console, data: dict[str, Any]) -> None:

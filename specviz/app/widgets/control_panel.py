@@ -22,7 +22,15 @@ from textual.widgets import Input, Label, Static
 from specviz.app.widgets.choice_field import INVALID_MARK, ChoiceField
 from specviz.engine.analysis.cost import preset_names
 from specviz.engine.catalog import method_is_lossless, method_names, model_names, policy_names
-from specviz.engine.run.config import FIELD_LABELS, ConfigError, SimConfig, config_from_text, switch_model
+from specviz.engine.run.config import (
+    FIELD_LABELS,
+    TREE_SAMPLINGS,
+    ConfigError,
+    SimConfig,
+    config_from_text,
+    is_tree,
+    switch_model,
+)
 from specviz.engine.safe_text import echo, safe_line, shorten
 
 # Typed fields: (SimConfig field, label). Their widths are in control_panel.tcss
@@ -34,9 +42,15 @@ TEXT_FIELDS: tuple[tuple[str, str], ...] = (
     ("draft_cost", "c"),
     ("seed", "seed"),
     ("batch_size", "b"),
+    ("tree_width", "w"),
+    ("tree_budget", "nodes"),
+    ("tree_shape", "shape"),
+    ("tree_threshold", "T"),
 )
 # The typed fields of the first row; the rest sit on the cost row.
 FIRST_ROW = ("draft_length", "acceptance_rate", "target_length", "draft_cost", "seed")
+# The token tree's typed fields, on a row of their own after its sampling choice.
+TREE_ROW = ("tree_width", "tree_budget", "tree_shape", "tree_threshold")
 
 # Fields chosen from a few options: (SimConfig field, label). The model sits
 # on the first row with the numbers; method and policy make the second.
@@ -45,6 +59,7 @@ CHOICE_FIELDS: tuple[tuple[str, str], ...] = (
     ("method", "method"),
     ("draft_policy", "policy"),
     ("cost_model", "cost"),
+    ("tree_sampling", "tree"),
 )
 LOSSY_MARK = "⚠ lossy"
 RESET_MARK = "↺"  # a notice: knobs a model switch put back
@@ -54,6 +69,21 @@ CONSTANT_RATIO = ""
 # A cost file's name is cut to this, so the cost row fits in 80 columns.
 COST_FILE_WIDTH = 28
 C_UNUSED = "the cost model prices the draft's passes: c is not read (choose cost ‹ constant › to set it)"
+
+
+def tree_label(config: SimConfig) -> str:
+    """The run's token tree in a few words for the title ("" for a chain); a
+    relaxed threshold carries the lossy warning."""
+    if not is_tree(config):
+        return ""
+    if config.tree_shape is not None:
+        shape = "static tree"
+    elif config.tree_budget:
+        shape = f"tree ≤{config.tree_budget} nodes w={config.tree_width}"
+    else:
+        shape = f"tree w={config.tree_width}"
+    lossy = f" T={config.tree_threshold:g} {LOSSY_MARK}" if config.tree_threshold != 1.0 else ""
+    return f" · {shape} {config.tree_sampling}{lossy}"
 
 
 def method_label(name: str) -> str:
@@ -90,6 +120,8 @@ def choice_options(name: str, config: SimConfig | None = None) -> list[tuple[str
         return cost_options(None if config is None else config.cost_model)
     if name == "method":
         return [(method_label(method), method) for method in method_names()]
+    if name == "tree_sampling":
+        return [(sampling, sampling) for sampling in TREE_SAMPLINGS]
     return [(option, option) for option in (model_names() if name == "model" else policy_names())]
 
 
@@ -162,7 +194,10 @@ a field, type and press Enter; in the model, method, policy and cost fields
 `←` `→` (or enter, space, a click) change the choice. The engine checks every value; an invalid one is
 marked `✗` and explained below the fields, and changes nothing. A valid change
 restarts the run. `[` `]` change k and `,` `.` change α without leaving the
-keyboard.
+keyboard. The last row sets a token tree (view `8` draws it): how a node's
+children are picked (`iid`, `distinct`, `top`), the width w (1 = the chain),
+a node budget for a dynamic tree (0 = none), a static shape as Medusa's paths
+(empty = none) and the threshold T (below 1 `⚠ lossy`).
 """
 
     class ConfigSubmitted(Message):
@@ -211,9 +246,14 @@ keyboard.
             yield Static("", id="strategy-description", markup=False)
         with Horizontal(id="cost"):
             for name, label in TEXT_FIELDS:
-                if name not in FIRST_ROW:
+                if name not in FIRST_ROW and name not in TREE_ROW:
                     yield from self._text_field(name, label)
             yield choices["cost_model"]
+        with Horizontal(id="tree"):
+            yield choices["tree_sampling"]
+            for name, label in TEXT_FIELDS:
+                if name in TREE_ROW:
+                    yield from self._text_field(name, label)
         yield Static(HINT, id="config-message")
 
     def _text_field(self, name: str, label: str) -> ComposeResult:
@@ -290,6 +330,8 @@ keyboard.
                 config, dropped = switch_model(self._config, text)
             elif name == "cost_model" and text == CONSTANT_RATIO:
                 config = self._config.replace(cost_model=None)
+            elif name == "tree_shape" and not text.strip():
+                config = self._config.replace(tree_shape=None)  # an empty shape: no static tree
             else:
                 config = config_from_text(self._config, {name: text})
         except ConfigError as error:

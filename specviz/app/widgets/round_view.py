@@ -18,6 +18,17 @@ from specviz.engine.run.rounds import Phase
 
 PENDING = "…"  # a figure the phases so far have not produced yet
 RUNNING = "running"  # what is shown while many rounds run at once
+# Speculative sampling's columns (widths are set when drawn); another rule swaps
+# the fifth and sixth for what it reads.
+SPECULATIVE_COLUMNS = (
+    Column("#", 2, "right"),
+    Column("draft x", 0),
+    Column("q(x)", 0, "right"),
+    Column("p(x)", 0, "right"),
+    Column("p/q", 0),
+    Column("u", 0),
+    Column("verdict", 0),
+)
 RUNNING_CAPTION = "Running… each round's table shows again when the run stops (any step key stops it)."
 
 
@@ -149,12 +160,53 @@ past the newest the run goes on where it was.
 
     # ---- content -----------------------------------------------------------
 
+    def _tree_rows(self, simulation: Any, current: Any, phase: Phase) -> list[tuple[Cell, ...]]:
+        """A tree round as its walk: the first candidates while pending, then
+        every node tried, in order (# is the depth; q and p are q_t and p_t)."""
+        vocab = simulation.model.vocab
+        verified, decided = phase is not Phase.DRAFT, phase is Phase.ACCEPT
+        if decided:
+            shown = list(current.tried)
+        else:
+            shown, node = [], -1
+            while current.children[node]:
+                node = current.children[node][0]
+                shown.append(node)
+        verdicts = dict(zip(current.tried, current.verdicts))
+        rows = []
+        for node in shown:
+            q, p = current.drawn_probs[node], current.residual_probs[node] if verified else 0.0
+            word = vocab[current.drafted[node]] + (f" #{current.ranks[node] + 1}" if current.ranks[node] else "")
+            if not decided:
+                u, verdict = PENDING, ("? pending", "italic $text-secondary")
+            else:
+                u = f"{current.draws[current.slot_count + current.slots[node]]:.3f}"
+                verdict = ("✓ kept", "bold $text-success") if verdicts[node] else ("✗ rejected", "bold $text-error")
+            rows.append(
+                (
+                    str(current.depths[node]),
+                    word,
+                    f"{q:.3f}",
+                    f"{p:.3f}" if verified else PENDING,
+                    _ratio_text(p / q if q > 0 else float("inf")) if verified else PENDING,
+                    u,
+                    verdict,
+                )
+            )
+        if decided and current.final_token is not None:
+            verdict = ("» correction", "bold $text-warning") if current.rejected else ("+ bonus", "bold $text-primary")
+            rows.append((str(current.accepted + 1), vocab[current.final_token], "", "", "", "", verdict))
+        return rows
+
     def _rows(
         self, simulation: Any, current: Any, phase: Phase, chosen: int | None
     ) -> tuple[list[Column], list[tuple[Cell, ...]], list[int]]:
         """The method's columns (widths set when drawn), the rows and each row's draft position."""
         from specviz.engine.analysis.distributions import round_dists, rule_figures, rule_of
 
+        if hasattr(current, "path"):  # a token tree's round: its walk, in the chain's columns
+            # No row is a draft position, so a click picks none (positions empty).
+            return list(SPECULATIVE_COLUMNS), self._tree_rows(simulation, current, phase), []
         vocab = simulation.model.vocab
         verified = phase is not Phase.DRAFT
         decided = phase is Phase.ACCEPT
@@ -172,15 +224,7 @@ past the newest the run goes on where it was.
             "typical": ("H(p)", "thresh"),
             "sample-match": ("u", "y ~ p"),
         }.get(rule, ("p/q", "u"))
-        columns = [
-            Column("#", 2, "right"),
-            Column("draft x", 0),
-            Column("q(x)", 0, "right"),
-            Column("p(x)", 0, "right"),
-            Column(extra[0], 0),
-            Column(extra[1], 0),
-            Column("verdict", 0),
-        ]
+        columns = [*SPECULATIVE_COLUMNS[:4], Column(extra[0], 0), Column(extra[1], 0), SPECULATIVE_COLUMNS[-1]]
         rows: list[tuple[Cell, ...]] = []
         positions = []
         for i, token in enumerate(current.drafted):
@@ -228,7 +272,20 @@ past the newest the run goes on where it was.
             positions.append(current.accepted)
         return columns, rows, positions
 
+    def _tree_caption(self, current: Any, phase: Phase) -> Content:
+        levels = current.draft_passes
+        if phase is Phase.DRAFT:
+            text = f"A tree of {current.nodes} nodes in {levels} levels, one draft pass a level. Next: VERIFY."
+        elif phase is Phase.VERIFY:
+            text = f"One target pass scored all {current.nodes} nodes. Next: ACCEPT, walking from the root."
+        else:
+            end = "every child of the last kept node rejected" if current.rejected else "a kept leaf, then the bonus"
+            text = f"Tried {len(current.tried)} nodes: kept {current.accepted}, {end}."
+        return Content.assemble((f"{phase.label} ", "bold"), text, (" View 8 draws the whole tree.", "$text-muted"))
+
     def _caption(self, simulation: Any, current: Any, phase: Phase) -> Content:
+        if hasattr(current, "path"):  # a token tree's round
+            return self._tree_caption(current, phase)
         drafted = len(current.drafted)
         plural = "" if drafted == 1 else "s"
         if phase is Phase.DRAFT:

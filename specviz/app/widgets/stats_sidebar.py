@@ -99,13 +99,19 @@ def measured_rows(simulation: Any) -> list[tuple[tuple[str, str], str, str]]:
     def figure(value: float | None) -> str:
         return NOT_MEASURED if value is None else f"{value:.3f}"
 
+    # A token tree: the chain's closed forms do not apply (they show –); its
+    # expected length is the recursion on each round's own chances, averaged.
+    tree = getattr(simulation, "tree", None) is not None
+
     def at_alpha(compute) -> str:
-        return NOT_MEASURED if alpha is None else f"{compute(alpha):.3f}"
+        return NOT_MEASURED if alpha is None or tree else f"{compute(alpha):.3f}"
 
     expected_tokens = at_alpha(lambda a: theory.expected_tokens_per_round(a, k))
+    if tree:
+        expected_tokens = figure(stats.expected_tokens_given_trees)
     # The synthetic pair sets sum_x min(p, q) to the knob in every context, whatever the method.
     overlap_theory = f"{config.acceptance_rate:.3f}" if simulation.uses_acceptance_rate else ""
-    optimal_labels, optimal_cell = optimal_k_row(alpha, c, v, cost)
+    optimal_labels, optimal_cell = optimal_k_row(None if tree else alpha, c, v, cost)
     return [
         # vLLM's num_drafts counts rounds (one target pass each), not draft passes.
         (("rounds (num_drafts)", "rounds"), f"{stats.rounds:,}", ""),
@@ -124,7 +130,11 @@ def measured_rows(simulation: Any) -> list[tuple[tuple[str, str], str, str]]:
             at_alpha(lambda a: theory.draft_acceptance_rate(a, k)),
         ),
         (("α = mean Σmin(p,q)", "α=Σmin(p,q)"), figure(stats.empirical_alpha), overlap_theory),
-        (("method keep chance", "keep chance"), figure(stats.method_keep_rate), figure(alpha)),
+        (
+            ("method keep chance", "keep chance"),
+            figure(stats.method_keep_rate),
+            NOT_MEASURED if tree else figure(alpha),
+        ),
         (
             ("speedup", "speedup"),
             figure(simulation.cost().speedup if stats.rounds else None),
@@ -159,7 +169,9 @@ over tested positions; the *keep chance* is the run's method's mean chance
 of keeping a draft where one was tested (the same under speculative
 sampling; q(argmax p) for greedy). Theory uses the knob α for the synthetic
 pair with speculative sampling, else the measured keep chance, and shows –
-until a draft has been tested. *Optimal k* with no draft cost has no
+until a draft has been tested. With a token tree the chain's closed forms do
+not apply (–), and tokens per pass sits beside the mean of E[tokens | tree].
+*Optimal k* with no draft cost has no
 maximiser: `→` marks the speedup it approaches, and k is the smallest within
 1% of it; where no k is faster than plain decoding the row says *plain
 decoding wins* and shows the best speedup speculation reaches. The cost model charges k draft passes of c·T and one target pass

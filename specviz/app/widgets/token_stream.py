@@ -144,6 +144,8 @@ chosen with `<` `>` is highlighted in place (and scrolled to).
         joined = self._joined
         if current is None or phase is None:
             return prompt_length + emitted, []
+        if hasattr(current, "path"):  # a token tree's round (view 8 draws the tree)
+            return self._tree_split(current, phase, prompt_length, emitted)
         if phase is not Phase.ACCEPT:
             pending = [Piece(joined[token], "?", "token-stream--pending") for token in current.drafted]
             return prompt_length + emitted, pending
@@ -153,6 +155,27 @@ chosen with `<` `>` is highlighted in place (and scrolled to).
             pieces.extend(
                 Piece(joined[token], "·", "token-stream--skipped") for token in current.drafted[current.accepted + 1 :]
             )
+            if current.correction is not None:
+                pieces.append(Piece(joined[current.correction], "»", "token-stream--correction"))
+        elif current.bonus is not None:
+            pieces.append(Piece(joined[current.bonus], "+", "token-stream--bonus"))
+        return prompt_length + current.start, pieces
+
+    def _tree_split(self, current: Any, phase: Phase, prompt_length: int, emitted: int) -> tuple[int, list[Piece]]:
+        """A tree round as a line of tokens: its first candidates while pending;
+        then the kept path, the last level's rejected children, the final token."""
+        joined = self._joined
+        tokens = current.drafted
+        if phase is not Phase.ACCEPT:
+            first, node = [], -1
+            while current.children[node]:
+                node = current.children[node][0]
+                first.append(Piece(joined[tokens[node]], "?", "token-stream--pending"))
+            return prompt_length + emitted, first
+        pieces = [Piece(joined[tokens[node]], "✓", "token-stream--kept") for node in current.path]
+        if current.rejected:
+            last = current.path[-1] if current.path else -1
+            pieces.extend(Piece(joined[tokens[node]], "✗", "token-stream--rejected") for node in current.children[last])
             if current.correction is not None:
                 pieces.append(Piece(joined[current.correction], "»", "token-stream--correction"))
         elif current.bonus is not None:

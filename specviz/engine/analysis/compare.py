@@ -15,12 +15,20 @@ it cannot change what the emitted tokens follow.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from specviz.engine.catalog import method_names, policy_names
-from specviz.engine.run.config import BATCH_TABLE_POLICY, ConfigError, SimConfig, parse_int
+from specviz.engine.run.config import (
+    BATCH_TABLE_POLICY,
+    MAX_TREE_WIDTH,
+    ConfigError,
+    SimConfig,
+    full_tree_nodes,
+    parse_int,
+)
 
 # The command line reads this module's defaults to build its help, for every
 # command (the app too): the engine itself (numpy) is imported when a
@@ -79,6 +87,40 @@ def comparison_plan(
     return rows
 
 
+# Tree rows (`--trees`): the chain of k drafts against trees that verify the
+# same k nodes a pass, so the extra tokens per pass are bought with the same
+# verification work, and the cost model says what the node count costs.
+TREE_ROW_WIDTH = 4
+
+
+def tree_plan(config: SimConfig) -> list[tuple[str, dict[str, Any]]]:
+    """(label, the SimConfig changes) of each tree row, the chain of k first.
+
+    At k nodes: EAGLE-2's dynamic tree (top-w candidates grown by q's path
+    product), the same budget drawn distinct or i.i.d., a static tree with two
+    candidates at each depth along the first one (Medusa-style paths), and
+    the full tree of width 2 when it has exactly k nodes.
+    """
+    k = config.draft_length
+    width = min(TREE_ROW_WIDTH, MAX_TREE_WIDTH)
+    rows: list[tuple[str, dict[str, Any]]] = [(f"chain, k = {k}", {})]
+    for sampling, name in (
+        ("top", "dynamic top-w (EAGLE-2)"),
+        ("distinct", "dynamic distinct"),
+        ("iid", "dynamic i.i.d."),
+    ):
+        rows.append((f"{name}, w = {width}", {"tree_budget": k, "tree_width": width, "tree_sampling": sampling}))
+    if k >= 2:
+        # [0], [1], [0, 0], [0, 1], [0, 0, 0], ...: k paths.
+        paths = [[0] * (i // 2) + [i % 2] for i in range(k)]
+        shape = json.dumps(paths, separators=(",", ":"))
+        rows.append((f"static, 2 a level, {k} nodes, distinct", {"tree_shape": shape, "tree_sampling": "distinct"}))
+    depth = next((d for d in range(1, k + 1) if full_tree_nodes(2, d) == k), None)
+    if depth is not None:
+        rows.append((f"full w = 2, depth {depth}", {"tree_width": 2, "draft_length": depth}))
+    return rows
+
+
 def estimate_comparison(
     config: SimConfig, plan: Sequence[tuple[str, str]], audit_samples: int, model: ModelPair
 ) -> Estimate:
@@ -103,11 +145,14 @@ def compare(
     audit_samples: int = DEFAULT_AUDIT_SAMPLES,
     model: ModelPair | None = None,
     progress: ProgressCallback | None = None,
+    tree_rows: bool = False,
 ) -> dict[str, Any]:
     """Run every row of `plan` on `config`'s model pair, seed and token budget.
 
     Returns {"rows": [row dict, ...], "config": {...}}: the `specviz compare
     --json` object. `config`'s own method and policy are replaced row by row.
+    With `tree_rows`, "tree_rows" holds the chain of k against trees of k
+    nodes (tree_plan), each audited.
     """
     if plan is None:
         plan = comparison_plan()
@@ -122,8 +167,10 @@ def compare(
     if model is None:
         model = build_model(config)
 
+    trees = tree_plan(config) if tree_rows else []
     audited_methods = list(dict.fromkeys(m for m, _ in plan)) if audit_samples else []
-    total = len(plan) * config.target_length + len(audited_methods) * audit_samples
+    runs = len(plan) + len(trees)
+    total = runs * config.target_length + (len(audited_methods) + len(trees)) * audit_samples
     done = 0
     audits: dict[str, tuple[str, AuditResult]] = {}
     rows = []
@@ -151,7 +198,34 @@ def compare(
             if progress is not None:
                 progress(done, total, f"audited {method}")
         rows.append(_row(simulation, audits.get(method)))
-    return {"rows": rows, "config": _config_dict(config, audit_samples)}
+    result: dict[str, Any] = {"rows": rows, "config": _config_dict(config, audit_samples)}
+    if trees:
+        result["tree_rows"] = []
+        for label, changes in trees:
+            row_config = config.replace(method="speculative", draft_policy="fixed", k_by_batch_size=None, **changes)
+            simulation = Simulation(row_config, model)
+            while not simulation.done:
+                simulation.run(max_rounds=CHUNK_ROUNDS)
+                if progress is not None:
+                    progress(done + simulation.emitted, total, f"running {label}")
+            done += config.target_length
+            audited = None
+            if audit_samples:
+                # Each tree verifies its own way: each gets its own audit.
+                sampled = _audit_progress(progress, done, total, label)
+                audited = (
+                    "fixed",
+                    audit(row_config, audit_samples, model=model, tokens=AUDIT_TOKENS, progress=sampled),
+                )
+                done += audit_samples
+            row = _row(simulation, audited)
+            stats = simulation.stats
+            row["drafting"] = label
+            row["tree"] = None if simulation.tree is None else simulation.tree.shape.describe()
+            row["nodes_per_pass"] = stats.drafted / stats.rounds if stats.rounds else None
+            row["lossless_claim"] = simulation.method.lossless
+            result["tree_rows"].append(row)
+    return result
 
 
 def _audit_progress(

@@ -165,9 +165,16 @@ class CostModel:
 
     def round_units(self, k: int) -> float:
         """One round of k drafts (per sequence) in plain-step units."""
-        units = k * self.draft_cost + 1.0 + self.verify_overhead * k
-        if k and (self.draft_round_cost or self.draft_token_cost or self.step_overhead):
-            units += self.draft_round_cost + self.draft_token_cost * k + self.step_overhead
+        return self.tree_round_units(k, k)
+
+    def tree_round_units(self, draft_passes: float, nodes: float) -> float:
+        """One round of `draft_passes` draft passes whose target pass verifies
+        `nodes` drafted tokens, in plain-step units: a chain of k is (k, k), a
+        token tree one pass per level and every node scored (means over a
+        run's rounds work too: the units are linear in both)."""
+        units = draft_passes * self.draft_cost + 1.0 + self.verify_overhead * nodes
+        if nodes and (self.draft_round_cost or self.draft_token_cost or self.step_overhead):
+            units += self.draft_round_cost + self.draft_token_cost * nodes + self.step_overhead
         return units
 
     def expected_speedup(self, tokens_per_round: float, k: int) -> float:

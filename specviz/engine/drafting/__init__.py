@@ -1,1 +1,1 @@
-"""Drafting: how many tokens the draft proposes each round (fixed, heuristic, confidence)."""
+"""Drafting: how many tokens the draft proposes each round (fixed, heuristic, confidence), and token trees (tree.py)."""

@@ -61,7 +61,7 @@ from specviz.engine.models import corpus as corpora
 from specviz.engine.models.pair import ModelPair, build_model
 
 # TraceError lives in config.py (numpy-free, for the command line); importable from here too.
-from specviz.engine.run.config import MAX_DRAFT_LENGTH, ConfigError, SimConfig, TraceError
+from specviz.engine.run.config import MAX_DRAFT_LENGTH, TREE_FIELDS, ConfigError, SimConfig, TraceError, is_tree
 from specviz.engine.run.random import UniformSource
 from specviz.engine.run.rounds import Phase, Round
 from specviz.engine.run.simulation import Simulation
@@ -81,8 +81,14 @@ _CONFIG_KEYS = tuple(f.name for f in dataclasses.fields(SimConfig))
 # The knobs that came with version 2 (the batch-aware cost model and the
 # batch-table policy): a version 1 run had their defaults (the constant-ratio
 # model at batch 1, no table), so a version 1 header lacks them and must.
+# The token-tree knobs came later still, without a new version: a header of
+# either version may hold them or not (without them it recorded a chain, whose
+# tree knobs had their defaults); one that drafts a tree is refused.
+_TREE_KEYS = TREE_FIELDS
 _CONFIG_KEYS_V1 = tuple(
-    name for name in _CONFIG_KEYS if name not in ("cost_model", "batch_size", "context_length", "k_by_batch_size")
+    name
+    for name in _CONFIG_KEYS
+    if name not in ("cost_model", "batch_size", "context_length", "k_by_batch_size") + _TREE_KEYS
 )
 _HEADER_KEYS = {
     1: ("format", "version", "config", "vocab_size"),
@@ -293,6 +299,11 @@ class TraceWriter:
     """
 
     def __init__(self, path: str, simulation: Simulation, force: bool = False):
+        if simulation.tree is not None:
+            raise TraceError(
+                f"cannot write trace {path}: a trace records chain rounds, and this run drafts a token tree "
+                "(leave out --trace, or the tree options)"
+            )
         check_writable(path, force)
         self.path = path
         self.force = force
@@ -534,8 +545,8 @@ def _parse_header(path: str, line: bytes) -> Trace:
     if not _is_int(vocab_size) or vocab_size < 1:
         raise TraceError(f"trace {path} is corrupt: its header has no vocabulary size")
     recorded = _CONFIG_KEYS if version >= 2 else _CONFIG_KEYS_V1
-    missing = [name for name in recorded if name not in config_data]
-    unknown = [name for name in config_data if name not in recorded]
+    missing = [name for name in recorded if name not in config_data and name not in _TREE_KEYS]
+    unknown = [name for name in config_data if name not in recorded and name not in _TREE_KEYS]
     if unknown and unknown[0] in _CONFIG_KEYS:
         raise TraceError(
             f"trace {path} is corrupt: its version {version} header has a '{unknown[0]}', which that version lacks"
@@ -547,6 +558,8 @@ def _parse_header(path: str, line: bytes) -> Trace:
         config = SimConfig.from_dict(config_data)
     except ConfigError as error:
         raise TraceError(f"trace {path} has a configuration this specviz does not accept: {error}") from None
+    if is_tree(config):  # never written: TraceWriter refuses trees
+        raise TraceError(f"trace {path} is corrupt: its configuration drafts a token tree, and traces record chains")
     trace = Trace(path, config, vocab_size, version=version)
     if version >= 2:
         if "corpus" not in header:

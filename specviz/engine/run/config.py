@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from specviz.engine.catalog import knobs_not_read_by, method_names, model_names, policy_names, readers_of
+from specviz.engine.catalog import TREE_MODELS, knobs_not_read_by, method_names, model_names, policy_names, readers_of
 from specviz.engine.safe_text import echo
 
 # k beyond this is never useful: even at alpha = 0.99 and c = 0.01 the optimal k
@@ -81,7 +81,7 @@ PARTS: dict[str, str] = {
     "model pair": "the draft and target models (alpha: the synthetic pair; corpus: the n-gram pair)",
     "sampling": "how the n-gram pair's distributions are reshaped before drafting and verifying (the synthetic pair reads none of these)",
     "verification": "the rule that keeps or rejects each draft",
-    "drafting": "how many tokens the draft proposes each round",
+    "drafting": "how many tokens the draft proposes each round, as a chain or a token tree",
     "cost": "what a draft pass and a target pass cost",
 }
 
@@ -127,6 +127,16 @@ class SimConfig:
     context_length: int = _knob(0, "cost", "context length L (--context-length)")
     # The batch-table policy's [[lo, hi, k], ...] as JSON text; None under every other policy.
     k_by_batch_size: str | None = _knob(None, "drafting", "draft length by batch size (--k-by-batch-size)")
+    # Token trees (docs/trees.md): width 1 with i.i.d. sampling and no shape or
+    # budget is the chain, exactly as before these knobs existed.
+    tree_width: int = _knob(1, "drafting", "tree width (--tree-width)")
+    tree_sampling: str = _knob("iid", "drafting", "tree sampling (--tree-sampling)")
+    # A static tree as JSON text, Medusa's list of paths of candidate ranks; None: no static tree.
+    tree_shape: str | None = _knob(None, "drafting", "tree shape (--tree-shape)")
+    # A dynamic tree of at most this many nodes (EAGLE-2); 0: no dynamic tree.
+    tree_budget: int = _knob(0, "drafting", "tree node budget (--tree-budget)")
+    # Below 1 a tree's acceptance test is relaxed (SGLang's thresholds): LOSSY.
+    tree_threshold: float = _knob(1.0, "verification", "tree acceptance threshold (--tree-threshold)")
 
     def __post_init__(self) -> None:
         validate(self)
@@ -276,12 +286,19 @@ def _verification_rules(config: SimConfig) -> None:
         raise ConfigError("method", config.method, "one of " + ", ".join(method_names()))
     _real_in("typical_epsilon", config.typical_epsilon, 0.0, 1.0, "a number from 0 to 1")
     _real_in("typical_delta", config.typical_delta, 0.0, None, "a finite number >= 0")
+    if not _is_real(config.tree_threshold) or not MIN_TREE_THRESHOLD <= config.tree_threshold <= 1.0:
+        raise ConfigError(
+            "tree_threshold",
+            config.tree_threshold,
+            f"a number from {MIN_TREE_THRESHOLD} to 1 (1: lossless; below 1: LOSSY)",
+        )
 
 
 def _drafting_rules(config: SimConfig) -> None:
     if config.draft_policy not in policy_names():
         raise ConfigError("draft_policy", config.draft_policy, "one of " + ", ".join(policy_names()))
     _real_in("confidence_threshold", config.confidence_threshold, 0.0, 1.0, "a number from 0 to 1")
+    _tree_rules(config)
     table = config.k_by_batch_size
     if config.draft_policy != BATCH_TABLE_POLICY:
         if table is not None:
@@ -301,6 +318,143 @@ def _drafting_rules(config: SimConfig) -> None:
                 "k_by_batch_size",
                 table,
                 f"a table with a range that holds the batch size {config.batch_size:,} (--batch-size)",
+            )
+
+
+# ---- token trees ------------------------------------------------------------------
+
+TREE_SAMPLINGS: dict[str, str] = {
+    "iid": "children drawn i.i.d. from q, with replacement (SpecInfer)",
+    "distinct": "distinct children: each next sibling from q without the siblings drawn before, renormalised",
+    "top": "the deterministic top-w of q (EAGLE-2; verified by the target-only rule)",
+}
+MAX_TREE_WIDTH = 16
+# Every node costs two uniforms and a distribution a round; 1,024 nodes is
+# already far past what engines verify (SGLang's default is 8 to 64).
+MAX_TREE_NODES = 1024
+MAX_TREE_SHAPE_CHARS = 100_000
+MIN_TREE_THRESHOLD = 0.01
+TREE_METHODS = ("speculative", "greedy")
+TREE_SHAPE_RULE = (
+    "a JSON list of paths of candidate ranks as Medusa writes them, e.g. [[0],[0,0],[1],[0,1]]: "
+    f"ranks from 0 to {MAX_TREE_WIDTH - 1}, depth at most {MAX_DRAFT_LENGTH}, at most {MAX_TREE_NODES:,} paths, "
+    "each path's parent listed, a node's children ranked 0, 1, ... without gaps, no path twice"
+)
+
+TreePath = tuple[int, ...]
+# The SimConfig fields of token trees (a command that sweeps or prices chains only refuses them).
+TREE_FIELDS = ("tree_width", "tree_sampling", "tree_shape", "tree_budget", "tree_threshold")
+
+
+def is_tree(config: SimConfig) -> bool:
+    """True when a round drafts a tree: a width above 1, a static shape, a
+    node budget, or a sampling other than i.i.d. (width 1, i.i.d., nothing
+    else set: the chain)."""
+    return (
+        config.tree_width != 1
+        or config.tree_shape is not None
+        or config.tree_budget != 0
+        or config.tree_sampling != "iid"
+    )
+
+
+def full_tree_nodes(width: int, depth: int) -> int:
+    """Nodes of the full tree of `width` children per node and `depth` levels (root not counted)."""
+    return depth if width == 1 else (width ** (depth + 1) - width) // (width - 1)
+
+
+def parse_tree_shape(text: Any) -> tuple[TreePath, ...]:
+    """A static tree's paths, sorted by depth then rank (the order a round draws
+    them in); raises ConfigError naming the fault."""
+
+    def refuse(problem: str) -> ConfigError:
+        return ConfigError("tree_shape", text, f"{TREE_SHAPE_RULE}; {problem}")
+
+    if not isinstance(text, str) or len(text) > MAX_TREE_SHAPE_CHARS:
+        raise refuse(f"text of at most {MAX_TREE_SHAPE_CHARS:,} characters")
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        raise refuse("this is not JSON") from None
+    if not isinstance(data, list) or not data:
+        raise refuse("this is not a non-empty list")
+    if len(data) > MAX_TREE_NODES:
+        raise refuse(f"it has {len(data):,} paths")
+    paths: set[TreePath] = set()
+    for entry in data:
+        if not isinstance(entry, list) or not entry or not all(_is_int(rank) for rank in entry):
+            raise refuse(f"{echo(json.dumps(entry))} is not a non-empty list of whole numbers")
+        path = tuple(entry)
+        if len(path) > MAX_DRAFT_LENGTH:
+            raise refuse(f"a path is {len(path)} deep")
+        if not all(0 <= rank < MAX_TREE_WIDTH for rank in path):
+            raise refuse(f"{list(path)} has a rank outside 0 to {MAX_TREE_WIDTH - 1}")
+        if path in paths:
+            raise refuse(f"{list(path)} is listed twice")
+        paths.add(path)
+    for path in paths:
+        if len(path) > 1 and path[:-1] not in paths:
+            raise refuse(f"{list(path)} is listed without its parent {list(path[:-1])}")
+        if path[-1] > 0 and path[:-1] + (path[-1] - 1,) not in paths:
+            raise refuse(f"{list(path)} is listed without its elder sibling {list(path[:-1] + (path[-1] - 1,))}")
+    return tuple(sorted(paths, key=lambda path: (len(path), path)))
+
+
+def _tree_rules(config: SimConfig) -> None:
+    if config.tree_sampling not in TREE_SAMPLINGS:
+        raise ConfigError("tree_sampling", config.tree_sampling, "one of " + ", ".join(TREE_SAMPLINGS))
+    _int_in("tree_width", config.tree_width, 1, MAX_TREE_WIDTH)
+    _int_in("tree_budget", config.tree_budget, 0, MAX_TREE_NODES)
+    shape = config.tree_shape
+    if shape is not None:
+        parse_tree_shape(shape)
+        if config.tree_width != 1:
+            raise ConfigError(
+                "tree_width",
+                config.tree_width,
+                "1 (leave --tree-width out) with --tree-shape: the shape fixes every node's children",
+            )
+        if config.tree_budget:
+            raise ConfigError(
+                "tree_budget",
+                config.tree_budget,
+                "0 (leave --tree-budget out) with --tree-shape: a tree is static or dynamic, not both",
+            )
+    if not is_tree(config):
+        if config.tree_threshold != 1.0:
+            raise ConfigError(
+                "tree_threshold",
+                config.tree_threshold,
+                "1 (leave --tree-threshold out) without a tree: it relaxes a tree's acceptance test",
+            )
+        return
+    if config.model not in TREE_MODELS:
+        raise ConfigError(
+            "model",
+            config.model,
+            f"a pair with per-context distributions for token trees ({', '.join(TREE_MODELS)}); "
+            f"the {config.model} pair does not draft trees",
+        )
+    if config.method not in TREE_METHODS:
+        raise ConfigError("method", config.method, f"{' or '.join(TREE_METHODS)} with a token tree")
+    if config.tree_threshold != 1.0 and config.method != "speculative":
+        raise ConfigError(
+            "tree_threshold",
+            config.tree_threshold,
+            "1 with --method greedy: it relaxes recursive rejection sampling only",
+        )
+    if config.draft_policy != "fixed":
+        raise ConfigError(
+            "draft_policy", config.draft_policy, "fixed with a token tree: the tree's shape sets what a round drafts"
+        )
+    if shape is None and not config.tree_budget:
+        nodes = full_tree_nodes(config.tree_width, config.draft_length)
+        if nodes > MAX_TREE_NODES:
+            raise ConfigError(
+                "tree_width",
+                config.tree_width,
+                f"a width whose full tree of depth {config.draft_length} (-k) has at most {MAX_TREE_NODES:,} nodes "
+                f"(width {config.tree_width} gives {nodes:,}); or a node budget (--tree-budget)",
             )
 
 

@@ -15,11 +15,12 @@ from typing import Any
 from specviz.engine.analysis import theory
 from specviz.engine.drafting.policies import build_policy
 from specviz.engine.models.pair import ModelPair, build_model, sample_index
-from specviz.engine.run.config import SimConfig, starting_draft_length
+from specviz.engine.run.config import SimConfig, is_tree, starting_draft_length
 from specviz.engine.run.random import UniformSource, UniformStream
 from specviz.engine.run.rounds import Phase, Round, TokenKind
 from specviz.engine.run.run_state import RunState
 from specviz.engine.run.stats import RunStats
+from specviz.engine.run.tree_round import TreeStepper
 from specviz.engine.verification.methods import build_method
 
 RoundListener = Callable[[Round], None]
@@ -50,6 +51,8 @@ class Simulation(RunState):
         self.draws: UniformSource = UniformStream(config.seed)
         self.next_draft_length = self.policy.initial_length
         self._listeners: list[RoundListener] = []
+        # A token tree replaces the three phases, the method and the stats (run/tree_round.py).
+        self.tree: TreeStepper | None = TreeStepper.attach(self) if is_tree(config) else None
 
     def text(self) -> str:
         return self.model.decode(self.history[self.prompt_length :])
@@ -238,6 +241,8 @@ class Simulation(RunState):
         data["expected_draft_acceptance_rate"] = (
             theory.draft_acceptance_rate(alpha, k) if alpha is not None and k else None
         )
+        if self.tree is not None:
+            self.tree.summary(data, self.cost_model)
         if include_text:
             data["prompt"] = self.prompt_text()
             data["text"] = self.text()
