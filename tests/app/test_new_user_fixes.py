@@ -91,6 +91,7 @@ async def test_field_focus_ngram_alpha_and_the_palette():
         footer = await footer_line(pilot)
         assert "α" not in footer and "[] k" in footer  # the pair measures α: its keys are not offered
         assert "α measured" in app.sub_title and "α=" not in app.sub_title
+        assert app.query_one("#input-acceptance_rate").value == "measured"
         await pilot.press("comma")
         assert app.config.acceptance_rate == SimConfig().acceptance_rate
         app.query_one("#input-target_length").focus()
@@ -135,12 +136,12 @@ async def test_after_the_run_lossless_at_n_50_and_the_speedup_marks():
         assert "too few tokens to judge" in verdict and "chance alone gives TV" in verdict
         assert "by chance alone" in caption
         await pilot.press("escape")
-        app.restart(app.config.replace(target_length=20_000))
+        app.restart(app.config.replace(target_length=5_000))
         await pilot.press("e")
         await settle(pilot)
         await pilot.press("1")
         await settle(pilot)
-        # 20,000 tokens at k = 5, the optimal k: the run's mark is on ◆, drawn ◈.
+        # 5,000 tokens at k = 5, the optimal k: the run's mark is on ◆, drawn ◈.
         assert "this run (" in screen_text(app) and "on ◆" in screen_text(app)
 
 
@@ -179,7 +180,7 @@ def test_whole_configuration_and_formatting():
     help_text = config_markdown(config)
     for flag in ("verify\\-overhead", "temperature", "top\\-p", "target\\-ms", "prompt", "cost\\-model"):
         assert flag in help_text, flag
-    assert "the ngram pair does not read it" in help_text  # α
+    assert "not read\\: the ngram pair ignores it" in help_text  # α
     # The title writes values as the fields do.
     full = SimConfig(acceptance_rate=1.0, target_length=1_000_000)
     assert f"α={field_text(full, 'acceptance_rate')}" in config_title(full) and "α=1.0" in config_title(full)

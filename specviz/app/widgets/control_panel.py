@@ -47,6 +47,7 @@ CHOICE_FIELDS: tuple[tuple[str, str], ...] = (
     ("cost_model", "cost"),
 )
 LOSSY_MARK = "⚠ lossy"
+ALPHA_MEASURED = "measured"  # the α field's text for a pair whose α is measured, not set
 # The cost field's value for the constant-ratio model (SimConfig.cost_model None).
 CONSTANT_RATIO = ""
 # A cost file's name is cut to this, so the cost row fits in 80 columns.
@@ -143,7 +144,8 @@ a field, type and press Enter; in the model, method, policy and cost fields
 `←` `→` (or enter, space, a click) change the choice. The engine checks every value; an invalid one is
 marked `✗` and explained below the fields, and changes nothing. A valid change
 restarts the run. `[` `]` change k and `,` `.` change α without leaving the
-keyboard.
+keyboard. Only the synthetic pair sets α: for the n-gram pair it is measured,
+the α field reads `measured` and `,` `.` leave the footer.
 """
 
     class ConfigSubmitted(Message):
@@ -208,8 +210,12 @@ keyboard.
         # Only fields whose text differs are touched: each change restyles the field.
         for name, _ in TEXT_FIELDS:
             field = self.query_one(f"#input-{name}", Input)
-            if field.value != field_text(config, name):
-                field.value = field_text(config, name)
+            # A pair that measures α shows so in the α field itself (which is then disabled).
+            text = (
+                ALPHA_MEASURED if name == "acceptance_rate" and not uses_acceptance_rate else field_text(config, name)
+            )
+            if field.value != text:
+                field.value = text
         alpha = self.query_one("#input-acceptance_rate", Input)
         if alpha.disabled == uses_acceptance_rate:
             alpha.disabled = not uses_acceptance_rate

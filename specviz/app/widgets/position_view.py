@@ -8,6 +8,7 @@ from specviz.app.view_catalog import view_title
 from specviz.app.widgets.chart import theme_rgb
 from specviz.app.widgets.chart_view import ChartView
 from specviz.app.widgets.length_histogram_view import policy_note
+from specviz.app.wording import counted
 
 
 class PositionView(ChartView):
@@ -60,7 +61,7 @@ above vLLM's.
         )
         self.update_caption(
             caption,
-            f"{stats.rounds:,} rounds · α = {alpha:.3f} ({source}, the line) · {at}" + policy_note(simulation),
+            f"{counted(stats.rounds, 'round')} · α = {alpha:.3f} ({source}, the line) · {at}" + policy_note(simulation),
         )
         chart.refresh()
 
