@@ -55,13 +55,16 @@ through: editing a control starts a fresh simulation.
         if self.running:
             long = Content.from_markup("[b $warning]▶▶ running to the end[/] (any step key stops)")
             short = Content.from_markup("[b $warning]▶▶ to the end[/] (step keys stop)")
+            tiny = Content.from_markup("[b $warning]▶▶[/] step keys stop")
         elif self.autoplaying:
             long = short = Content.from_markup("[b $success]▶ autoplay[/] $speed", speed=self.autoplay_speed)
+            tiny = Content.from_markup("[b $success]▶ autoplay[/]")
         elif self._done:
             long = Content.from_markup("[b $success]✓ complete[/]: r runs it again")
-            short = Content.from_markup("[b $success]✓[/] r runs again")
+            short = tiny = Content.from_markup("[b $success]✓[/] r runs again")
         else:
             long = short = Content.from_markup("‖ autoplay off [dim]($speed)[/]", speed=self.autoplay_speed)
+            tiny = Content("‖ autoplay off")
         tokens = f"{emitted:,}/{target:,}"
         return [
             Content.assemble(replay, f"round {round_number:,} · {tokens} tokens ({percent}%) · ", long),
@@ -69,6 +72,7 @@ through: editing a control starts a fresh simulation.
             Content.assemble(replay, f"{tokens} ({percent}%) · ", short),
             Content.assemble(replay, f"{tokens} · ", short),
             Content.assemble(replay, short),
+            Content.assemble(replay, tiny),
         ]
 
     def _redraw(self) -> None:
