@@ -140,8 +140,9 @@ class SpecvizApp(App[int]):
             tooltip="Views: the analysis views, at the one shown last (a digit picks one)",
             id="views",
         ),
+        # Each view's palette entry starts with its name, so that typing the name ranks it first.
         *(
-            Binding(key, f"show_view('{name}')", title, tooltip=f"View: {does}", show=False, id=f"view_{name}")
+            Binding(key, f"show_view('{name}')", title, tooltip=f"View {title}: {does}", show=False, id=f"view_{name}")
             for name, key, title, does in VIEW_CATALOG
         ),
         Binding(

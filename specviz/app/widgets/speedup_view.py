@@ -47,12 +47,14 @@ def batch_caption(alpha: float, k: int, cost: CostModel, table: dict[str, Any]) 
 
 
 def same_cell(
-    chart: Chart, point: tuple[float, float], other: tuple[float, float], x_span: float, y_span: float
+    point: tuple[float, float], other: tuple[float, float], spans: tuple[float, float], size: tuple[int, int]
 ) -> bool:
-    """Whether two marks land on one character cell of `chart`, whose axes
-    span `x_span` and `y_span`: then the mark drawn later hides the other."""
-    columns = max(1, chart.size.width - 8)  # less the y axis and its labels
-    rows = max(1, chart.size.height - 4)  # less the x axis, its labels and the frame
+    """Whether two marks land on one character cell of a chart of `size`
+    (width, height) whose axes span `spans` (x, y): then the mark drawn later
+    hides the other."""
+    columns = max(1, size[0] - 8)  # less the y axis and its labels
+    rows = max(1, size[1] - 4)  # less the x axis, its labels and the frame
+    x_span, y_span = spans
     return abs(point[0] - other[0]) <= x_span / columns and abs(point[1] - other[1]) <= max(y_span, 1e-9) / rows
 
 
@@ -146,7 +148,12 @@ so its line is flat: choose a cost model to see the batch matter.
             rounds = counted(stats.rounds, "round")
             # On the optimal k's cell the run's mark would hide ◆: it is drawn ◈ (◆ with the run in it).
             ys = [*curve, measured, 1.0]
-            on_optimum = same_cell(chart, (at, measured), (best_k, best_speedup), k_max, max(ys) - min(ys))
+            on_optimum = same_cell(
+                (at, measured),
+                (best_k, best_speedup),
+                (k_max, max(ys) - min(ys)),
+                (chart.size.width, chart.size.height),
+            )
             plt.scatter(
                 [at],
                 [measured],
