@@ -15,12 +15,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.widgets import Header, TabbedContent, TabPane
 
 from specviz.app.view_catalog import VIEW_CATALOG, VIEW_NAMES
 from specviz.app.widgets.analysis_view import AnalysisView
 from specviz.app.widgets.comparison_view import ComparisonView
 from specviz.app.widgets.distributions_view import DistributionsView
+from specviz.app.widgets.key_footer import KeyFooter
 from specviz.app.widgets.length_histogram_view import LengthHistogramView
 from specviz.app.widgets.lossless_view import LosslessView
 from specviz.app.widgets.position_view import PositionView
@@ -72,7 +73,7 @@ class AnalysisScreen(Screen[None]):
             for name, view, key, _ in VIEWS:
                 with TabPane(f"{key} {view.TITLE}", id=name):
                     yield view(id=f"view-{name}")
-        yield Footer()
+        yield KeyFooter()
 
     def on_screen_resume(self) -> None:
         self.post_message(self.Opened())

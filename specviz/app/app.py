@@ -22,7 +22,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input
+from textual.widgets import Header, Input
 
 from specviz.app.autoplay import DEFAULT_SPEED, SPEEDS
 from specviz.app.help_screen import HelpScreen, keys_markdown, reference_sections
@@ -36,6 +36,7 @@ from specviz.app.view_catalog import VIEW_CATALOG
 from specviz.app.widgets import STYLESHEETS
 from specviz.app.widgets.choice_field import ChoiceField
 from specviz.app.widgets.control_panel import ControlPanel
+from specviz.app.widgets.key_footer import KeyFooter
 from specviz.app.widgets.phase_indicator import PhaseIndicator
 from specviz.app.widgets.round_view import RoundView
 from specviz.app.widgets.run_status import RunStatus
@@ -153,8 +154,9 @@ class SpecvizApp(App[int]):
             tooltip="Views: the analysis views, at the one shown last (a digit picks one)",
             id="views",
         ),
+        # Each view's palette entry starts with its name, so that typing the name ranks it first.
         *(
-            Binding(key, f"show_view('{name}')", title, tooltip=f"View: {does}", show=False, id=f"view_{name}")
+            Binding(key, f"show_view('{name}')", title, tooltip=f"View {title}: {does}", show=False, id=f"view_{name}")
             for name, key, title, does in VIEW_CATALOG
         ),
         Binding(
@@ -263,14 +265,7 @@ class SpecvizApp(App[int]):
                 yield TokenStream(id="stream")
                 yield RoundView(id="round")
             yield StatsSidebar(id="stats")
-        yield Footer()
-
-    def on_resize(self) -> None:
-        # Below 110 columns the footer drops its spacing and the palette's key
-        # (ctrl+p still opens it; help says so), so every key of the run shows.
-        footer = self.query_one(Footer)
-        footer.compact = self.size.width < 110
-        footer.show_command_palette = not footer.compact
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         status = self.query_one(RunStatus)

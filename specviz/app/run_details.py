@@ -58,15 +58,15 @@ def alpha_is_set(config: SimConfig) -> bool:
 def unread_reason(config: SimConfig, name: str) -> str | None:
     """Why this run does not read knob `name`, or None when it does."""
     if name in MODEL_KNOBS and config.model not in MODEL_KNOBS[name]:
-        return f"the {config.model} pair does not read it"
+        return f"the {config.model} pair ignores it"
     if name == "draft_cost" and config.cost_model is not None:
-        return "the cost model prices the draft's passes"
+        return "the cost model prices the draft passes"
     if name == "context_length" and config.cost_model is None:
-        return "read by a cost model only"
+        return "only a cost model reads it"
     if name in READ_UNDER:
         field, reader = READ_UNDER[name]
         if getattr(config, field) != reader:
-            return f"read under {field.replace('_', ' ')} {reader} only"
+            return f"only the {reader} {'method' if field == 'method' else 'policy'} reads it"
     return None
 
 

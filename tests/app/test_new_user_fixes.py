@@ -8,13 +8,15 @@ import io
 import re
 
 from rich.console import Console
+from textual.fuzzy import Matcher
 
-from specviz.app.help_screen import HelpScreen
+from specviz.app import SpecvizApp
 from specviz.app.run_details import config_markdown, config_title
+from specviz.app.view_catalog import VIEW_CATALOG
 from specviz.app.widgets.chart import nice_ticks, tick_label
-from specviz.app.widgets.control_panel import field_text
-from specviz.app.widgets.lossless_view import MIN_SAMPLES
-from specviz.app.widgets.run_status import RunStatus
+from specviz.app.widgets.control_panel import ControlPanel, field_text
+from specviz.app.widgets.run_status import RunStatus, fitted, status_forms
+from specviz.app.widgets.speedup_view import same_cell
 from specviz.app.widgets.stats_sidebar import (
     NOT_MEASURED,
     PLAIN_WINS_LABELS,
@@ -27,7 +29,7 @@ from specviz.app.wording import counted
 from specviz.engine.run.config import SimConfig
 from specviz.engine.run.run_state import RunState
 from specviz.engine.run.simulation import Simulation
-from tests.app.conftest import build_app, run_from_palette, settle
+from tests.app.conftest import build_app, settle
 
 
 def screen_text(app) -> str:
@@ -50,7 +52,7 @@ def status_text(app) -> str:
     return str(app.query_one(RunStatus).render())
 
 
-async def test_80x24_shows_every_key_the_whole_legend_the_correction_row_and_the_status():
+async def test_80x24_keys_legend_correction_row_status_marks_fields_and_ngram_alpha():
     app = build_app(target_length=1_000_000)  # long enough that `e` is still running when checked
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -72,52 +74,53 @@ async def test_80x24_shows_every_key_the_whole_legend_the_correction_row_and_the
         assert any("·." in line for line in lines), lines
         for line in lines:
             assert not re.search(r"\S[»✓✗·]", line), line
-        for size in ((80, 24), (120, 36)):
-            await pilot.resize_terminal(*size)
-            await pilot.press("e")
-            assert app.running
-            assert "stop" in status_text(app) and status_text(app) in screen_text(app).replace("\n", "")
-            await pilot.press("space")  # a step key stops the run
-            await settle(pilot)
-            assert not app.running
-        await pilot.resize_terminal(60, 20)  # no crash
-        await settle(pilot)
-
-
-async def test_field_focus_ngram_alpha_and_the_palette():
-    app = build_app(model="ngram")
-    async with app.run_test(size=(120, 36)) as pilot:
-        await settle(pilot)
-        footer = await footer_line(pilot)
-        assert "α" not in footer and "[] k" in footer  # the pair measures α: its keys are not offered
-        assert "α measured" in app.sub_title and "α=" not in app.sub_title
-        await pilot.press("comma")
-        assert app.config.acceptance_rate == SimConfig().acceptance_rate
-        app.query_one("#input-target_length").focus()
+        app.action_run_to_end()  # e, without waiting for the run's first slices
         await pilot.pause()
+        assert app.running  # 1,000,000 tokens: still going
+        assert "stop" in status_text(app) and status_text(app) in screen_text(app).replace("\n", "")
+        app.action_run_to_end()  # e again stops it
+        await settle(pilot)
+        assert not app.running
+        # In a text field, no key that would be typed there is offered; esc leaves it.
+        app.query_one("#input-target_length").focus()
         footer = await footer_line(pilot)
         for typed in ("Speed", "? Help", "Step", "Quit", "Views"):
             assert typed not in footer, (typed, footer)
         assert "esc" in footer
-        await pilot.press("f1")  # F1 is not typed: it still opens help from the field
-        await pilot.pause()
-        assert isinstance(app.screen, HelpScreen)
+        # F1 is not typed into a field: its unlisted binding still opens help from there.
+        assert any(b.key == "f1" and b.action == "help('field')" for b in app.BINDINGS)
+        assert app.check_action("help", ("field",)) and not app.check_action("help", ())
         await pilot.press("escape")
-        await pilot.pause()
-        await pilot.press("escape")
-        await pilot.pause()
         assert isinstance(app.focused, TokenStream)
         assert "? Help" in await footer_line(pilot)
-        # The palette: the view named, not the view shown last.
-        await pilot.press("2")
-        await pilot.pause()
-        await pilot.press("escape")
-        await pilot.pause()
-        await run_from_palette(pilot, "timeline")
-        assert app.screen.id == "analysis" and app.screen.active_view == "timeline"
+        # The n-gram pair measures α: no α keys, and the title and the α field say so.
+        app.restart(app.config.replace(model="ngram", acceptance_rate=SimConfig().acceptance_rate))
+        footer = await footer_line(pilot)
+        assert "α" not in footer and "[] k" in footer, footer
+        assert "α measured" in app.sub_title and "α=" not in app.sub_title
+        assert app.query_one("#input-acceptance_rate").value == "measured"
+        await pilot.press("comma")
+        assert app.config.acceptance_rate == SimConfig().acceptance_rate and not app.query_one(ControlPanel).errors
 
 
-async def test_after_the_run_lossless_at_n_50_and_the_speedup_marks():
+def test_the_status_line_keeps_its_state_at_every_width():
+    forms = status_forms(
+        (8_701, 28_434, 1_000_000), running=True, autoplaying=False, done=False, replaying=False, speed=""
+    )
+    assert "(any step key stops)" in fitted(forms, 200).plain
+    # Widths the status line gets beside the phases at 120, 80 and 60 columns: never cut, always the state.
+    for width in (85, 45, 25):
+        line = fitted(forms, width)
+        assert line.cell_length <= width and "▶▶" in line.plain and "stop" in line.plain, (width, line.plain)
+    done = fitted(status_forms((16, 50, 50), running=False, autoplaying=False, done=True, replaying=True, speed=""), 40)
+    assert "REPLAY" in done.plain and "r runs" in done.plain
+    # The speedup view's marks: on one cell the run's hides ◆ (so it is drawn ◈), a cell away it does not.
+    assert same_cell((5.0, 2.16), (5, 2.19), (10, 1.2), (112, 15))
+    assert not same_cell((5.0, 1.9), (5, 2.19), (10, 1.2), (112, 15))
+    assert not same_cell((4.6, 2.19), (5, 2.19), (10, 1.2), (112, 15))
+
+
+async def test_after_the_run_and_the_lossless_view_at_n_50():
     app = build_app()
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
         await pilot.press("e")
@@ -129,19 +132,23 @@ async def test_after_the_run_lossless_at_n_50_and_the_speedup_marks():
         await pilot.press("5")
         await settle(pilot)
         view = app.screen.view("lossless")
-        assert view.counts.samples < MIN_SAMPLES
+        assert not view.enough and view.fit is None  # no verdict drawn from 3 tokens
         verdict = str(view.query_one("#lossless-verdict").render())
         caption = str(view.query(".view-caption").first().render())
         assert "too few tokens to judge" in verdict and "chance alone gives TV" in verdict
         assert "by chance alone" in caption
-        await pilot.press("escape")
-        app.restart(app.config.replace(target_length=20_000))
-        await pilot.press("e")
-        await settle(pilot)
-        await pilot.press("1")
-        await settle(pilot)
-        # 20,000 tokens at k = 5, the optimal k: the run's mark is on ◆, drawn ◈.
-        assert "this run (" in screen_text(app) and "on ◆" in screen_text(app)
+
+
+def test_the_palette_finds_a_view_by_its_name_alone():
+    # The palette ranks its commands (the bindings' tooltips) with Textual's fuzzy
+    # matcher and keeps the first of equal scores: `v`'s once listed every view
+    # name, so "timeline" + enter opened the view shown last, and "lengths"
+    # ran to the end ("Run to the target length n").
+    commands = {binding.action: binding.tooltip for binding in SpecvizApp.BINDINGS if binding.description}
+    for entry in VIEW_CATALOG:
+        scores = {action: Matcher(entry.name).match(title) for action, title in commands.items()}
+        best = max(scores.values())
+        assert [action for action, score in scores.items() if score == best] == [f"show_view('{entry.name}')"]
 
 
 def test_sidebar_counts_finished_rounds_names_rounds_and_says_when_plain_decoding_wins():
@@ -179,7 +186,7 @@ def test_whole_configuration_and_formatting():
     help_text = config_markdown(config)
     for flag in ("verify\\-overhead", "temperature", "top\\-p", "target\\-ms", "prompt", "cost\\-model"):
         assert flag in help_text, flag
-    assert "the ngram pair does not read it" in help_text  # α
+    assert "not read\\: the ngram pair ignores it" in help_text  # α
     # The title writes values as the fields do.
     full = SimConfig(acceptance_rate=1.0, target_length=1_000_000)
     assert f"α={field_text(full, 'acceptance_rate')}" in config_title(full) and "α=1.0" in config_title(full)

@@ -156,7 +156,7 @@ async def test_each_view_follows_the_run(name):
         if name in ("lengths", "positions"):
             assert f"{stats.rounds:,} rounds" in after
         if name == "speedup":
-            assert f"measured {app.simulation.cost().speedup:.2f}×" in after
+            assert f"{app.simulation.cost().speedup:.2f}× measured" in after
         if name == "timeline":
             last = stats.rounds
             assert f"–{last:,}:" in after

@@ -1,11 +1,12 @@
-"""The total-variation distance a lossless run shows by chance alone (the lossless view's yardstick)."""
+"""The lossless view's yardsticks: the total-variation distance a lossless run shows
+by chance alone, and when the chi-square test can judge at all."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from specviz.engine.analysis.audit import expected_tv_distance
+from specviz.engine.analysis.audit import enough_to_judge, expected_tv_distance, goodness_of_fit
 
 
 def test_small_cases_by_hand():
@@ -30,3 +31,16 @@ def test_matches_sampling_and_shrinks_with_more_tokens():
         assert abs(expected - tv.mean()) < 4 * tv.std() / np.sqrt(len(tv)), m
         assert expected < previous
         previous = expected
+
+
+def test_enough_to_judge_is_when_the_pooled_test_has_a_degree_of_freedom():
+    flat = np.full(10, 0.1)
+    assert not enough_to_judge(flat, 49) and enough_to_judge(flat, 50)  # 4.9 a bin, all pooled: one bin
+    skewed = np.array([0.9, 0.1])
+    assert not enough_to_judge(skewed, 49) and enough_to_judge(skewed, 50)
+    assert enough_to_judge(np.array([0.0, 1.0, 0.0]), 1)  # greedy's point mass: the first token judges
+    assert not enough_to_judge(flat, 0)
+    # Below the line the test cannot tell: any counts get p-value 1.
+    counts = np.zeros(10)
+    counts[0] = 49
+    assert goodness_of_fit(counts, flat)[1] == 1.0

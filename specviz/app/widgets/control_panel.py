@@ -64,6 +64,7 @@ CHOICE_FIELDS: tuple[tuple[str, str], ...] = (
 LOSSY_MARK = "⚠ lossy"
 RESET_MARK = "↺"  # a notice: knobs a model switch put back
 IMPORT_MARK = "↓"  # a notice: values from an imported engine log
+ALPHA_MEASURED = "measured"  # the α field's text for a pair whose α is measured, not set
 # The cost field's value for the constant-ratio model (SimConfig.cost_model None).
 CONSTANT_RATIO = ""
 # A cost file's name is cut to this, so the cost row fits in 80 columns.
@@ -198,6 +199,8 @@ keyboard. The last row sets a token tree (view `8` draws it): how a node's
 children are picked (`iid`, `distinct`, `top`), the width w (1 = the chain),
 a node budget for a dynamic tree (0 = none), a static shape as Medusa's paths
 (empty = none) and the threshold T (below 1 `⚠ lossy`).
+Only the synthetic pair sets α: for the n-gram pair it is measured,
+the α field reads `measured` and `,` `.` leave the footer.
 """
 
     class ConfigSubmitted(Message):
@@ -276,8 +279,12 @@ a node budget for a dynamic tree (0 = none), a static shape as Medusa's paths
         # Only fields whose text differs are touched: each change restyles the field.
         for name, _ in TEXT_FIELDS:
             field = self.query_one(f"#input-{name}", Input)
-            if field.value != field_text(config, name):
-                field.value = field_text(config, name)
+            # A pair that measures α shows so in the α field itself (which is then disabled).
+            text = (
+                ALPHA_MEASURED if name == "acceptance_rate" and not uses_acceptance_rate else field_text(config, name)
+            )
+            if field.value != text:
+                field.value = text
         alpha = self.query_one("#input-acceptance_rate", Input)
         if alpha.disabled == uses_acceptance_rate:
             alpha.disabled = not uses_acceptance_rate

@@ -7,6 +7,7 @@ from typing import Any
 from specviz.app.view_catalog import view_title
 from specviz.app.widgets.chart import theme_rgb
 from specviz.app.widgets.chart_view import ChartView
+from specviz.app.wording import counted
 from specviz.engine.analysis import theory
 
 
@@ -62,7 +63,7 @@ k+1; theory is drawn at the starting k.
         plt.ylabel("share of rounds")
         self.update_caption(
             caption,
-            f"{stats.rounds:,} rounds · mean {stats.tokens_per_target_pass:.3f} tokens/round, {theory_text}"
+            f"{counted(stats.rounds, 'round')} · mean {stats.tokens_per_target_pass:.3f} tokens/round, {theory_text}"
             + policy_note(simulation),
         )
         chart.refresh()

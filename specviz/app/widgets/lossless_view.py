@@ -15,12 +15,12 @@ from specviz.app.view_catalog import view_title
 from specviz.app.widgets.chart import theme_rgb
 from specviz.app.widgets.chart_view import ChartView
 from specviz.engine.analysis.audit import (  # scipy itself loads only when a test runs
+    MIN_EXPECTED,
     SIGNIFICANCE,
+    enough_to_judge,
     expected_tv_distance,
     reference_in,
 )
-
-MIN_SAMPLES = 20  # below this the test says little: no verdict yet
 
 
 class LosslessView(ChartView):
@@ -34,8 +34,9 @@ distance and a chi-square goodness-of-fit p-value (scipy; sparse bins
 pooled, as `specviz audit` does). After few tokens even a lossless run's TV
 is far from 0: beside it stands the TV that chance alone gives after as many
 independent draws from p (exact, from each count's binomial mean absolute
-deviation), and until {MIN_SAMPLES} tokens are in the context the view says there are
-too few to judge. The context is the one the run emitted after
+deviation), and until the chi-square test can judge at all (two bins of
+{MIN_EXPECTED:g} expected tokens, the rarer tokens pooled into one) the view says
+there are too few tokens to judge. The context is the one the run emitted after
 most often (it changes only when another is seen 10% more often); for a
 lossless method the tokens after it are independent draws from p there, so
 the bars agree more closely as the run goes on. `typical` is lossy: given
@@ -50,6 +51,7 @@ M tokens (default 2) jointly, which also sees a draft kept at position 2.
         self.counts: ContextCounts | None = None
         self.fit: tuple[float, float] | None = None  # (statistic, p-value) for `fit_key`
         self.fit_key: tuple | None = None
+        self.enough = False  # enough tokens in the context for the test to judge (enough_to_judge)
         self.tv_distance: float | None = None
         # What a lossless run would show by chance after as many tokens: ((context, samples), TV).
         self.chance_tv: tuple[tuple, float] | None = None
@@ -61,6 +63,7 @@ M tokens (default 2) jointly, which also sees a draft kept at position 2.
     def new_run(self, simulation: Any) -> None:
         self.counts = counts_for(simulation)
         self.fit = self.fit_key = self.tv_distance = self.chance_tv = None
+        self.enough = False
 
     def on_resize(self) -> None:
         if self.simulation is not None and self.displayed:
@@ -108,7 +111,8 @@ M tokens (default 2) jointly, which also sees a draft kept at position 2.
         if key != self.fit_key:
             self.fit_key = key
             self.fit = None
-            if samples >= MIN_SAMPLES:
+            self.enough = enough_to_judge(expected, samples)
+            if self.enough:
                 self._test(key, counts.counts.copy(), expected.copy())
         self._show_verdict(simulation)
 
@@ -139,16 +143,16 @@ M tokens (default 2) jointly, which also sees a draft kept at position 2.
         counts = self.counts
         claims = simulation.method.lossless
         claim = "claims lossless" if claims else "is LOSSY by design"
-        if counts is None or counts.samples < MIN_SAMPLES:
+        if counts is None or not counts.samples or not self.enough:
             seen = 0 if counts is None else counts.samples
             # A lossless run's TV is far from 0 after few tokens: say how far chance alone puts it.
             chance = f": chance alone gives TV {self.chance_tv[1]:.3f} here" if seen and self.chance_tv else ""
             self.update_caption(
                 verdict,
                 Content.assemble(
-                    (f"too few tokens to judge yet ({seen:,} of {MIN_SAMPLES})", "bold"),
-                    f"{chance} · {simulation.config.method} {claim} · "
-                    f"the chi-square test runs from {MIN_SAMPLES} tokens in this context",
+                    (f"too few tokens to judge yet ({seen:,} here)", "bold"),
+                    f"{chance} · {simulation.config.method} {claim} · the chi-square test runs once two "
+                    f"bins expect {MIN_EXPECTED:g} tokens each",
                 ),
             )
             return

@@ -16,6 +16,7 @@ from specviz.app.widgets.imported_series import (
     opened_import,
 )
 from specviz.app.widgets.length_histogram_view import policy_note
+from specviz.app.wording import counted
 
 
 class PositionView(ChartView):
@@ -75,7 +76,7 @@ above vLLM's.
         )
         self.update_caption(
             caption,
-            f"{stats.rounds:,} rounds · α = {alpha:.3f} ({source}, the line) · {at}" + policy_note(simulation),
+            f"{counted(stats.rounds, 'round')} · α = {alpha:.3f} ({source}, the line) · {at}" + policy_note(simulation),
         )
         chart.refresh()
 

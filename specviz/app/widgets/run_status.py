@@ -47,35 +47,18 @@ through: editing a control starts a fresh simulation.
         self._redraw()
 
     def forms(self) -> list[Content]:
-        """The line in ever shorter forms, all saying what matters: the state,
-        and while running to the end that a step key stops it."""
-        round_number, emitted, target = self._progress
-        percent = 100 * emitted // target if target else 0
-        replay = Content.from_markup("[b]REPLAY[/] · " if self.replaying else "")
-        if self.running:
-            long = Content.from_markup("[b $warning]▶▶ running to the end[/] (any step key stops)")
-            short = Content.from_markup("[b $warning]▶▶ to the end[/] (step keys stop)")
-        elif self.autoplaying:
-            long = short = Content.from_markup("[b $success]▶ autoplay[/] $speed", speed=self.autoplay_speed)
-        elif self._done:
-            long = Content.from_markup("[b $success]✓ complete[/]: r runs it again")
-            short = Content.from_markup("[b $success]✓[/] r runs again")
-        else:
-            long = short = Content.from_markup("‖ autoplay off [dim]($speed)[/]", speed=self.autoplay_speed)
-        tokens = f"{emitted:,}/{target:,}"
-        return [
-            Content.assemble(replay, f"round {round_number:,} · {tokens} tokens ({percent}%) · ", long),
-            Content.assemble(replay, f"round {round_number:,} · {tokens} ({percent}%) · ", short),
-            Content.assemble(replay, f"{tokens} ({percent}%) · ", short),
-            Content.assemble(replay, f"{tokens} · ", short),
-            Content.assemble(replay, short),
-        ]
+        return status_forms(
+            self._progress,
+            running=self.running,
+            autoplaying=self.autoplaying,
+            done=self._done,
+            replaying=self.replaying,
+            speed=self.autoplay_speed,
+        )
 
     def _redraw(self) -> None:
-        forms = self.forms()
         width = self.content_region.width
-        shown = next((form for form in forms if form.cell_length <= width), forms[-1]) if width else forms[0]
-        self.update(shown, layout=False)  # one line, fixed size
+        self.update(fitted(self.forms(), width) if width else self.forms()[0], layout=False)  # one line
 
     def watch_autoplay_speed(self) -> None:
         self._redraw()
@@ -88,3 +71,41 @@ through: editing a control starts a fresh simulation.
 
     def watch_replaying(self) -> None:
         self._redraw()
+
+
+def status_forms(
+    progress: tuple[int, int, int], *, running: bool, autoplaying: bool, done: bool, replaying: bool, speed: str
+) -> list[Content]:
+    """The line in ever shorter forms, all saying what matters: the state,
+    and while running to the end that a step key stops it. `progress` is
+    (round, tokens emitted, n)."""
+    round_number, emitted, target = progress
+    percent = 100 * emitted // target if target else 0
+    replay = Content.from_markup("[b]REPLAY[/] · " if replaying else "")
+    if running:
+        long = Content.from_markup("[b $warning]▶▶ running to the end[/] (any step key stops)")
+        short = Content.from_markup("[b $warning]▶▶ to the end[/] (step keys stop)")
+        tiny = Content.from_markup("[b $warning]▶▶[/] step keys stop")
+    elif autoplaying:
+        long = short = Content.from_markup("[b $success]▶ autoplay[/] $speed", speed=speed)
+        tiny = Content.from_markup("[b $success]▶ autoplay[/]")
+    elif done:
+        long = Content.from_markup("[b $success]✓ complete[/]: r runs it again")
+        short = tiny = Content.from_markup("[b $success]✓[/] r runs again")
+    else:
+        long = short = Content.from_markup("‖ autoplay off [dim]($speed)[/]", speed=speed)
+        tiny = Content("‖ autoplay off")
+    tokens = f"{emitted:,}/{target:,}"
+    return [
+        Content.assemble(replay, f"round {round_number:,} · {tokens} tokens ({percent}%) · ", long),
+        Content.assemble(replay, f"round {round_number:,} · {tokens} ({percent}%) · ", short),
+        Content.assemble(replay, f"{tokens} ({percent}%) · ", short),
+        Content.assemble(replay, f"{tokens} · ", short),
+        Content.assemble(replay, short),
+        Content.assemble(replay, tiny),
+    ]
+
+
+def fitted(forms: list[Content], width: int) -> Content:
+    """The longest of `forms` that fits `width` cells (the shortest, cut, if none does)."""
+    return next((form for form in forms if form.cell_length <= width), forms[-1])

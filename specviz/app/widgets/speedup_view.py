@@ -48,12 +48,14 @@ def batch_caption(alpha: float, k: int, cost: CostModel, table: dict[str, Any]) 
 
 
 def same_cell(
-    chart: Chart, point: tuple[float, float], other: tuple[float, float], x_span: float, y_span: float
+    point: tuple[float, float], other: tuple[float, float], spans: tuple[float, float], size: tuple[int, int]
 ) -> bool:
-    """Whether two marks land on one character cell of `chart`, whose axes
-    span `x_span` and `y_span`: then the mark drawn later hides the other."""
-    columns = max(1, chart.size.width - 8)  # less the y axis and its labels
-    rows = max(1, chart.size.height - 4)  # less the x axis, its labels and the frame
+    """Whether two marks land on one character cell of a chart of `size`
+    (width, height) whose axes span `spans` (x, y): then the mark drawn later
+    hides the other."""
+    columns = max(1, size[0] - 8)  # less the y axis and its labels
+    rows = max(1, size[1] - 4)  # less the x axis, its labels and the frame
+    x_span, y_span = spans
     return abs(point[0] - other[0]) <= x_span / columns and abs(point[1] - other[1]) <= max(y_span, 1e-9) / rows
 
 
@@ -62,7 +64,8 @@ class SpeedupView(ChartView):
     TITLE = view_title("speedup")
     HELP = """\
 **Speedup against k** (`1`). The closed form S(k) = (1 − α^(k+1)) / ((1 − α)(k c + 1 + v k))
-for the run's α and draft cost c (Leviathan et al. 2023), the optimal k marked `◆`,
+for the run's α and draft cost c (Leviathan et al. 2023), the optimal k marked `◆`
+(where no k beats plain decoding, the caption says so and `◆` marks the best k),
 and the run's measured speedup (plain decoding time / speculative time under the
 cost model) as `●` at its k (the mean k per round under a dynamic policy); `◈`
 when it lands on the optimal k's `◆`, so neither hides the other. α is the
@@ -112,6 +115,7 @@ so its line is flat: choose a cost model to see the batch matter.
 
         best = theory.best_draft_length_under(alpha, cost)
         best_k, best_speedup = best.k, best.speedup
+        plain_wins = best_speedup <= 1.0  # no k to recommend (the sidebar's rule)
         k_max = min(MAX_DRAFT_LENGTH, max(10, 2 * max(k, best_k), imported_draft_lengths(self, cost)))
         ks = list(range(1, k_max + 1))
         curve = [speedup(j) for j in ks]
@@ -121,27 +125,40 @@ so its line is flat: choose a cost model to see the batch matter.
             plt.hline(best.supremum, theme_rgb(self, "success"))  # approached, never reached
         plt.vline(best_k, theme_rgb(self, "success"))
         plt.scatter(
-            [best_k], [best_speedup], color=theme_rgb(self, "success"), marker="◆", label=f"optimal k = {best_k}"
+            [best_k],
+            [best_speedup],
+            color=theme_rgb(self, "success"),
+            marker="◆",
+            label=f"best k = {best_k}, slower than plain" if plain_wins else f"optimal k = {best_k}",
         )
-        if best.maximises:
-            optimum = f"optimal k = {best_k}: {best_speedup:.2f}×"
+        # Short words: the caption stays on one line at 120 columns.
+        if plain_wins:
+            optimum = f"plain decoding wins (best k {best_k}: {best_speedup:.2f}×)"
+        elif best.maximises:
+            optimum = f"optimal k {best_k}: {best_speedup:.2f}×"
         elif best.unbounded:
-            optimum = f"no optimal k: S grows without bound (k = {best_k} drawn)"
+            optimum = f"no optimal k: S grows without bound (k {best_k} drawn)"
         else:
-            optimum = f"no optimal k: S → {best.supremum:.2f}×, within 1% from k = {best_k}"
+            optimum = f"no optimal k: S → {best.supremum:.2f}×, within 1% from k {best_k}"
         pricing = (
-            f"c = {c:g}{f' · v = {v:g}' if v else ''}"
+            f"c {c:g}{f' · v {v:g}' if v else ''}"
             if cost.forward_pass is None
-            else f"{cost.name} at b = {cost.batch_size:,}"
+            else f"{cost.name}, b {cost.batch_size:,}"
         )
-        text = f"α = {alpha:.3f} ({source}) · {pricing} · {optimum} · run k = {k}: {speedup(k):.2f}× theory"
+        text = f"α {alpha:.3f} ({source}) · {pricing} · {optimum} · "
+        fixed = config.draft_policy == "fixed"
         if stats.rounds:
             measured = simulation.cost().speedup
             at = measured_draft_length(simulation)
             rounds = counted(stats.rounds, "round")
             # On the optimal k's cell the run's mark would hide ◆: it is drawn ◈ (◆ with the run in it).
             ys = [*curve, measured, 1.0]
-            on_optimum = same_cell(chart, (at, measured), (best_k, best_speedup), k_max, max(ys) - min(ys))
+            on_optimum = same_cell(
+                (at, measured),
+                (best_k, best_speedup),
+                (k_max, max(ys) - min(ys)),
+                (chart.size.width, chart.size.height),
+            )
             plt.scatter(
                 [at],
                 [measured],
@@ -149,11 +166,15 @@ so its line is flat: choose a cost model to see the batch matter.
                 marker="◈" if on_optimum else "●",
                 label=f"this run ({rounds}){', on ◆' if on_optimum else ''}",
             )
-            text += f", {measured:.2f}× measured ({rounds})"
-            if config.draft_policy != "fixed":
-                text += f" (mean k {at:.2f}, {config.draft_policy} policy)"
+            if fixed:
+                text += f"run k {k}: {speedup(k):.2f}× theory, {measured:.2f}× measured ({rounds})"
+            else:
+                text += (
+                    f"{config.draft_policy} k, mean {at:.2f}: {measured:.2f}× measured ({rounds})"
+                    f" · k {k}: {speedup(k):.2f}× theory"
+                )
         else:
-            text += " · no round run yet"
+            text += f"run k {k}: {speedup(k):.2f}× theory · no round run yet"
         draw_speedups(self, plt, cost, k_max, [*curve, best_speedup, *([measured] if stats.rounds else [])])
         plt.xticks(ks if k_max <= 16 else ks[::2])
         plt.xlim(0.5, k_max + 0.5)

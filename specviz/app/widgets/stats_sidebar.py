@@ -221,7 +221,8 @@ T per round; *without speculation* is one target pass per token.
         elif alpha_source == "set":
             note = f"theory: i.i.d., α set {alpha:.3f}"
         else:
-            note = f"theory: i.i.d., α = keep chance {alpha:.3f}"
+            # Shorter in a narrow sidebar, where the full note would be cut.
+            note = f"theory: {'' if compact else 'i.i.d., '}α = keep chance {alpha:.3f}"
         return lines(
             [header(columns)] + [row(columns, cells) for cells in rows] + [Content.styled(note, "$text-muted")]
         )

@@ -233,6 +233,22 @@ def goodness_of_fit(observed: np.ndarray, expected_probs: np.ndarray) -> tuple[f
     return pooled_chi_square(observed[big], expected[big], int(observed[~big].sum()), float(expected[~big].sum()))
 
 
+def enough_to_judge(expected_probs: np.ndarray, samples: int) -> bool:
+    """Whether `samples` tokens let goodness_of_fit judge at all: its pooled
+    test needs at least two bins (cells of MIN_EXPECTED expected counts, the
+    rest pooled into one) to have a degree of freedom; with fewer it returns
+    p-value 1 whatever was drawn. A point-mass reference (greedy's argmax p)
+    is judged by the first token: any other token refutes it outright."""
+    if samples <= 0:
+        return False
+    if np.count_nonzero(expected_probs) <= 1:
+        return True
+    expected = expected_probs * samples
+    big = expected >= MIN_EXPECTED
+    bins = int(big.sum()) + (1 if float(expected[~big].sum()) >= MIN_EXPECTED else 0)
+    return bins >= 2
+
+
 def expected_tv_distance(probs: np.ndarray, samples: int) -> float:
     """The mean total-variation distance between `probs` and the empirical
     distribution of `samples` independent draws from it: what a perfectly
