@@ -51,6 +51,7 @@ EXAMPLES = """examples:
   specviz run -n 20000 --json                 one JSON object with every statistic
   specviz run -n 500 --trace run.jsonl        also record the run, round by round
   specviz run --from-trace run.jsonl          reprint the recorded run's report
+  specviz run -n 2000 --trace run.npz         the compact binary form (for long runs)
   specviz run -k 4 -a 0.8 -n 2000 --emit vllm   the run's statistics as vLLM would log them
   specviz run -n 2000 --emit sglang --emit-to sglang.log   ... as SGLang would, into a file
 """
@@ -101,13 +102,16 @@ def add_parser(commands: Commands) -> argparse.ArgumentParser:
     traces.add_argument(
         "--trace",
         metavar="FILE",
-        help="also record the run to FILE as JSON lines (written only when the run completes)",
+        help="also record the run to FILE (written only when the run completes): FILE ending in .npz is "
+        "the compact binary form (numpy arrays, for long runs; np.load, pandas and polars read it), "
+        "any other name JSON lines (one line a round, to read by eye)",
     )
     traces.add_argument("--force", action="store_true", help="let --trace or --emit-to overwrite an existing FILE")
     traces.add_argument(
         "--from-trace",
         metavar="FILE",
-        help="report a recorded run from its trace instead of simulating (no simulation options then)",
+        help="report a recorded run from its trace, JSON lines or .npz, instead of simulating "
+        "(no simulation options then)",
     )
     return parser
 
@@ -200,6 +204,11 @@ def run_to_end(
     """
     shown: list[Round] = []
     target = simulation.config.target_length
+    from specviz.engine.io.trace import ReplaySimulation
+
+    if keep == 0 and isinstance(simulation, ReplaySimulation) and simulation.finishes_at_once:
+        simulation.run()  # a binary trace's replay: checked by running it, so its end is known
+        return shown
     chunk = 1
     with stderr_progress("simulating", "tokens", enabled=progress, delay=PROGRESS_AFTER_S) as report:
         while not simulation.done:
