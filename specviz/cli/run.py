@@ -127,7 +127,6 @@ def rounds_shown(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from specviz.engine.io.emit import EmitRecorder, emit
     from specviz.engine.io.trace import ReplaySimulation, TraceWriter
     from specviz.engine.run.simulation import Simulation
 
@@ -147,7 +146,11 @@ def run(args: argparse.Namespace) -> int:
         if args.emit is None:
             raise UsageError("--emit-to needs --emit FORMAT: it names where the emitted log goes")
         _check_writable(args.emit_to, args.force)
-    recorder = EmitRecorder(simulation) if args.emit is not None else None
+    recorder = None
+    if args.emit is not None:
+        from specviz.engine.io.emit import EmitRecorder  # only for --emit: a run need not import it
+
+        recorder = EmitRecorder(simulation)
     listing = 0 if (args.json or args.quiet or args.emit) else args.rounds_shown
     # The writer checks the path before the run starts, not after an hour.
     writer = TraceWriter(args.trace, simulation, args.force) if args.trace is not None else nullcontext()
@@ -155,6 +158,8 @@ def run(args: argparse.Namespace) -> int:
     with writer:
         shown = run_to_end(simulation, keep=listing, progress=not args.no_progress, check=check)
     if recorder is not None:
+        from specviz.engine.io.emit import emit
+
         text = emit(args.emit, recorder)
         if args.emit_to is None:
             sys.stdout.write(text)
