@@ -916,6 +916,8 @@ def _read_npz_members(path: str, archive: zipfile.ZipFile) -> Trace:
     by_name = {info.filename: info for info in infos}
     header = _npz_member(path, archive, by_name["header.npy"], MAX_HEADER_BYTES)
     trace = _parse_header(path, header.tobytes())
+    if trace.version != TRACE_VERSION:  # the binary form came with version 2
+        raise _corrupt(path, f"its header has version {trace.version}, and a binary trace has version {TRACE_VERSION}")
     rounds_most = trace.config.target_length
     positions_most = rounds_most * MAX_DRAFT_LENGTH
     columns: dict[str, np.ndarray] = {}
@@ -949,10 +951,9 @@ def _check_columns(trace: Trace, columns: dict[str, np.ndarray]) -> None:
             raise _corrupt(
                 path, f"its column '{name}' has {len(columns[name]):,} entries, its rounds draft {positions:,}"
             )
-    overlaps = columns[_OPTIONAL_ROUND_KEY]
-    if len(overlaps) not in (0, positions) or (trace.version >= 2 and len(overlaps) == 0) != (
-        method_class(config.method).acceptance_is_beta or positions == 0
-    ):
+    # Written only where they differ from the betas: for every drafted position, or none.
+    overlaps = 0 if method_class(config.method).acceptance_is_beta else positions
+    if len(columns[_OPTIONAL_ROUND_KEY]) != overlaps:
         raise _corrupt(path, f"its column 'overlaps' does not match method '{config.method}'")
     ends = np.cumsum(accepted + 1)
     starts = ends - accepted - 1
