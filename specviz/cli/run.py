@@ -211,9 +211,6 @@ def run_to_end(
     target = simulation.config.target_length
     from specviz.engine.io.trace import ReplaySimulation
 
-    if keep == 0 and isinstance(simulation, ReplaySimulation) and simulation.finishes_at_once:
-        simulation.run()  # a binary trace's replay: checked by running it, so its end is known
-        return shown
     chunk = 1
     with stderr_progress("simulating", "tokens", enabled=progress, delay=PROGRESS_AFTER_S) as report:
         while not simulation.done:
@@ -224,6 +221,8 @@ def run_to_end(
                     if round_ is None:
                         break
                     shown.append(_listed(round_))
+            elif isinstance(simulation, ReplaySimulation) and simulation.finishes_at_once:
+                simulation.run()  # a binary trace's replay: checked by running it, so its end is known
             else:
                 simulation.run(max_rounds=chunk)
             if report is not None:

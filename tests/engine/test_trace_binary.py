@@ -106,6 +106,12 @@ def test_the_command_line_picks_the_form_by_the_extension(tmp_path, capsys):
         assert main(["run", "--from-trace", str(tmp_path / name), "--json"]) == 0
         reports.append(json.loads(capsys.readouterr().out))
     assert reports[0] == reports[1]
+    # The report with its listing of the first rounds, then the rest at once: as from JSON lines.
+    listings = []
+    for name in ("run.npz", "run.jsonl"):
+        assert main(["run", "--from-trace", str(tmp_path / name), "--rounds-shown", "3", "--no-progress"]) == 0
+        listings.append(" ".join(capsys.readouterr().out.replace(name, "FILE").split()))  # widths follow the name
+    assert listings[0] == listings[1] and "300" in listings[0]
 
 
 # ---- what must be refused ------------------------------------------------------

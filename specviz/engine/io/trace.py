@@ -1010,7 +1010,8 @@ class _ColumnRounds(Sequence[Round]):
         self._offsets = np.concatenate(([0], np.cumsum(count)))
         self._starts = np.concatenate(([0], np.cumsum(columns["accepted"].astype(np.int64) + 1)))
         self._draw_offsets = np.concatenate(([0], np.cumsum(2 * columns["draft_length"].astype(np.int64) + 1)))
-        self._draws: list[float] | None = None
+        self._stream = np.random.Generator(np.random.PCG64(config.seed))
+        self._draws: list[float] = []
         self._made: dict[int, Round] = {}
 
     def __len__(self) -> int:
@@ -1038,11 +1039,11 @@ class _ColumnRounds(Sequence[Round]):
         if self._lists is None:
             self._lists = {name: values.tolist() for name, values in self._columns.items()}
         lists = self._lists
-        if self._draws is None:
-            stream = np.random.Generator(np.random.PCG64(self._config.seed))
-            self._draws = stream.random(int(self._draw_offsets[-1])).tolist()
+        first, last = int(self._draw_offsets[index]), int(self._draw_offsets[index + 1])
+        if len(self._draws) < last:  # the seed's stream, drawn as far as this round (PCG64: in any block sizes)
+            self._draws += self._stream.random(max(last - len(self._draws), _CHUNK_ROUNDS)).tolist()
         start, end = int(self._offsets[index]), int(self._offsets[index + 1])
-        draws = self._draws[int(self._draw_offsets[index]) : int(self._draw_offsets[index + 1])]
+        draws = self._draws[first:last]
         rejected = lists["rejected"][index]
         final = lists["final"][index]
         betas = lists["betas"][start:end]
