@@ -20,7 +20,9 @@ def add_parser(commands: Commands) -> argparse.ArgumentParser:
         description=wrap("Open the app on a run recorded with 'specviz run --trace', to step through its rounds."),
         epilog=EXAMPLES,
     )
-    parser.add_argument("file", metavar="FILE", help="a trace written by 'specviz run --trace FILE'")
+    parser.add_argument(
+        "file", metavar="FILE", help="a trace written by 'specviz run --trace FILE' (JSON lines or .npz)"
+    )
     # Accepted here too (`specviz replay run.jsonl -k 5`), not offered, so that
     # run() explains that the trace fixes them rather than argparse calling
     # them unrecognized, as it does for flags given before the command.

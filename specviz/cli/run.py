@@ -51,6 +51,7 @@ EXAMPLES = """examples:
   specviz run -n 20000 --json                 one JSON object with every statistic
   specviz run -n 500 --trace run.jsonl        also record the run, round by round
   specviz run --from-trace run.jsonl          reprint the recorded run's report
+  specviz run -n 2000 --trace run.npz         the compact binary form (for long runs)
   specviz run -k 4 -a 0.8 -n 2000 --emit vllm   the run's statistics as vLLM would log them
   specviz run -n 2000 --emit sglang --emit-to sglang.log   ... as SGLang would, into a file
   specviz run --tree-width 3 -k 3 -n 200 --quiet   a token tree: 3 candidates a node, 3 deep
@@ -103,13 +104,16 @@ def add_parser(commands: Commands) -> argparse.ArgumentParser:
     traces.add_argument(
         "--trace",
         metavar="FILE",
-        help="also record the run to FILE as JSON lines (written only when the run completes)",
+        help="also record the run to FILE (written only when the run completes): FILE ending in .npz is "
+        "the compact binary form (numpy arrays, for long runs; np.load, pandas and polars read it), "
+        "any other name JSON lines (one line a round, to read by eye)",
     )
     traces.add_argument("--force", action="store_true", help="let --trace or --emit-to overwrite an existing FILE")
     traces.add_argument(
         "--from-trace",
         metavar="FILE",
-        help="report a recorded run from its trace instead of simulating (no simulation options then)",
+        help="report a recorded run from its trace, JSON lines or .npz, instead of simulating "
+        "(no simulation options then)",
     )
     return parser
 
@@ -125,7 +129,6 @@ def rounds_shown(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from specviz.engine.io.emit import EmitRecorder, emit
     from specviz.engine.io.trace import ReplaySimulation, TraceWriter
     from specviz.engine.run.simulation import Simulation
 
@@ -145,7 +148,11 @@ def run(args: argparse.Namespace) -> int:
         if args.emit is None:
             raise UsageError("--emit-to needs --emit FORMAT: it names where the emitted log goes")
         _check_writable(args.emit_to, args.force)
-    recorder = EmitRecorder(simulation) if args.emit is not None else None
+    recorder = None
+    if args.emit is not None:
+        from specviz.engine.io.emit import EmitRecorder  # only for --emit: a run need not import it
+
+        recorder = EmitRecorder(simulation)
     listing = 0 if (args.json or args.quiet or args.emit) else args.rounds_shown
     # The writer checks the path before the run starts, not after an hour.
     writer = TraceWriter(args.trace, simulation, args.force) if args.trace is not None else nullcontext()
@@ -153,6 +160,8 @@ def run(args: argparse.Namespace) -> int:
     with writer:
         shown = run_to_end(simulation, keep=listing, progress=not args.no_progress, check=check)
     if recorder is not None:
+        from specviz.engine.io.emit import emit
+
         text = emit(args.emit, recorder)
         if args.emit_to is None:
             sys.stdout.write(text)
@@ -202,6 +211,8 @@ def run_to_end(
     """
     shown: list[Round] = []
     target = simulation.config.target_length
+    from specviz.engine.io.trace import ReplaySimulation
+
     chunk = 1
     with stderr_progress("simulating", "tokens", enabled=progress, delay=PROGRESS_AFTER_S) as report:
         while not simulation.done:
@@ -212,6 +223,8 @@ def run_to_end(
                     if round_ is None:
                         break
                     shown.append(_listed(round_))
+            elif isinstance(simulation, ReplaySimulation) and simulation.finishes_at_once:
+                simulation.run()  # a binary trace's replay: checked by running it, so its end is known
             else:
                 simulation.run(max_rounds=chunk)
             if report is not None:

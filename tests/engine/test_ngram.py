@@ -14,7 +14,7 @@ from specviz.engine.models.ngram import (
     build_ngram_pair,
     shape_distribution,
 )
-from specviz.engine.models.pair import model_names, sample_index
+from specviz.engine.models.pair import ContextDists, model_names, sample_index
 from specviz.engine.models.words import PUNCTUATION, tokenize
 from specviz.engine.run.config import ConfigError
 from specviz.engine.verification.methods import SpeculativeSampling
@@ -320,3 +320,20 @@ def test_at_the_lowest_temperature_distributions_are_finite_and_a_run_completes(
     # Why the bound: at a subnormal temperature log p / T overflows and every weight is NaN.
     with np.errstate(all="ignore"):
         assert np.isnan(shape_distribution(pair.tables.target.distribution(()), 5e-324, 0, 1.0)).all()
+
+
+def test_the_target_side_is_computed_on_first_use_and_equals_the_eager_one(pair, monkeypatch):
+    # Drafting reads only q: p and beta wait until verification asks for them.
+    fresh = NgramPair(pair.tables)
+    target = fresh.tables.target
+    calls = []
+    real = target.distribution
+    monkeypatch.setattr(target, "distribution", lambda *args: calls.append(args) or real(*args))
+    key = tuple(fresh.encode_prompt("the value of the"))[-3:]
+    dists = fresh.dists(key)
+    token = sample_index(dists.q_cdf, 0.3)
+    assert dists.q_view[token] > 0 and calls == []
+    eager = ContextDists(fresh.target_distribution(key), dists.q)
+    assert dists.beta == eager.beta and dists.p_view[token] == eager.p_view[token]
+    assert np.array_equal(dists.p, eager.p) and np.array_equal(dists.residual, eager.residual)
+    assert len(calls) == 2  # once for dists, once for target_distribution: never again

@@ -50,13 +50,17 @@ import re
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable, Iterator
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, TextIO, TypeGuard
+from typing import Any, BinaryIO, TypeGuard, overload
+
+import numpy as np
 
 from specviz.engine import catalog
-from specviz.engine.drafting.policies import build_policy
+from specviz.engine.drafting.policies import DraftPolicy, build_policy
 from specviz.engine.models import corpus as corpora
 from specviz.engine.models.pair import ModelPair, build_model
 
@@ -241,15 +245,17 @@ def _corpus_record(simulation: Simulation, path: str) -> dict[str, Any] | None:
     return {"path": os.path.relpath(os.path.abspath(os.path.expanduser(source)), folder), "sha256": corpus.sha256}
 
 
-def _longest_round_bytes(target_length: int, vocab_size: int) -> int:
-    """The longest line a round of such a run can take, from the format itself."""
+def _longest_round_bytes(target_length: int, vocab_size: int, binary: bool = False) -> int:
+    """The longest line (or binary record) a round of such a run can take, from the format itself."""
+    if binary:
+        return 8 + MAX_DRAFT_LENGTH * 36
     k, u, token = MAX_DRAFT_LENGTH, _LONGEST_FLOAT, vocab_size - 1
     longest = Round(target_length, target_length, k, [u] * (2 * k + 1), [token] * k, [u] * k, [u] * k, [u] * k)
     longest.accepted, longest.rejected, longest.correction = k - 1, True, token
     return len(_dumps(longest.to_dict()).encode()) + 1
 
 
-def estimated_round_bytes(simulation: Simulation) -> int:
+def estimated_round_bytes(simulation: Simulation, binary: bool = False) -> int:
     """About how many bytes the rounds of `simulation`'s trace take: the same
     run's first SPACE_SAMPLE_TOKENS tokens (a probe sharing its model: same
     seed, same rounds) measured in the trace's own format and scaled to the
@@ -260,7 +266,7 @@ def estimated_round_bytes(simulation: Simulation) -> int:
 
     def measure(round_: Round) -> None:
         nonlocal written
-        written += len(_dumps(round_.to_dict()).encode()) + 1
+        written += _column_bytes(round_) if binary else len(_dumps(round_.to_dict()).encode()) + 1
 
     probe.add_listener(measure)
     while not probe.done and probe.emitted < SPACE_SAMPLE_TOKENS:
@@ -278,10 +284,10 @@ def check_free_space(path: str, simulation: Simulation, header_bytes: int) -> No
         free = shutil.disk_usage(folder).free
     except OSError:
         return  # nothing to compare with; a full disk is still reported while writing
-    n = simulation.config.target_length
-    if header_bytes + n * _longest_round_bytes(n, len(simulation.model.vocab)) <= free:
+    n, binary = simulation.config.target_length, is_binary_path(path)
+    if header_bytes + n * _longest_round_bytes(n, len(simulation.model.vocab), binary) <= free:
         return
-    need = header_bytes + estimated_round_bytes(simulation)
+    need = header_bytes + estimated_round_bytes(simulation, binary)
     if need > free:
         raise TraceError(
             f"cannot write trace {path}: it would take about {_size(need)}, and {folder} has {_size(free)} free"
@@ -317,9 +323,12 @@ class TraceWriter:
                 f"cannot write trace {path}: its header would take {header_bytes:,} bytes, "
                 f"and a trace header takes at most {MAX_HEADER_BYTES:,} (a shorter prompt?)"
             )
+        self.binary = is_binary_path(path)
         check_free_space(path, simulation, header_bytes)
-        self._file: TextIO | None = None
+        self._file: BinaryIO | None = None
         self._temp_path: str | None = None
+        # The binary form collects the columns while the run goes and writes them at the end.
+        self._columns = RoundColumns() if self.binary else None
 
     def __enter__(self) -> TraceWriter:
         folder = os.path.dirname(os.path.abspath(self.path))
@@ -329,18 +338,19 @@ class TraceWriter:
             # mkstemp makes the file private (0600); a trace is an ordinary
             # output file, so give it the mode open() would.
             os.fchmod(handle, 0o666 & ~_current_umask())
-            self._file = os.fdopen(handle, "w", encoding="utf-8", newline="\n")
-            self._file.write(self._header)
+            self._file = os.fdopen(handle, "wb")
+            if self._columns is None:
+                self._file.write(self._header.encode())
         except OSError as error:
             self._discard()
             raise TraceError(f"cannot write trace {self.path}: {error.strerror or error}") from None
-        self.simulation.add_listener(self.write_round)
+        self.simulation.add_listener(self.write_round if self._columns is None else self._columns)
         return self
 
     def write_round(self, round_: Round) -> None:
         assert self._file is not None  # a listener only between __enter__ and __exit__
         try:
-            self._file.write(_dumps(round_.to_dict()) + "\n")
+            self._file.write((_dumps(round_.to_dict()) + "\n").encode())
         except OSError as error:
             raise self._write_failed(error) from None
 
@@ -359,6 +369,8 @@ class TraceWriter:
                 raise TraceError(f"trace {self.path} not written: the run stopped before its target length")
             assert self._file is not None  # __enter__ opened it; only _discard closes it
             try:
+                if self._columns is not None:
+                    _write_npz(self._file, self._header.rstrip("\n"), self._columns.arrays())
                 self._file.flush()
                 os.fsync(self._file.fileno())
                 self._file.close()
@@ -425,12 +437,16 @@ class Trace:
     path: str
     config: SimConfig
     vocab_size: int
-    rounds: list[Round] = field(default_factory=list)
+    rounds: Sequence[Round] = field(default_factory=list)
     version: int = TRACE_VERSION
     corpus: CorpusRecord | None = None
+    #: a binary trace's columns (see RoundColumns); None for JSON lines
+    columns: dict[str, np.ndarray] | None = None
 
     @property
     def tokens(self) -> int:
+        if self.columns is not None:
+            return int(self.columns["accepted"].sum(dtype=np.int64)) + len(self.rounds)
         return sum(r.accepted + 1 for r in self.rounds)
 
 
@@ -453,6 +469,14 @@ def _open_trace(path: str) -> io.BufferedReader:
     if kind == "a directory":
         raise TraceError(f"cannot read trace {path}: it is a directory, expected {_EXPECTED}")
     raise TraceError(f"cannot read trace {path}: it is {kind}, not a regular file; expected {_EXPECTED}")
+
+
+def _starts_with(path: str, magic: bytes) -> bool:
+    with _open_trace(path) as handle:
+        try:
+            return handle.read(len(magic)) == magic
+        except OSError as error:
+            raise TraceError(f"cannot read trace {path}: {error.strerror or error}") from None
 
 
 def _refuse_binary(path: str, start: bytes) -> None:
@@ -694,7 +718,10 @@ class _RoundRules:
 
 
 def read_trace(path: str) -> Trace:
-    """Read and validate a whole trace; raises TraceError with one line."""
+    """Read and validate a whole trace, JSON lines or binary (told apart by
+    their first bytes, whatever the name); raises TraceError with one line."""
+    if _starts_with(path, _ZIP_MAGIC):
+        return _read_npz(path)
     lines = _lines(path)
     first = next(lines, None)
     if first is None:
@@ -702,6 +729,8 @@ def read_trace(path: str) -> Trace:
     trace = _parse_header(path, first[1])
     config = trace.config
     rules = _RoundRules(config, trace.vocab_size)
+    rounds: list[Round] = []
+    trace.rounds = rounds
     last_line = first[1]
     for number, line in lines:
         last_line = line
@@ -719,7 +748,7 @@ def read_trace(path: str) -> Trace:
                 f"trace {path} is corrupt: line {number} goes past the target length of {config.target_length:,} tokens"
             )
         rules.advance(round_)
-        trace.rounds.append(round_)
+        rounds.append(round_)
     if not last_line.endswith(b"\n"):
         raise TraceError(f"trace {path} is truncated: its header line is cut short")
     if rules.start < config.target_length:
@@ -728,6 +757,328 @@ def read_trace(path: str) -> Trace:
             "the run made"
         )
     return trace
+
+
+# ---- the binary form (.npz) ----------------------------------------------
+#
+# A trace whose file name ends in .npz is a zip of numpy arrays (np.load reads
+# it; so do pandas and polars through numpy): `header`, the header line's UTF-8
+# bytes (the same JSON object as a JSON lines trace's first line, so the
+# configuration travels as SimConfig.to_dict() and a new parameter needs no
+# change of format), then one column per round field and one per drafted
+# position, in round order. Nothing is derived twice: a round's index, start
+# and uniforms are not stored (they follow from the rounds before it and the
+# seed), and overlaps only where they differ from the betas.
+
+NPZ_SUFFIX = ".npz"
+_ZIP_MAGIC = b"PK\x03\x04"
+#: per round, in round order
+ROUND_COLUMNS: dict[str, str] = {
+    "draft_length": "u1",  # k planned (MAX_DRAFT_LENGTH <= 255)
+    "drafted_count": "u1",  # tokens drafted (fewer than k when the policy stops early)
+    "accepted": "u1",
+    "rejected": "?",
+    "final": "<i4",  # the correction, or the bonus when nothing was rejected
+}
+#: per drafted position, rounds one after another
+POSITION_COLUMNS: dict[str, str] = {
+    "drafted": "<i4",
+    "draft_probs": "<f8",
+    "target_probs": "<f8",
+    "betas": "<f8",
+    "overlaps": "<f8",  # empty when the method keeps with probability sum_x min(p, q)
+}
+_COLUMNS = {"header": "u1", **ROUND_COLUMNS, **POSITION_COLUMNS}
+# A fixed time stamp and mode in every member: the same run gives the same bytes.
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+# Rounds a RoundColumns keeps in lists before it moves them to arrays.
+_CHUNK_ROUNDS = 1 << 16
+# A column's .npy header (numpy writes 128 bytes for one dimension) at most.
+_NPY_HEADER_MAX = 4096
+
+
+def is_binary_path(path: str) -> bool:
+    """Whether a trace written to `path` takes the binary form (by its extension)."""
+    return path.lower().endswith(NPZ_SUFFIX)
+
+
+class RoundColumns:
+    """A run's rounds as columns, one list per field (a listener, so it
+    fills as the run goes). `arrays()` gives the trace's numpy columns."""
+
+    def __init__(self) -> None:
+        self.lists: dict[str, list[Any]] = {name: [] for name in (*ROUND_COLUMNS, *POSITION_COLUMNS)}
+        lists = self.lists
+        self._round_appends = [lists[name].append for name in ROUND_COLUMNS]
+        self._drafted, self._draft_probs = lists["drafted"].extend, lists["draft_probs"].extend
+        self._target_probs, self._betas = lists["target_probs"].extend, lists["betas"].extend
+        self._overlaps = lists["overlaps"].extend
+        self._chunks: dict[str, list[np.ndarray]] = {name: [] for name in lists}
+
+    def __call__(self, round_: Round) -> None:
+        draft_length, drafted_count, accepted, rejected, final = self._round_appends
+        drafted = round_.drafted
+        draft_length(round_.draft_length)
+        drafted_count(len(drafted))
+        accepted(round_.accepted)
+        rejected(round_.rejected)
+        final(round_.correction if round_.rejected else round_.bonus)
+        self._drafted(drafted)
+        self._draft_probs(round_.draft_probs)
+        self._target_probs(round_.target_probs)
+        self._betas(round_.betas)
+        # As Round.to_dict: only where they differ from the betas.
+        if round_.overlaps and round_.overlaps is not round_.betas:
+            self._overlaps(round_.overlaps)
+
+        if len(self.lists["accepted"]) >= _CHUNK_ROUNDS:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Move the lists into arrays: Python floats take 4x the memory."""
+        for name, values in self.lists.items():
+            self._chunks[name].append(np.array(values, dtype=_COLUMNS[name]))
+            values.clear()
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        self._flush()
+        return {name: np.concatenate(chunks) for name, chunks in self._chunks.items()}
+
+
+def _column_bytes(round_: Round) -> int:
+    """What one round takes in the binary form."""
+    positions = len(round_.drafted)
+    overlaps = positions if round_.overlaps and round_.overlaps is not round_.betas else 0
+    return 8 + positions * 28 + overlaps * 8
+
+
+def _write_npz(handle: BinaryIO, header: str, arrays: dict[str, np.ndarray]) -> None:
+    """The columns as an uncompressed zip of .npy members, byte for byte the
+    same for the same run (fixed time stamps, fixed order)."""
+    members = {"header": np.frombuffer(header.encode(), dtype="u1"), **arrays}
+    with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, values in members.items():
+            info = zipfile.ZipInfo(name + ".npy", date_time=_ZIP_TIME)
+            info.external_attr = 0o644 << 16
+            with archive.open(info, "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.ascontiguousarray(values), allow_pickle=False)
+
+
+def _corrupt(path: str, what: str) -> TraceError:
+    return TraceError(f"trace {path} is corrupt: {what}")
+
+
+def _npz_member(path: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo, most: int) -> np.ndarray:
+    """One column, checked before a byte of its data is read: a .npy of the
+    column's dtype, one dimension, at most `most` entries, its size what its
+    header says. No pickle, no object arrays, no allocation the file does not back."""
+    name = info.filename[: -len(".npy")]
+    expected = np.dtype(_COLUMNS[name])
+    if info.file_size > _NPY_HEADER_MAX + most * expected.itemsize:
+        raise _corrupt(path, f"its column '{name}' holds more than a run of its length can")
+    with archive.open(info) as member:
+        try:
+            version = np.lib.format.read_magic(member)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(member)
+            elif version == (2, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
+            else:
+                raise ValueError(f"npy version {version}")
+        except (ValueError, SyntaxError, TypeError, EOFError, OSError):
+            raise _corrupt(path, f"its column '{name}' is not a numpy array") from None
+        if dtype != expected or len(shape) != 1 or fortran and len(shape) > 1:
+            raise _corrupt(path, f"its column '{name}' is not a one-dimensional array of {expected}")
+        count = shape[0]
+        if not 0 <= count <= most:
+            raise _corrupt(path, f"its column '{name}' holds more than a run of its length can")
+        data = member.read(count * expected.itemsize + 1)
+    if len(data) != count * expected.itemsize:
+        raise TraceError(f"trace {path} is truncated: its column '{name}' is cut short")
+    return np.frombuffer(data, dtype=expected)
+
+
+def _read_npz(path: str) -> Trace:
+    handle = _open_trace(path)
+    with handle:
+        try:
+            archive = zipfile.ZipFile(handle)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+            raise TraceError(f"trace {path} is truncated or corrupt: not a whole zip archive of numpy arrays") from None
+        try:
+            with archive:
+                return _read_npz_members(path, archive)
+        except zipfile.BadZipFile as error:
+            raise _corrupt(path, f"its zip archive is damaged ({_shown(str(error), 60)})") from None
+        except (OSError, EOFError, zlib.error, NotImplementedError, RuntimeError) as error:
+            raise TraceError(f"cannot read trace {path}: {_shown(str(error), 60)}") from None
+
+
+def _read_npz_members(path: str, archive: zipfile.ZipFile) -> Trace:
+    infos = archive.infolist()
+    names = [info.filename for info in infos]
+    expected = [name + ".npy" for name in _COLUMNS]
+    if len(set(names)) != len(names):
+        raise _corrupt(path, "its zip archive holds a member twice")
+    missing = [name for name in expected if name not in names]
+    unknown = [name for name in names if name not in expected]
+    if unknown:
+        raise _corrupt(path, f"it holds an unknown member {_shown(unknown[0])}")
+    if missing:
+        raise _corrupt(path, f"it has no column '{missing[0][: -len('.npy')]}'")
+    by_name = {info.filename: info for info in infos}
+    header = _npz_member(path, archive, by_name["header.npy"], MAX_HEADER_BYTES)
+    trace = _parse_header(path, header.tobytes())
+    if trace.version != TRACE_VERSION:  # the binary form came with version 2
+        raise _corrupt(path, f"its header has version {trace.version}, and a binary trace has version {TRACE_VERSION}")
+    rounds_most = trace.config.target_length
+    positions_most = rounds_most * MAX_DRAFT_LENGTH
+    columns: dict[str, np.ndarray] = {}
+    for name in (*ROUND_COLUMNS, *POSITION_COLUMNS):
+        most = rounds_most if name in ROUND_COLUMNS else positions_most
+        columns[name] = _npz_member(path, archive, by_name[name + ".npy"], most)
+    _check_columns(trace, columns)
+    trace.columns = columns
+    trace.rounds = _ColumnRounds(trace.config, columns)
+    return trace
+
+
+def _first(mask: np.ndarray) -> int:
+    return int(np.argmax(mask))
+
+
+def _check_columns(trace: Trace, columns: dict[str, np.ndarray]) -> None:
+    """What _RoundRules checks of each round, on whole columns: the columns'
+    lengths agree, each round is one the header's policy plans where it starts,
+    and every number has its type's range. The rounds' numbers are checked
+    against the models by the replay (ReplaySimulation)."""
+    path, config, vocab_size = trace.path, trace.config, trace.vocab_size
+    k, count = columns["draft_length"].astype(np.int64), columns["drafted_count"].astype(np.int64)
+    accepted, rejected, final = columns["accepted"].astype(np.int64), columns["rejected"], columns["final"]
+    rounds = len(k)
+    if len({len(columns[name]) for name in ROUND_COLUMNS}) != 1:
+        raise _corrupt(path, "its round columns differ in length")
+    positions = int(count.sum())
+    for name in POSITION_COLUMNS:
+        if name != _OPTIONAL_ROUND_KEY and len(columns[name]) != positions:
+            raise _corrupt(
+                path, f"its column '{name}' has {len(columns[name]):,} entries, its rounds draft {positions:,}"
+            )
+    # Written only where they differ from the betas: for every drafted position, or none.
+    overlaps = 0 if method_class(config.method).acceptance_is_beta else positions
+    if len(columns[_OPTIONAL_ROUND_KEY]) != overlaps:
+        raise _corrupt(path, f"its column 'overlaps' does not match method '{config.method}'")
+    ends = np.cumsum(accepted + 1)
+    starts = ends - accepted - 1
+    if rounds and ends[-1] > config.target_length:
+        bad = _first(ends > config.target_length)
+        raise _corrupt(path, f"round {bad} goes past the target length of {config.target_length:,} tokens")
+    if not rounds or ends[-1] < config.target_length:
+        made = int(ends[-1]) if rounds else 0
+        raise TraceError(
+            f"trace {path} is truncated: its rounds hold {made:,} of the {config.target_length:,} tokens the run made"
+        )
+    # The policy's plan, round by round (its own code, as _RoundRules calls it).
+    policy = build_policy(config)
+    planned = np.full(rounds, policy.initial_length, dtype=np.int64)
+    if type(policy).next_length is not DraftPolicy.next_length:  # k changes from round to round
+        length = policy.initial_length
+        next_length = policy.next_length
+        for i, (drafted_i, accepted_i) in enumerate(zip(count.tolist(), accepted.tolist())):
+            planned[i] = length
+            length = next_length(length, accepted_i, drafted_i)
+    planned = np.minimum(planned, config.target_length - starts - 1)
+    for bad_rounds, problem in (
+        (k != planned, "plans another number of drafts than the run's policy"),
+        (count > k, "drafts more tokens than it plans"),
+        ((count < k) & ((count == 0) | (not policy.stops_early)), "drafts fewer tokens than it plans"),
+        (accepted > count, "has an invalid accepted count"),
+        (rejected != (accepted < count), "has an inconsistent verdict (rejected, correction, bonus)"),
+        ((final < 0) | (final >= vocab_size), "emits a token outside the vocabulary"),
+    ):
+        if bad_rounds.any():
+            bad = _first(bad_rounds)
+            raise _corrupt(path, f"round {bad} {problem} (policy '{config.draft_policy}' plans {planned[bad]})")
+    drafted = columns["drafted"]
+    if positions and (drafted.min() < 0 or drafted.max() >= vocab_size):
+        raise _corrupt(path, "it drafts a token outside the vocabulary")
+    for name in ("draft_probs", "target_probs", "betas", _OPTIONAL_ROUND_KEY):
+        values = columns[name]
+        # NaN fails both comparisons; a little above 1 is float rounding (beta is a sum of minima).
+        if len(values) and not (values.min() >= 0.0 and values.max() <= 1.0 + 1e-9):
+            raise _corrupt(path, f"it has invalid {name}")
+    if positions and not columns["draft_probs"].min() > 0.0:
+        raise _corrupt(path, "it records q(x) = 0 for a drafted token, which the draft never samples")
+
+
+class _ColumnRounds(Sequence[Round]):
+    """A binary trace's rounds, each made on first use from the columns (a
+    million-token trace holds ~270,000 of them); their uniforms are the seed's."""
+
+    def __init__(self, config: SimConfig, columns: dict[str, np.ndarray]):
+        self._config = config
+        self._columns = columns
+        self._lists: dict[str, list[Any]] | None = None  # the columns as lists, on first use
+        count = columns["drafted_count"].astype(np.int64)
+        self._offsets = np.concatenate(([0], np.cumsum(count)))
+        self._starts = np.concatenate(([0], np.cumsum(columns["accepted"].astype(np.int64) + 1)))
+        self._draw_offsets = np.concatenate(([0], np.cumsum(2 * columns["draft_length"].astype(np.int64) + 1)))
+        self._stream = np.random.Generator(np.random.PCG64(config.seed))
+        self._draws: list[float] = []
+        self._made: dict[int, Round] = {}
+
+    def __len__(self) -> int:
+        return len(self._columns["draft_length"])
+
+    @overload
+    def __getitem__(self, index: int) -> Round: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Round]: ...
+
+    def __getitem__(self, index: int | slice) -> Round | list[Round]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        found = self._made.get(index)
+        if found is None:
+            found = self._made[index] = self._make(index)
+        return found
+
+    def _make(self, index: int) -> Round:
+        if self._lists is None:
+            self._lists = {name: values.tolist() for name, values in self._columns.items()}
+        lists = self._lists
+        first, last = int(self._draw_offsets[index]), int(self._draw_offsets[index + 1])
+        if len(self._draws) < last:  # the seed's stream, drawn as far as this round (PCG64: in any block sizes)
+            self._draws += self._stream.random(max(last - len(self._draws), _CHUNK_ROUNDS)).tolist()
+        start, end = int(self._offsets[index]), int(self._offsets[index + 1])
+        draws = self._draws[first:last]
+        rejected = lists["rejected"][index]
+        final = lists["final"][index]
+        betas = lists["betas"][start:end]
+        # None recorded (speculative sampling): the replay's stats know them to be the betas.
+        overlaps = lists["overlaps"][start:end] if lists["overlaps"] else []
+        round_ = Round(
+            index,
+            int(self._starts[index]),
+            lists["draft_length"][index],
+            draws,
+            lists["drafted"][start:end],
+            lists["draft_probs"][start:end],
+            lists["target_probs"][start:end],
+            betas,
+            overlaps,
+            lists["accepted"][index],
+            rejected,
+            final if rejected else None,
+            None if rejected else final,
+            True,
+        )
+        return round_
 
 
 # ---- checking rounds against the models -----------------------------------
@@ -823,6 +1174,68 @@ class _Rederivation(Simulation):
             )
 
 
+def _close(derived: np.ndarray, recorded: np.ndarray) -> np.ndarray:
+    """Per entry: the same number, within what _same allows."""
+    bound = np.maximum(_FLOAT_TOLERANCE * np.maximum(np.abs(derived), np.abs(recorded)), 1e-300)
+    same: np.ndarray = (derived == recorded) | (np.abs(derived - recorded) <= bound)
+    return same
+
+
+def _check_by_rerun(trace: Trace, model: ModelPair) -> Simulation:
+    """A binary trace against the run its header describes: the engine runs it
+    again from the seed (as _Rederivation would derive each round: its uniforms
+    are the seed's, and every round that agrees leaves the same state) and the
+    trace must equal it column by column. Returns the run, which a replay's
+    run() may take over. The first round that differs is refused, with the
+    field that differs."""
+    assert trace.columns is not None  # only a binary trace has columns
+    recorded = trace.columns
+    simulation = Simulation(trace.config, model)
+    collected = RoundColumns()
+    simulation.add_listener(collected)
+    simulation.run()
+    derived = collected.arrays()
+    rounds = min(len(recorded["draft_length"]), len(derived["draft_length"]))
+    offsets = np.concatenate(([0], np.cumsum(recorded["drafted_count"][:rounds], dtype=np.int64)))
+
+    def first_round(name: str) -> int | None:
+        mine, theirs = derived[name], recorded[name]
+        if name in ROUND_COLUMNS:
+            differs = mine[:rounds] != theirs[:rounds]
+        else:
+            size = min(len(mine), len(theirs), int(offsets[-1]))
+            if name == _OPTIONAL_ROUND_KEY and not (len(mine) and len(theirs)):
+                return None if len(mine) == len(theirs) else 0
+            same = _close(mine[:size], theirs[:size]) if mine.dtype.kind == "f" else mine[:size] == theirs[:size]
+            if same.all():
+                return None
+            return int(np.searchsorted(offsets, _first(~same), side="right")) - 1
+        return _first(differs) if differs.any() else None
+
+    found = {name: first_round(name) for name in (*ROUND_COLUMNS, *POSITION_COLUMNS)}
+    earliest = min((r for r in found.values() if r is not None), default=None)
+    if earliest is None and len(recorded["draft_length"]) == len(derived["draft_length"]):
+        return simulation
+    bad = earliest if earliest is not None else rounds
+    problems = (
+        ("drafted_count", f"drafts another number of tokens than policy '{trace.config.draft_policy}' does here"),
+        ("drafted", "drafts a token its uniform does not draw from the draft model"),
+        ("draft_probs", "records q(x) values the draft model does not give"),
+        ("target_probs", "records p(x) values the target model does not give"),
+        ("betas", f"records acceptance probabilities (betas) method '{trace.config.method}' does not give"),
+        (_OPTIONAL_ROUND_KEY, "records sum_x min(p, q) values (overlaps) the models do not give"),
+    )
+    for name, problem in problems:
+        if found[name] == bad:
+            raise _corrupt(trace.path, f"round {bad} {problem}")
+    method = method_class(trace.config.method)
+    raise _corrupt(
+        trace.path,
+        f"round {bad} contradicts its own numbers: under method '{method.name}' a draft is kept when "
+        f"{method.keeps_when}, and its verdict (accepted, correction, bonus) is not what they give",
+    )
+
+
 # ---- replay ---------------------------------------------------------------
 
 
@@ -906,7 +1319,13 @@ class ReplaySimulation(Simulation):
                 f"cannot replay trace {trace.path}: it was recorded with a {trace.vocab_size:,}-word vocabulary, "
                 f"but model '{trace.config.model}' {now}"
             )
-        _Rederivation(trace, self.model).check(trace)
+        # A binary trace is checked by running it again, and that run is kept:
+        # run() to the end takes over its state instead of copying every round.
+        self._rerun: Simulation | None = None
+        if trace.columns is not None:
+            self._rerun = _check_by_rerun(trace, self.model)
+        else:
+            _Rederivation(trace, self.model).check(trace)
         self.trace = trace
         self.recorded = trace.rounds
         # Filling each round's p and q costs model lookups; only a viewer
@@ -917,7 +1336,24 @@ class ReplaySimulation(Simulation):
     def from_file(cls, path: str) -> ReplaySimulation:
         return cls(read_trace(path))
 
+    @property
+    def finishes_at_once(self) -> bool:
+        """Whether run() to the end now takes over the checked run's state (a
+        binary trace, between rounds, no listener) instead of copying rounds:
+        a caller that only wants the end should then call run() once."""
+        return self._rerun is not None and self.last_phase in (None, Phase.ACCEPT) and not self._listeners
+
     def run(self, max_rounds: int | None = None, should_stop: Callable[[], bool] | None = None) -> RunStats:
+        rerun = self._rerun
+        if (
+            rerun is not None
+            and self.finishes_at_once
+            and (max_rounds is None or self.stats.rounds + max_rounds >= len(self.recorded))
+        ):
+            # The rest of the run is the checked run's rest: the same tokens, kinds and stats.
+            self.history, self.kinds, self.stats = rerun.history, rerun.kinds, rerun.stats
+            self.current, self.last_phase, self._rerun = rerun.current, rerun.last_phase, None
+            return self.stats
         self._fill_dists = False
         try:
             return super().run(max_rounds, should_stop)

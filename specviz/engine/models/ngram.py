@@ -32,13 +32,21 @@ from __future__ import annotations
 
 import functools
 from collections import Counter, OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from specviz.engine.models.corpus import Corpus, load_corpus
-from specviz.engine.models.pair import ContextDists, ContextKey, FloatSequence, ModelPair, register_model
+from specviz.engine.models.pair import (
+    LIST_VOCABULARY_LIMIT,
+    ContextDists,
+    ContextKey,
+    FloatSequence,
+    ModelPair,
+    register_model,
+)
 
 if TYPE_CHECKING:
     from specviz.engine.run.config import SimConfig
@@ -265,6 +273,53 @@ def shape_distribution(dist: np.ndarray, temperature: float, top_k: int, top_p: 
     return weights / weights.sum()
 
 
+# The slots ContextDists keeps p, its view and beta in, which _LazyDists fills on first use.
+_P_SLOT, _P_VIEW_SLOT, _BETA_SLOT = (ContextDists.__dict__[name] for name in ("p", "p_view", "beta"))
+
+
+class _LazyDists(ContextDists):
+    """ContextDists whose target side (p, its view, beta) is computed on first
+    use, from `compute_p`: drafting reads only q, and a round never tests the
+    drafts after its first rejection. The same numbers as ContextDists(p, q)."""
+
+    __slots__ = ("_compute_p",)
+
+    def __init__(self, compute_p: Callable[[], np.ndarray], q: np.ndarray, q_cdf: FloatSequence, q_view: FloatSequence):
+        self._compute_p: Callable[[], np.ndarray] | None = compute_p
+        self.q, self.q_cdf, self.q_view = q, q_cdf, q_view
+        self._p_cdf = self._residual_cdf = None
+
+    def _fill(self) -> None:
+        assert self._compute_p is not None  # filled once
+        p = self._compute_p()
+        self._compute_p = None
+        _P_SLOT.__set__(self, p)
+        _P_VIEW_SLOT.__set__(self, p.tolist() if len(p) <= LIST_VOCABULARY_LIMIT else p.data)
+        _BETA_SLOT.__set__(self, float(np.minimum(p, self.q).sum()))  # as ContextDists.__init__
+
+    # Slots in ContextDists, filled here on first use.
+    @property
+    def p(self) -> np.ndarray:  # type: ignore[override]
+        if self._compute_p is not None:
+            self._fill()
+        found: np.ndarray = _P_SLOT.__get__(self)
+        return found
+
+    @property
+    def p_view(self) -> FloatSequence:  # type: ignore[override]
+        if self._compute_p is not None:
+            self._fill()
+        found: FloatSequence = _P_VIEW_SLOT.__get__(self)
+        return found
+
+    @property
+    def beta(self) -> float:  # type: ignore[override]
+        if self._compute_p is not None:
+            self._fill()
+        found: float = _BETA_SLOT.__get__(self)
+        return found
+
+
 class NgramPair(ModelPair):
     """Target: Kneser-Ney 4-gram. Draft: Kneser-Ney bigram. Same text, same vocabulary."""
 
@@ -295,7 +350,7 @@ class NgramPair(ModelPair):
         self.cache_size = min(max(CACHE_BYTES // 2 // (2 * 3 * row_bytes), low), high)
         self._dists_by_seen: OrderedDict[ContextKey, ContextDists] = OrderedDict()
         # q depends on far fewer words than p, so it has its own small cache.
-        self._draft_cache: OrderedDict[ContextKey, tuple[np.ndarray, FloatSequence]] = OrderedDict()
+        self._draft_cache: OrderedDict[ContextKey, tuple[np.ndarray, FloatSequence, FloatSequence]] = OrderedDict()
         self._draft_context = tables.draft.order - 1
         self._draft_cache_size = min(max(CACHE_BYTES // 2 // (2 * row_bytes), low), high)
 
@@ -318,15 +373,16 @@ class NgramPair(ModelPair):
     def draft_distribution(self, context: ContextKey) -> np.ndarray:
         return self._draft(context)[0]
 
-    def _draft(self, context: ContextKey) -> tuple[np.ndarray, FloatSequence]:
-        """q and its cumulative sum, shared by every context with the same last
-        words (a bigram draft has at most V of them)."""
+    def _draft(self, context: ContextKey) -> tuple[np.ndarray, FloatSequence, FloatSequence]:
+        """q, its cumulative sum and its view as ContextDists reads it, shared
+        by every context with the same last words (a bigram draft has at most V of them)."""
         key = tuple(context[len(context) - self._draft_context :]) if self._draft_context else ()
         cache = self._draft_cache
         found = cache.get(key)
         if found is None:
             q = self._shape(self.tables.draft.distribution(key))
-            found = cache[key] = (q, np.cumsum(q).data)  # .data: memoryview(array), typed as one
+            # .data: memoryview(array), typed as one
+            found = cache[key] = (q, np.cumsum(q).data, q.tolist() if len(q) <= LIST_VOCABULARY_LIMIT else q.data)
             if len(cache) > self._draft_cache_size:
                 cache.popitem(last=False)
         else:
@@ -350,9 +406,13 @@ class NgramPair(ModelPair):
         by_seen = self._dists_by_seen
         found = by_seen.get(model_context)
         if found is None:
-            p = self._shape(self.tables.target.distribution(model_context, seen_types))
-            q, q_cdf = self._draft(model_context)
-            found = by_seen[model_context] = ContextDists(p, q, q_cdf)
+            q, q_cdf, q_view = self._draft(model_context)
+            target = self.tables.target
+
+            def compute_p() -> np.ndarray:
+                return self._shape(target.distribution(model_context, seen_types))
+
+            found = by_seen[model_context] = _LazyDists(compute_p, q, q_cdf, q_view)
             if len(by_seen) > self.cache_size:
                 by_seen.popitem(last=False)
         else:
