@@ -58,7 +58,7 @@ from typing import Any, TextIO, TypeGuard
 from specviz.engine import catalog
 from specviz.engine.drafting.policies import build_policy
 from specviz.engine.models import corpus as corpora
-from specviz.engine.models.pair import ModelPair, build_model
+from specviz.engine.models.pair import ContextDists, ModelPair, build_model
 
 # TraceError lives in config.py (numpy-free, for the command line); importable from here too.
 from specviz.engine.run.config import MAX_DRAFT_LENGTH, ConfigError, SimConfig, TraceError
@@ -917,12 +917,9 @@ class ReplaySimulation(Simulation):
         round_.drafted = list(recorded.drafted)
         round_.draft_probs = list(recorded.draft_probs)
         if self._fill_dists:
-            order = self.model.context_order
-            context = self.history[-order:].tolist() + round_.drafted
-            start = len(context) - len(round_.drafted)
-            round_.dists = [
-                self.model.dists(tuple(context[: start + i][-order:])) for i in range(len(round_.drafted) + 1)
-            ]
+            # What the live run's DRAFT holds (q at each drafted position); its
+            # VERIFY adds the position after the last draft.
+            round_.proposals = list(self._recorded_dists(round_)[:-1])
         self.current = round_
         self.last_phase = Phase.DRAFT
 
@@ -933,7 +930,16 @@ class ReplaySimulation(Simulation):
         round_.target_probs = list(recorded.target_probs)
         round_.betas = list(recorded.betas)
         round_.overlaps = list(recorded.overlaps)  # none recorded (speculative; version 1): the stats know
+        if self._fill_dists:
+            round_.dists = self._recorded_dists(round_)
         self.last_phase = Phase.VERIFY
+
+    def _recorded_dists(self, round_: Round) -> list[ContextDists]:
+        """p and q at each of the round's drafted positions and the one after."""
+        order = self.model.context_order
+        context = self.history[-order:].tolist() + round_.drafted
+        start = len(context) - len(round_.drafted)
+        return [self.model.dists(tuple(context[: start + i][-order:])) for i in range(len(round_.drafted) + 1)]
 
     def _accept(self) -> None:
         round_ = self.current
