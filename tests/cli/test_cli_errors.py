@@ -33,7 +33,7 @@ from tests.cli.cli_support import assert_one_line_error, run_cli, run_process
         (["run", "--draft-policy", "random"], ["draft-length policy", "fixed"]),
         (["--top-p", "2", "run"], ["top-p"]),  # a flag given before the command
         (["run", "--bogus"], ["unrecognized arguments: --bogus", "--help"]),
-        (["run", "--draft", "3"], ["unrecognized arguments: --draft"]),  # no abbreviations
+        (["run", "--draft-len", "3"], ["unrecognized arguments: --draft-len"]),  # no abbreviations
         (["run", "-k"], ["-k/--draft-length", "expected one argument"]),
         (["frobnicate"], ["invalid choice: 'frobnicate'", "run"]),
         (["run", "--json", "--quiet"], ["not allowed with argument --json"]),

@@ -145,6 +145,9 @@ class ModelPair(ABC):
     #: records its hash (catalog.model_reads_corpus names them)
     corpus: Corpus | None = None
 
+    #: True when token ids are a tokenizer's subword pieces: a run reports the
+    #: ids (`token_ids`), and text is decoded from all of them at once
+    subword_tokens: bool = False
     #: True when p and q depend on the last `context_order` ids alone, so that
     #: `dists(context_key)` answers for any position (the base class drafts
     #: and verifies from it); False for a pair that runs real models
@@ -236,6 +239,11 @@ class ModelPair(ABC):
             last = self.cached_dists(key) or self.dists(key)
         # A context-keyed pair's proposals are its ContextDists already.
         return [*cast("list[ContextDists]", proposals), last]
+
+    def measured_timing(self, history: Sequence[int], emitted: int) -> dict[str, float | None]:
+        """Measured pass times (--timing measured), for a pair that runs real
+        models; SimConfig's rules allow the setting only for those."""
+        raise NotImplementedError(f"the {self.name} pair measures no pass times")
 
     def decode(self, token_ids: Sequence[int]) -> str:
         """Text for token ids, punctuation attached (as `detokenize`, but fast

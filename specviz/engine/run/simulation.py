@@ -239,7 +239,15 @@ class Simulation(RunState):
         data["expected_draft_acceptance_rate"] = (
             theory.draft_acceptance_rate(alpha, k) if alpha is not None and k else None
         )
+        # A round is one target pass; each drafted token one draft pass (the
+        # hf pair counts its real passes, and they agree: tests/engine/test_hf_pair.py).
+        data["target_forward_passes"] = self.stats.rounds
+        data["draft_forward_passes"] = self.stats.draft_passes
+        if config.timing == "measured":
+            data["measured"] = self.model.measured_timing(self.history, self.stats.emitted)
         if include_text:
             data["prompt"] = self.prompt_text()
             data["text"] = self.text()
+            if self.model.subword_tokens:
+                data["token_ids"] = list(self.tokens)
         return data
