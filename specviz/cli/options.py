@@ -84,7 +84,7 @@ SIMULATION_OPTIONS: list[tuple[tuple[str, ...], str, str]] = [
     (
         ("--draft-sampling",),
         "draft_sampling",
-        "sample (x ~ q) or argmax (the draft's most likely token; q a point mass, kept with probability p(x))",
+        "sample: x ~ q; argmax: the draft's most likely token, q a point mass, kept with probability p(x)",
     ),
     (
         ("--prompt-lookup-max",),
@@ -102,7 +102,7 @@ SIMULATION_OPTIONS: list[tuple[tuple[str, ...], str, str]] = [
     (
         ("--timing",),
         "timing",
-        "model (the cost model prices the run) or measured (hf pair: also the measured pass times)",
+        "model: the cost model prices the run; measured: the hf pair's measured pass times too",
     ),
     (
         ("--batch-size",),

@@ -50,6 +50,8 @@ POLICIES: tuple[str, ...] = ("fixed", "heuristic", "confidence", "batch-table")
 
 # Model pairs that run real models with a tokenizer (ModelPair.subword_tokens).
 MODELS_WITH_TOKENIZER: frozenset[str] = frozenset({"hf"})
+# The module of the drafters that stand in for a pair's own draft (argmax, prompt lookup).
+DRAFTERS = "specviz.engine.models.drafters"
 # --draft that needs no draft model: vLLM's ngram method, transformers' prompt lookup.
 PROMPT_LOOKUP = "prompt-lookup"
 DRAFT_SAMPLINGS: tuple[str, ...] = ("sample", "argmax")

@@ -330,6 +330,23 @@ def cost_section(summary: dict[str, Any]) -> Group:
     table.add_row("total time", "", _ms(cost["total_ms"]))
     table.add_row("without speculation", f"{summary['tokens']:,} tokens × {_ms(target_ms)}", _ms(cost["baseline_ms"]))
     table.add_row("speedup", "time without / time with speculation", Text(f"{cost['speedup']:.2f}×", style="bold"))
+    measured = summary.get("measured")
+    if measured is not None:
+        # --timing measured: the hf pair's own pass times, beside the model's figures.
+        for label, key in (
+            ("measured target pass", "target_ms_per_pass"),
+            ("measured draft pass", "draft_ms_per_pass"),
+        ):
+            if measured[key] is not None:
+                table.add_row(label, "mean wall time, synchronised", _ms(measured[key]))
+        if measured["plain_step_ms"] is not None:
+            table.add_row("measured plain step", "one target pass for one token", _ms(measured["plain_step_ms"]))
+        if measured["speedup"] is not None:
+            table.add_row(
+                "measured speedup",
+                f"{summary['tokens']:,} plain steps / measured passes",
+                Text(f"{measured['speedup']:.2f}×", style="bold"),
+            )
     return Group(_section("Cost breakdown"), _indent(table))
 
 

@@ -196,3 +196,22 @@ def test_token_text_is_decoded_and_safe(pairs):
     assert all(text.isprintable() for text in texts)
     # Byte-level pieces that are not whole characters show as U+FFFD, not raw bytes.
     assert any("\ufffd" in text for text in texts)
+
+
+@pytest.mark.parametrize("drafter", [{"draft_sampling": "argmax"}, {"draft": "prompt-lookup"}])
+def test_argmax_and_prompt_lookup_drafts_on_the_neural_pair_keep_greedy_output(models, pairs, drafter):
+    plain = Simulation(config(models, "gpt2", method="greedy"), pairs["gpt2"])
+    plain.run()
+    drafted = config(models, "gpt2", method="greedy", **drafter)
+    pair = build_model(drafted)
+    simulation = Simulation(drafted, pair)
+    for round_ in iter(simulation.finish_round, None):
+        assert round_.draft_probs == [1.0] * len(round_.drafted)  # point masses
+    # Greedy verification emits the target's greedy decoding, whatever drafts.
+    assert list(simulation.tokens) == list(plain.tokens)
+    target_passes, draft_passes = pair.forward_passes()
+    assert target_passes == simulation.stats.rounds
+    if "draft" in drafter:  # no draft model: no draft pass
+        assert pair.draft is None and draft_passes == simulation.summary()["draft_forward_passes"] == 0
+    else:
+        assert draft_passes == simulation.stats.drafted

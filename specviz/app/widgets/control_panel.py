@@ -88,7 +88,11 @@ def choice_options(name: str, config: SimConfig | None = None) -> list[tuple[str
         return cost_options(None if config is None else config.cost_model)
     if name == "method":
         return [(method_label(method), method) for method in method_names()]
-    return [(option, option) for option in (model_names() if name == "model" else policy_names())]
+    if name == "model":
+        # The hf pair needs --target and --draft, which only the command line gives.
+        shown = [m for m in model_names() if m != "hf" or (config is not None and config.model == "hf")]
+        return [(option, option) for option in shown]
+    return [(option, option) for option in policy_names()]
 
 
 HINT = "Enter applies an edit and restarts the run · Esc returns to the stream"

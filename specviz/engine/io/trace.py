@@ -69,8 +69,8 @@ from specviz.engine.run.stats import RunStats
 from specviz.engine.verification.methods import method_class
 
 TRACE_FORMAT = "specviz-trace"
-TRACE_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+TRACE_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 #: the longest header line a trace may have (the prompt is most of it)
 MAX_HEADER_BYTES = 1 << 20
 #: the longest round line: a round at k = 64 over a 10^8-word vocabulary takes
@@ -81,12 +81,19 @@ _CONFIG_KEYS = tuple(f.name for f in dataclasses.fields(SimConfig))
 # The knobs that came with version 2 (the batch-aware cost model and the
 # batch-table policy): a version 1 run had their defaults (the constant-ratio
 # model at batch 1, no table), so a version 1 header lacks them and must.
+# The knobs that came with version 3 (issue 16: the hf pair, its device and
+# dtype, measured timing, argmax drafts, prompt lookup): absent from version 1
+# and 2 headers, whose runs had their defaults.
+_V3_KNOBS = ("target", "draft", "device", "dtype", "timing", "draft_sampling", "prompt_lookup_max")
+_CONFIG_KEYS_V2 = tuple(name for name in _CONFIG_KEYS if name not in _V3_KNOBS)
 _CONFIG_KEYS_V1 = tuple(
-    name for name in _CONFIG_KEYS if name not in ("cost_model", "batch_size", "context_length", "k_by_batch_size")
+    name for name in _CONFIG_KEYS_V2 if name not in ("cost_model", "batch_size", "context_length", "k_by_batch_size")
 )
+_CONFIG_KEYS_BY_VERSION = {1: _CONFIG_KEYS_V1, 2: _CONFIG_KEYS_V2, 3: _CONFIG_KEYS}
 _HEADER_KEYS = {
     1: ("format", "version", "config", "vocab_size"),
     2: ("format", "version", "config", "vocab_size", "corpus"),
+    3: ("format", "version", "config", "vocab_size", "corpus"),
 }
 _ROUND_KEYS = tuple(Round(0, 0, 0).to_dict())
 _ROUND_KEY_SET = frozenset(_ROUND_KEYS)
@@ -533,7 +540,7 @@ def _parse_header(path: str, line: bytes) -> Trace:
         raise TraceError(f"trace {path} is corrupt: its header has no configuration")
     if not _is_int(vocab_size) or vocab_size < 1:
         raise TraceError(f"trace {path} is corrupt: its header has no vocabulary size")
-    recorded = _CONFIG_KEYS if version >= 2 else _CONFIG_KEYS_V1
+    recorded = _CONFIG_KEYS_BY_VERSION[version]
     missing = [name for name in recorded if name not in config_data]
     unknown = [name for name in config_data if name not in recorded]
     if unknown and unknown[0] in _CONFIG_KEYS:

@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
+from specviz.engine.catalog import PROMPT_LOOKUP
+from specviz.engine.models.drafters import point_mass
 from specviz.engine.models.pair import ContextDists, ContextKey, DraftDists, ModelPair, register_model
 from specviz.engine.run.config import ConfigError
 from specviz.engine.safe_text import printable
@@ -221,7 +223,9 @@ class HFPair(ModelPair):
         self.target_name, self.draft_name = config.target, config.draft
         self.torch = torch
         tokenizer = _load(transformers.AutoTokenizer, config.target, "target")
-        draft_tokenizer = _load(transformers.AutoTokenizer, config.draft, "draft")
+        # --draft prompt-lookup: no draft model (drafters.PromptLookupPair drafts).
+        has_draft = config.draft != PROMPT_LOOKUP
+        draft_tokenizer = _load(transformers.AutoTokenizer, config.draft, "draft") if has_draft else tokenizer
         if _vocabulary_fingerprint(tokenizer) != _vocabulary_fingerprint(draft_tokenizer):
             raise ConfigError(
                 "draft",
@@ -237,8 +241,12 @@ class HFPair(ModelPair):
         self.device = _resolve_device(torch, config.device)
         dtype = _torch_dtype(torch, config.dtype, self.device)
         target = _load(transformers.AutoModelForCausalLM, config.target, "target", dtype=dtype)
-        draft = _load(transformers.AutoModelForCausalLM, config.draft, "draft", dtype=dtype)
-        for role, name, model in (("target", config.target, target), ("draft", config.draft, draft)):
+        roles = [("target", config.target, target)]
+        if has_draft:
+            roles.append(
+                ("draft", config.draft, _load(transformers.AutoModelForCausalLM, config.draft, "draft", dtype=dtype))
+            )
+        for role, name, model in roles:
             rows = model.get_output_embeddings().weight.shape[0]
             if rows < size:
                 raise ConfigError(
@@ -248,26 +256,44 @@ class HFPair(ModelPair):
                 )
             model.to(self.device)
             model.eval()
-        self.vocab = TokenTexts(tokenizer, size)
+        # A byte-level token's own text carries its leading space: it joins
+        # running text as it is (the stream and the report show it so).
+        self.vocab = self.joined = TokenTexts(tokenizer, size)
         self.index = {}
-        self.joined = ()
         self._init_cache()
         processors = _processors(transformers, config.temperature, config.top_k, config.top_p)
         self.target = _CachedModel(target, torch, size, processors, self.device)
-        self.draft = _CachedModel(draft, torch, size, processors, self.device)
+        self.draft = _CachedModel(roles[1][2], torch, size, processors, self.device) if has_draft else None
+        #: --draft-sampling argmax: q is a point mass at the draft's most likely token
+        self.argmax_draft = config.draft_sampling == "argmax"
         self.propose_next = self._draft_after
         self.description = f"target: {printable(config.target)}, draft: {printable(config.draft)} ({size:,} tokens)"
 
     # ---- a round's calls --------------------------------------------------
 
+    def _draft_side(self) -> _CachedModel:
+        if self.draft is None:
+            raise RuntimeError("the hf pair has no draft model under --draft prompt-lookup")
+        return self.draft
+
+    def _proposal(self, q: np.ndarray) -> DraftDists:
+        if self.argmax_draft:
+            q = point_mass(len(q), int(np.argmax(q)))
+        return DraftDists(q)
+
     def propose_first(self, history: Sequence[int]) -> DraftDists | None:
-        return DraftDists(self.draft.probabilities(history, 1)[0])
+        return self._proposal(self._draft_side().probabilities(history, 1)[0])
 
     def _draft_after(self, token: int) -> DraftDists | None:
-        return DraftDists(self.draft.probabilities([*self.draft.ids, token], 1)[0])
+        draft = self._draft_side()
+        return self._proposal(draft.probabilities([*draft.ids, token], 1)[0])
+
+    def target_probabilities(self, history: Sequence[int], drafted: list[int]) -> list[np.ndarray]:
+        """The target's one pass: p after `history` and after each drafted token."""
+        return list(self.target.probabilities([*history, *drafted], len(drafted) + 1))
 
     def score(self, history: Sequence[int], drafted: list[int], proposals: list[DraftDists]) -> list[ContextDists]:
-        p = self.target.probabilities([*history, *drafted], len(drafted) + 1)
+        p = self.target_probabilities(history, drafted)
         dists = [ContextDists(p[i], proposal.q, proposal.q_cdf) for i, proposal in enumerate(proposals)]
         # After the last draft only p is drawn from (the bonus); q there would
         # cost one more draft pass, which no engine spends: p stands in for it.
@@ -280,7 +306,8 @@ class HFPair(ModelPair):
         return self.target.fresh(context)
 
     def draft_distribution(self, context: ContextKey) -> np.ndarray:
-        return self.draft.fresh(context)
+        q = self._draft_side().fresh(context)
+        return point_mass(len(q), int(np.argmax(q))) if self.argmax_draft else q
 
     # ---- text -------------------------------------------------------------
 
@@ -303,25 +330,29 @@ class HFPair(ModelPair):
         """The passes' measured times, and the speedup they give over plain
         decoding: one target pass a token, timed here on the run's own text
         (PLAIN_STEPS single-token passes with the cache, after the run)."""
-        target, draft = self.target, self.draft
+        target = self.target
+        draft_passes, draft_seconds = self._draft_totals()
         plain = self.target.plain_step_seconds(history, PLAIN_STEPS) if len(history) > 1 else None
-        spent = target.seconds + draft.seconds
+        spent = target.seconds + draft_seconds
         return {
             "target_ms_per_pass": 1e3 * target.seconds / target.passes if target.passes else None,
-            "draft_ms_per_pass": 1e3 * draft.seconds / draft.passes if draft.passes else None,
+            "draft_ms_per_pass": 1e3 * draft_seconds / draft_passes if draft_passes else None,
             "plain_step_ms": None if plain is None else 1e3 * plain,
             "target_ms": 1e3 * target.seconds,
-            "draft_ms": 1e3 * draft.seconds,
+            "draft_ms": 1e3 * draft_seconds,
             "speedup": emitted * plain / spent if plain is not None and spent > 0 else None,
         }
 
+    def _draft_totals(self) -> tuple[int, float]:
+        return (0, 0.0) if self.draft is None else (self.draft.passes, self.draft.seconds)
+
     def forward_passes(self) -> tuple[int, int]:
         """(target, draft) forward passes the rounds have run."""
-        return self.target.passes, self.draft.passes
+        return self.target.passes, self._draft_totals()[0]
 
     def pass_seconds(self) -> tuple[float, float]:
         """Measured wall time of those passes, (target, draft), in seconds."""
-        return self.target.seconds, self.draft.seconds
+        return self.target.seconds, self._draft_totals()[1]
 
 
 def _load(factory: Any, name: str, role: str, **options: Any) -> Any:

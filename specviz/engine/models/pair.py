@@ -157,7 +157,7 @@ class ModelPair(ABC):
         self.vocab: Sequence[str] = tuple(vocab)
         self.index: dict[str, int] = {word: i for i, word in enumerate(self.vocab)}
         # Each word as it joins running text: " word", or "," glued to the last.
-        self.joined: tuple[str, ...] = tuple(w if w in PUNCTUATION else " " + w for w in self.vocab)
+        self.joined: Sequence[str] = tuple(w if w in PUNCTUATION else " " + w for w in self.vocab)
         self._init_cache()
 
     def _init_cache(self) -> None:
@@ -227,6 +227,20 @@ class ModelPair(ABC):
         The candidates are a chain here; a tree of candidates is the same call
         with each position's parent given, which a later pair may add.
         """
+        last = self._dists_after(history, drafted)
+        # A context-keyed pair's proposals are its ContextDists already.
+        return [*cast("list[ContextDists]", proposals), last]
+
+    def target_probabilities(self, history: Sequence[int], drafted: list[int]) -> list[np.ndarray]:
+        """The target side alone, for a drafter that is not this pair's draft
+        (prompt lookup): p after `history` and after each drafted token, one pass."""
+        order = self.context_order
+        context = list(history[-order:]) + drafted
+        start = len(context) - len(drafted)
+        return [self.dists(tuple(context[: start + i][-order:])).p for i in range(len(drafted) + 1)]
+
+    def _dists_after(self, history: Sequence[int], drafted: list[int]) -> ContextDists:
+        """dists after the last draft (after `history` when none)."""
         order = self.context_order
         last: ContextDists | None = None
         if order == 1 and (drafted or history):
@@ -237,8 +251,7 @@ class ModelPair(ABC):
             key = tuple((list(history[-order:]) + drafted)[-order:])
         if last is None:
             last = self.cached_dists(key) or self.dists(key)
-        # A context-keyed pair's proposals are its ContextDists already.
-        return [*cast("list[ContextDists]", proposals), last]
+        return last
 
     def measured_timing(self, history: Sequence[int], emitted: int) -> dict[str, float | None]:
         """Measured pass times (--timing measured), for a pair that runs real
@@ -283,4 +296,10 @@ def build_model(config: SimConfig) -> ModelPair:
     if config.model not in _REGISTRY:
         # Each model module registers its factory as it is imported.
         importlib.import_module(catalog.MODELS[config.model])
-    return _REGISTRY[config.model](config)
+    pair = _REGISTRY[config.model](config)
+    if config.draft == catalog.PROMPT_LOOKUP or (pair.context_keyed and config.draft_sampling != "sample"):
+        # The drafters real engines use, over any pair's target (the hf pair
+        # builds its argmax draft itself: its draft runs on its own caches).
+        # Named, not imported, as the model modules are: drafters.py builds on this module.
+        pair = importlib.import_module(catalog.DRAFTERS).wrap(pair, config)
+    return pair

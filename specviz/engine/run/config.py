@@ -434,6 +434,12 @@ def check_batch(batch_size: Any, context_length: Any) -> None:
 def _cost_rules(config: SimConfig) -> None:
     if config.timing not in TIMINGS:
         raise ConfigError("timing", config.timing, "one of " + ", ".join(TIMINGS))
+    if config.draft == PROMPT_LOOKUP and config.draft_cost != _FIELDS["draft_cost"].default:
+        raise ConfigError(
+            "draft_cost",
+            config.draft_cost,
+            f"left out with --draft {PROMPT_LOOKUP}: it runs no draft model, its drafts cost nothing",
+        )
     if config.cost_model is not None and (not isinstance(config.cost_model, str) or not config.cost_model.strip()):
         raise ConfigError("cost_model", config.cost_model, "a preset name or a path to a .toml cost file")
     check_batch(config.batch_size, config.context_length)

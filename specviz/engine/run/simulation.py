@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from specviz.engine.analysis import theory
+from specviz.engine.catalog import PROMPT_LOOKUP
 from specviz.engine.drafting.policies import build_policy
 from specviz.engine.models.pair import ModelPair, build_model, sample_index
 from specviz.engine.run.config import SimConfig, starting_draft_length
@@ -242,7 +243,7 @@ class Simulation(RunState):
         # A round is one target pass; each drafted token one draft pass (the
         # hf pair counts its real passes, and they agree: tests/engine/test_hf_pair.py).
         data["target_forward_passes"] = self.stats.rounds
-        data["draft_forward_passes"] = self.stats.draft_passes
+        data["draft_forward_passes"] = 0 if config.draft == PROMPT_LOOKUP else self.stats.draft_passes
         if config.timing == "measured":
             data["measured"] = self.model.measured_timing(self.history, self.stats.emitted)
         if include_text:
