@@ -80,6 +80,10 @@ def build_pair(folder: Path, architecture: str, seed: int = 0, padding_rows: int
         for weight in draft.parameters():
             spread = float(weight.std()) if weight.numel() > 1 else 0.0
             weight.add_(torch.randn(weight.shape, generator=generator) * DRAFT_NOISE * spread)
+        # Padding rows are never trained in a real model: their logits sit far
+        # below the top ones. Zero weights give them logit 0 (the top is ~10).
+        for model in (target, draft):
+            model.get_output_embeddings().weight[len(tokenizer) :] = 0.0
     paths = folder / f"{architecture}-target", folder / f"{architecture}-draft"
     for model, path in zip((target, draft), paths):
         model.save_pretrained(path)

@@ -124,10 +124,12 @@ class _CachedModel:
         torch = self.torch
         ids = list(ids)
         held = self.ids
-        shared = 0
         limit = min(len(held), len(ids) - positions)
-        while shared < limit and held[shared] == ids[shared]:
-            shared += 1
+        # Usually the ids extend what the cache holds: one comparison in C.
+        shared = limit if held[:limit] == ids[:limit] else 0
+        if shared < limit:
+            while held[shared] == ids[shared]:
+                shared += 1
         start = time.perf_counter()
         with torch.inference_mode():
             if self.cache is not None and shared == 0:
