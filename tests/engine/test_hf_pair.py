@@ -26,7 +26,7 @@ from specviz.cli import main  # noqa: E402
 from specviz.engine import SimConfig, Simulation  # noqa: E402
 from specviz.engine.analysis.audit import audit  # noqa: E402
 from specviz.engine.models import hf  # noqa: E402
-from specviz.engine.models.pair import build_model, sample_index  # noqa: E402
+from specviz.engine.models.pair import build_model  # noqa: E402
 from specviz.engine.run.config import ConfigError  # noqa: E402
 from specviz.engine.verification.methods import SpeculativeSampling  # noqa: E402
 from tests.budget import LONG, budget  # noqa: E402
@@ -124,12 +124,11 @@ def test_one_target_pass_and_one_draft_pass_per_drafted_token(models, pairs):
     assert summary["draft_forward_passes"] == simulation.stats.drafted
 
 
-class CorrectionFromP(SpeculativeSampling):
-    """A broken rule: the correction after a rejection is drawn from p, not
-    from the residual norm(max(0, p - q)), so min(p, q) is counted twice."""
+class KeptOutright(SpeculativeSampling):
+    """A broken rule: every draft is kept, so the output follows q, not p."""
 
-    def correction(self, dists, u):
-        return sample_index(dists.p_cdf, u)
+    def accepts(self, dists, token, u):
+        return True
 
 
 def test_the_joint_audit_passes_on_the_neural_pair(models):
@@ -140,7 +139,7 @@ def test_the_joint_audit_passes_on_the_neural_pair(models):
     result = audit(far, AUDIT_SAMPLES, model=pair, tokens=2)
     assert result.lossless and result.tokens == 2 and result.model == "hf"
     if LONG:
-        assert not audit(far, AUDIT_SAMPLES, model=pair, method=CorrectionFromP(far), tokens=2).lossless
+        assert not audit(far, AUDIT_SAMPLES, model=pair, method=KeptOutright(far), tokens=2).lossless
 
 
 def run_cli(arguments):

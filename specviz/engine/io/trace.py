@@ -529,7 +529,8 @@ def _parse_header(path: str, line: bytes) -> Trace:
         raise TraceError(f"{path} is not a specviz trace: its first line is not a '{TRACE_FORMAT}' header")
     version = header.get("version")
     if type(version) is not int or version not in READABLE_VERSIONS:
-        readable = " and ".join(map(str, READABLE_VERSIONS))
+        *earlier, last = map(str, READABLE_VERSIONS)
+        readable = f"{', '.join(earlier)} and {last}" if earlier else last
         raise TraceError(f"trace {path} has version {_shown(version)}; this specviz reads versions {readable}")
     keys = _HEADER_KEYS[version]
     unknown = [key for key in header if key not in keys]
