@@ -11,6 +11,7 @@ would be. Importing this module imports torch.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import torch
@@ -27,7 +28,9 @@ END_OF_TEXT = "<|endoftext|>"
 DRAFT_NOISE = 0.02
 
 
+@functools.lru_cache(maxsize=2)
 def train_tokenizer(extra_tokens: tuple[str, ...] = ()) -> transformers.PreTrainedTokenizerFast:
+    """The tests' tokenizer (trained once a process; treat it as read-only)."""
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
@@ -91,9 +94,8 @@ def build_pair(folder: Path, architecture: str, seed: int = 0, padding_rows: int
     return paths
 
 
-def save_other_tokenizer(source: Path, folder: Path) -> Path:
-    """A copy of the model at `source` whose tokenizer has one more token."""
-    model = transformers.AutoModelForCausalLM.from_pretrained(source)
-    model.save_pretrained(folder)
+def save_other_tokenizer(folder: Path) -> Path:
+    """A folder with a tokenizer of one more token than the tests' (the pair
+    compares tokenizers before it loads any model, so no model is saved)."""
     train_tokenizer(("<extra>",)).save_pretrained(folder)
     return folder
