@@ -12,6 +12,10 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
+
+# Everything here is built locally: never ask the Hub (set before transformers loads).
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np
 import pytest
