@@ -81,6 +81,11 @@ def add_parser(commands: Commands) -> argparse.ArgumentParser:
         "(EAGLE-2's dynamic tree, distinct and i.i.d. dynamic trees, a full tree of width 2), each audited",
     )
     rows.add_argument(
+        "--argmax-row",
+        action="store_true",
+        help="also the first row with an argmax draft (--draft-sampling argmax), beside sampling from q",
+    )
+    rows.add_argument(
         "--audit-samples",
         default=str(DEFAULT_AUDIT_SAMPLES),
         metavar="N",
@@ -120,7 +125,9 @@ def run(args: argparse.Namespace) -> int:
         estimate = estimate_comparison(config, plan, audit_samples, model)
         refuse_long_work("this comparison", estimate.seconds, estimate.work, "timed by a short calibration run")
     with stderr_progress("comparing", enabled=not args.no_progress) as report:
-        comparison = compare(config, plan, audit_samples, model=model, progress=report, tree_rows=args.trees)
+        comparison = compare(
+            config, plan, audit_samples, model=model, progress=report, tree_rows=args.trees, argmax_row=args.argmax_row
+        )
     if args.json:
         print_json(comparison)
         return 0

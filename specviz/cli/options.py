@@ -67,6 +67,15 @@ SIMULATION_OPTIONS: list[tuple[tuple[str, ...], str, str]] = [
         "'[[1,16,5],[17,32,4],[33,512,0]]' (b from lo to hi gets k; k = 0: no speculation)",
     ),
     (("--prompt",), "prompt", "text the generation starts from"),
+    (("--target",), "target", "hf pair: the target model, a folder or model id from_pretrained accepts"),
+    (
+        ("--draft",),
+        "draft",
+        "hf pair: the draft model, sharing the target's tokenizer; or prompt-lookup (any pair): "
+        "draft by matching the last ids earlier in the prompt and output, no draft model",
+    ),
+    (("--device",), "device", "hf pair: where the models run, auto, cpu, cuda, cuda:N or mps"),
+    (("--dtype",), "dtype", "hf pair: weights' dtype, auto (float32 on a CPU), float32, float16, bfloat16, float64"),
     (("--corpus",), "corpus", "plain-text file to train the n-gram pair on"),
     (("--temperature",), "temperature", "sampling temperature for target and draft, 0.01 to 100"),
     (("--top-k",), "top_k", "keep only the k most likely words (0 = off)"),
@@ -76,6 +85,16 @@ SIMULATION_OPTIONS: list[tuple[tuple[str, ...], str, str]] = [
         "confidence_threshold",
         "confidence policy: stop after a draft whose q(x) is below this, 0 to 1",
     ),
+    (
+        ("--draft-sampling",),
+        "draft_sampling",
+        "sample: x ~ q; argmax: the draft's most likely token, q a point mass, kept with probability p(x)",
+    ),
+    (
+        ("--prompt-lookup-max",),
+        "prompt_lookup_max",
+        "prompt lookup: match the last n ids, n from this down to 1",
+    ),
     (("--typical-epsilon",), "typical_epsilon", "typical acceptance: hard threshold epsilon, 0 to 1"),
     (("--typical-delta",), "typical_delta", "typical acceptance: entropy factor delta, >= 0"),
     (
@@ -83,6 +102,11 @@ SIMULATION_OPTIONS: list[tuple[tuple[str, ...], str, str]] = [
         "cost_model",
         "price passes by a forward-pass model, a preset or a .toml cost file, in place of --draft-cost, "
         f"--target-ms and --verify-overhead (presets: {', '.join(preset_names())})",
+    ),
+    (
+        ("--timing",),
+        "timing",
+        "model: the cost model prices the run; measured: the hf pair's measured pass times too",
     ),
     (
         ("--batch-size",),
@@ -162,6 +186,13 @@ METAVARS: dict[str, str] = {
     "tree_shape": "PATHS",
     "tree_budget": "N",
     "tree_threshold": "T",
+    "target": "MODEL",
+    "draft": "MODEL",
+    "device": "DEVICE",
+    "dtype": "DTYPE",
+    "timing": "HOW",
+    "draft_sampling": "HOW",
+    "prompt_lookup_max": "N",
 }
 
 

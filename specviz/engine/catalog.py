@@ -13,18 +13,24 @@ from __future__ import annotations
 MODELS: dict[str, str] = {
     "synthetic": "specviz.engine.models.synthetic",
     "ngram": "specviz.engine.models.ngram",
+    "hf": "specviz.engine.models.hf",
 }
 # The SimConfig knobs that only some model pairs read, and which pairs read
 # each. A knob a pair does not read must stay at its default under that pair
 # (SimConfig's rules): a run never records a setting that did nothing. The
 # synthetic pair builds p and q from alpha; the n-gram pair learns them from
-# the corpus and reshapes them by temperature, top-k and top-p.
+# the corpus and reshapes them by temperature, top-k and top-p; the hf pair
+# loads two transformers models and reshapes their logits the same way.
 MODEL_KNOBS: dict[str, tuple[str, ...]] = {
     "acceptance_rate": ("synthetic",),
     "corpus": ("ngram",),
-    "temperature": ("ngram",),
-    "top_k": ("ngram",),
-    "top_p": ("ngram",),
+    "temperature": ("ngram", "hf"),
+    "top_k": ("ngram", "hf"),
+    "top_p": ("ngram", "hf"),
+    "target": ("hf",),
+    "device": ("hf",),
+    "dtype": ("hf",),
+    "timing": ("hf",),
 }
 # Model pairs whose acceptance rate is the alpha knob (ModelPair.uses_acceptance_rate).
 MODELS_SETTING_ALPHA: frozenset[str] = frozenset(MODEL_KNOBS["acceptance_rate"])
@@ -45,6 +51,17 @@ METHODS: dict[str, bool] = {
 }
 
 POLICIES: tuple[str, ...] = ("fixed", "heuristic", "confidence", "batch-table")
+
+# Model pairs that run real models with a tokenizer (ModelPair.subword_tokens).
+MODELS_WITH_TOKENIZER: frozenset[str] = frozenset({"hf"})
+# The module of the drafters that stand in for a pair's own draft (argmax, prompt lookup).
+DRAFTERS = "specviz.engine.models.drafters"
+# --draft that needs no draft model: vLLM's ngram method, transformers' prompt lookup.
+PROMPT_LOOKUP = "prompt-lookup"
+DRAFT_SAMPLINGS: tuple[str, ...] = ("sample", "argmax")
+TIMINGS: tuple[str, ...] = ("model", "measured")
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
+DTYPES: tuple[str, ...] = ("auto", "float32", "float16", "bfloat16", "float64")
 
 
 def model_names() -> tuple[str, ...]:

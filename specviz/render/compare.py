@@ -93,7 +93,7 @@ def comparison_table(comparison: dict[str, Any]) -> Table:
             speedup.stylize("bold")
         table.add_row(
             method,
-            row["policy"],
+            _policy_label(row),
             _claim(row),
             _audit_cell(row),
             _figure(row["tokens_per_target_pass"], ".2f"),
@@ -141,6 +141,15 @@ TREE_NOTES = (
 )
 
 
+def _policy_label(row: dict[str, Any]) -> str:
+    """The policy, and an argmax draft where the row has one (--draft-sampling argmax)."""
+    return str(row["policy"]) + (", argmax" if row.get("draft_sampling") == "argmax" else "")
+
+
+def _method_label(row: dict[str, Any]) -> str:
+    return str(row["method"]) + (" (argmax draft)" if row.get("draft_sampling") == "argmax" else "")
+
+
 def comparison_setting(config: dict[str, Any]) -> str:
     pair = config["model"] + " pair"
     if config["model"] == "synthetic":
@@ -166,12 +175,13 @@ def audit_lines(comparison: dict[str, Any]) -> list[str]:
     seen = set()
     for row in comparison["rows"]:
         audited = row["audit"]
-        if row["method"] in seen or audited is None:
+        key = (row["method"], row.get("draft_sampling", "sample"))
+        if key in seen or audited is None:
             continue
-        seen.add(row["method"])
+        seen.add(key)
         verdict = "lossless" if audited["lossless"] else "NOT lossless"
         lines.append(
-            f"  {row['method']}: {verdict} (TV {audited['tv_distance']:.3f}, {_pvalue(audited['chi2_pvalue'])})"
+            f"  {_method_label(row)}: {verdict} (TV {audited['tv_distance']:.3f}, {_pvalue(audited['chi2_pvalue'])})"
         )
     return lines
 
@@ -182,6 +192,7 @@ NOTES = (
     "keep = the method's mean chance of keeping a draft where one was tested",
     "  (alpha = sum_x min(p, q) for speculative; q(argmax p) for greedy)",
     "speedup = plain target decoding time / this run's time, under the cost model",
+    "argmax = the draft proposes its most likely token: x kept with probability p(x)",
 )
 LOSSY_NOTE = "⚠ LOSSY: output does not follow the target's distribution (speed for fidelity)"
 

@@ -410,6 +410,23 @@ def cost_section(summary: dict[str, Any]) -> Group:
     for (what, how, _), shown in zip(rows, ms_column([ms for _, _, ms in rows])):
         table.add_row(what, how, shown)
     table.add_row("speedup", "time without / time with speculation", Text(f"{cost['speedup']:.2f}×", style="bold"))
+    measured = summary.get("measured")
+    if measured is not None:
+        # --timing measured: the hf pair's own pass times, beside the model's figures.
+        for label, key in (
+            ("measured target pass", "target_ms_per_pass"),
+            ("measured draft pass", "draft_ms_per_pass"),
+        ):
+            if measured[key] is not None:
+                table.add_row(label, "mean wall time, synchronised", _ms(measured[key]))
+        if measured["plain_step_ms"] is not None:
+            table.add_row("measured plain step", "one target pass for one token", _ms(measured["plain_step_ms"]))
+        if measured["speedup"] is not None:
+            table.add_row(
+                "measured speedup",
+                f"{summary['tokens']:,} plain steps / measured passes",
+                Text(f"{measured['speedup']:.2f}×", style="bold"),
+            )
     return Group(_section("Cost breakdown"), _indent(table))
 
 

@@ -33,7 +33,7 @@ from tests.cli.cli_support import assert_one_line_error, run_cli, run_process
         (["run", "--draft-policy", "random"], ["draft-length policy", "fixed"]),
         (["--top-p", "2", "run"], ["top-p"]),  # a flag given before the command
         (["run", "--bogus"], ["unrecognized arguments: --bogus", "--help"]),
-        (["run", "--draft", "3"], ["unrecognized arguments: --draft"]),  # no abbreviations
+        (["run", "--draft-len", "3"], ["unrecognized arguments: --draft-len"]),  # no abbreviations
         (["run", "-k"], ["-k/--draft-length", "expected one argument"]),
         (["frobnicate"], ["invalid choice: 'frobnicate'", "run"]),
         (["run", "--json", "--quiet"], ["not allowed with argument --json"]),
@@ -171,8 +171,8 @@ TRACE_CASES = [
     ("cut-mid-line", lambda d: d[: len(d) - 40], ["truncated", "cut short"]),
     ("cut-at-line", lambda d: b"".join(d.splitlines(keepends=True)[:4]), ["truncated", "of the 60 tokens"]),
     ("header-only", lambda d: d.splitlines(keepends=True)[0], ["truncated", "0 of the 60 tokens"]),
-    ("version-3", _edit_line(0, _set("version", 3)), ["version 3", "reads versions 1 and 2"]),
-    ("no-version", _edit_line(0, _drop_key("version")), ["version None", "reads versions 1 and 2"]),
+    ("version-4", _edit_line(0, _set("version", 4)), ["version 4", "reads versions 1, 2 and 3"]),
+    ("no-version", _edit_line(0, _drop_key("version")), ["version None", "reads versions 1, 2 and 3"]),
     ("bad-config", _edit_line(0, _set_config("draft_length", 0)), ["configuration", "draft length", "1 to 64"]),
     ("unknown-model", _edit_line(0, _set_config("model", "gpt-9")), ["model pair", "synthetic"]),
     ("unknown-field", _edit_line(0, _set_config("colour", "red")), ["colour"]),

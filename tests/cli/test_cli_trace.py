@@ -127,8 +127,12 @@ def test_replay_steps_like_the_live_run(tmp_path):
         assert got.round.to_dict() == expected.round.to_dict()
         assert got.round.completed is expected.round.completed
         if got.phase is Phase.DRAFT:
+            # q at every drafted position, as the draft proposed it
+            assert [d.q_view for d in got.round.proposals] == [d.q_view for d in expected.round.proposals]
+            assert got.round.dists == expected.round.dists == []
+        if got.phase is Phase.VERIFY:
             # p and q at every drafted position (+1), for a viewer to draw
-            assert len(got.round.dists) == len(expected.round.dists)
+            assert len(got.round.dists) == len(expected.round.dists) == len(got.round.drafted) + 1
             assert [d.beta for d in got.round.dists] == [d.beta for d in expected.round.dists]
     assert replay.done and replay.step() is None and replay.finish_round() is None
     assert replay.history == live.history and replay.kinds == live.kinds

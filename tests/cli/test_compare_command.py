@@ -21,6 +21,7 @@ FAST = ("-n", "200", "--audit-samples", "1000")
 ROW_KEYS = {
     "method",
     "policy",
+    "draft_sampling",
     "lossless_claim",
     "lossless_against",
     "audit",
@@ -251,3 +252,13 @@ def test_other_commands_do_not_pay_for_the_audit():
         "    main(['run', '-n', '20', '--json'])\n"
     )
     assert "specviz.cli.compare" in modules and "scipy" not in modules
+
+
+def test_the_argmax_row_is_the_first_row_with_an_argmax_draft():
+    rows = compare_json("-n", "300", "--audit-samples", "400", "--argmax-row")["rows"]
+    first, last = rows[0], rows[-1]
+    assert [r["draft_sampling"] for r in rows] == ["sample"] * (len(rows) - 1) + ["argmax"]
+    assert (last["method"], last["policy"]) == (first["method"], first["policy"])
+    # Same pair and seed, another drafter: other figures, and still lossless.
+    assert last["draft_acceptance_rate"] != first["draft_acceptance_rate"]
+    assert last["audit"]["lossless"] and first["audit"]["lossless"]

@@ -114,14 +114,14 @@ def test_counts_still_take_groups_and_exponents():
     "argv, fragments",
     [
         (["run", "--corpus", "/nonexistent"], ["--corpus is read only by the ngram pair"]),
-        (["run", "--temperature", "0.5"], ["--temperature is read only by the ngram pair"]),
-        (["run", "--top-k", "5"], ["--top-k is read only by the ngram pair"]),
-        (["run", "--top-p", "0.9"], ["--top-p is read only by the ngram pair"]),
+        (["run", "--temperature", "0.5"], ["--temperature is read only by the ngram and hf pairs"]),
+        (["run", "--top-k", "5"], ["--top-k is read only by the ngram and hf pairs"]),
+        (["run", "--top-p", "0.9"], ["--top-p is read only by the ngram and hf pairs"]),
         # Given at its default value, the flag still does nothing: refused too.
-        (["run", "--temperature", "1"], ["--temperature is read only by the ngram pair"]),
-        (["--temperature", "0.5"], ["--temperature is read only by the ngram pair"]),  # the app
-        (["compare", "--top-k", "3"], ["--top-k is read only by the ngram pair"]),
-        (["audit", "--top-p", "0.5"], ["--top-p is read only by the ngram pair"]),
+        (["run", "--temperature", "1"], ["--temperature is read only by the ngram and hf pairs"]),
+        (["--temperature", "0.5"], ["--temperature is read only by the ngram and hf pairs"]),  # the app
+        (["compare", "--top-k", "3"], ["--top-k is read only by the ngram and hf pairs"]),
+        (["audit", "--top-p", "0.5"], ["--top-p is read only by the ngram and hf pairs"]),
         (["theory", "--corpus", "x.txt"], ["--corpus is read only by the ngram pair"]),
         (["run", "--corpus", ""], ["corpus", "non-blank", "leave --corpus out"]),
     ],
@@ -159,7 +159,7 @@ def test_a_sampling_flag_refused_for_the_synthetic_pair_leaves_no_trace(tmp_path
     # while the synthetic pair ignored it. Now the run never starts.
     trace = tmp_path / "run.jsonl"
     code, out, err = run_cli("run", "-n", "20", "--temperature", "0.5", "--json", "--trace", str(trace))
-    assert_one_line_error(code, err, "--temperature is read only by the ngram pair")
+    assert_one_line_error(code, err, "--temperature is read only by the ngram and hf pairs")
     assert out == "" and not trace.exists()
 
 

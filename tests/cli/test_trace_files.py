@@ -192,7 +192,7 @@ def _rewrite_header(path: Path, edit) -> None:
 def test_the_header_records_the_corpus_by_hash_beside_the_trace(ngram_trace, tmp_path):
     trace, _ = ngram_trace
     header = _header(trace)
-    assert header["version"] == 2
+    assert header["version"] == 3
     assert header["config"]["corpus"] == "data/corpus.txt"  # as given
     assert header["corpus"] == {"path": "../data/corpus.txt", "sha256": _sha256(tmp_path / "data" / "corpus.txt")}
     # The same run gives the same bytes.
@@ -257,10 +257,28 @@ def _as_version_1(trace: Path) -> None:
     def rewrite(header: dict) -> None:
         header.pop("corpus")
         header.update(version=1)
-        for knob in ("cost_model", "batch_size", "context_length", "k_by_batch_size"):
+        for knob in ("cost_model", "batch_size", "context_length", "k_by_batch_size") + V3_KNOBS:
             header["config"].pop(knob)
 
     _rewrite_header(trace, rewrite)
+
+
+# What version 3 added (issue 16): a version 1 or 2 header has none of them.
+V3_KNOBS = ("target", "draft", "device", "dtype", "timing", "draft_sampling", "prompt_lookup_max")
+
+
+def test_a_version_2_trace_replays_with_the_new_knobs_at_their_defaults(ngram_trace):
+    trace, live = ngram_trace
+
+    def rewrite(header: dict) -> None:
+        header.update(version=2)
+        for knob in V3_KNOBS:
+            header["config"].pop(knob)
+
+    _rewrite_header(trace, rewrite)
+    code, out, err = run_cli("run", "--from-trace", str(trace), "--json")
+    assert code == 0, err
+    assert json.loads(out)["text"] == live["text"]
 
 
 def test_a_version_1_trace_with_a_corpus_replays_from_its_folder(ngram_trace):

@@ -244,9 +244,11 @@ def test_count_flags_use_the_same_number_rule():
     "changes, knob, reader",
     [
         ({"corpus": "/nonexistent"}, "corpus", "ngram"),
-        ({"temperature": 0.5}, "temperature", "ngram"),
-        ({"top_k": 5}, "top_k", "ngram"),
-        ({"top_p": 0.9}, "top_p", "ngram"),
+        ({"temperature": 0.5}, "temperature", "ngram and hf"),
+        ({"top_k": 5}, "top_k", "ngram and hf"),
+        ({"top_p": 0.9}, "top_p", "ngram and hf"),
+        ({"device": "cpu"}, "device", "hf"),
+        ({"timing": "measured"}, "timing", "hf"),
         ({"model": "ngram", "acceptance_rate": 0.9}, "acceptance_rate", "synthetic"),
     ],
 )

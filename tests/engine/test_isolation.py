@@ -25,6 +25,8 @@ def test_engine_imports_neither_textual_nor_rich():
         "Simulation(SimConfig(target_length=50)).run()"
     )
     assert not {m for m in modules if m.split(".")[0] in ("textual", "rich")}
+    # Every engine module, the hf pair's too, imports torch only when that pair is built.
+    assert not {m for m in modules if m.split(".")[0] in ("torch", "transformers")}
 
 
 def test_headless_run_does_not_import_textual():
@@ -33,9 +35,11 @@ def test_headless_run_does_not_import_textual():
         "from specviz.cli import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    main(['run', '-n', '20', '--json'])\n"
-        "    main(['theory', '--json'])"
+        "    main(['theory', '--json'])\n"
+        "    main(['run', '--model', 'ngram', '-n', '20', '--json'])"
     )
     assert "textual" not in modules
+    assert "torch" not in modules and "transformers" not in modules
 
 
 def test_a_config_and_the_closed_forms_do_not_import_numpy():

@@ -123,7 +123,11 @@ def choice_options(name: str, config: SimConfig | None = None) -> list[tuple[str
         return [(method_label(method), method) for method in method_names()]
     if name == "tree_sampling":
         return [(sampling, sampling) for sampling in TREE_SAMPLINGS]
-    return [(option, option) for option in (model_names() if name == "model" else policy_names())]
+    if name == "model":
+        # The hf pair needs --target and --draft, which only the command line gives.
+        shown = [m for m in model_names() if m != "hf" or (config is not None and config.model == "hf")]
+        return [(option, option) for option in shown]
+    return [(option, option) for option in policy_names()]
 
 
 # The choices whose current option the panel describes in the engine's words.

@@ -76,7 +76,7 @@ class AuditResult:
     sequences: np.ndarray = field(default_factory=lambda: np.zeros((0, 1), dtype=np.int64), repr=False)
     counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
     probabilities: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)  # the reference's
-    vocab: tuple[str, ...] = field(default=(), repr=False)
+    vocab: Sequence[str] = field(default=(), repr=False)
     method: str = ""
     model: str = ""
 

@@ -1,4 +1,5 @@
-"""Every verification method and draft policy on one model pair, side by side.
+"""Every verification method and draft policy on one model pair, side by side
+(and, when asked, the first row again with an argmax draft).
 
 `specviz compare` (and any front end) asks `comparison_plan` which rows to run
 and `compare` to run them: each row is a whole run with the same model pair,
@@ -146,8 +147,10 @@ def compare(
     model: ModelPair | None = None,
     progress: ProgressCallback | None = None,
     tree_rows: bool = False,
+    argmax_row: bool = False,
 ) -> dict[str, Any]:
-    """Run every row of `plan` on `config`'s model pair, seed and token budget.
+    """Run every row of `plan` on `config`'s model pair, seed and token budget;
+    with `argmax_row`, the first row again with an argmax draft.
 
     Returns {"rows": [row dict, ...], "config": {...}}: the `specviz compare
     --json` object. `config`'s own method and policy are replaced row by row.
@@ -167,37 +170,52 @@ def compare(
     if model is None:
         model = build_model(config)
 
+    # The first row again with the draft proposing its most likely token
+    # (--draft-sampling argmax, vLLM's default), beside sampling from q: a
+    # context-keyed pair's argmax draft is a view of the same pair.
+    rows_to_run: list[tuple[str, str, str]] = [(m, p, config.draft_sampling) for m, p in plan]
+    if argmax_row and plan and config.draft_sampling == "sample" and config.draft is None and model.context_keyed:
+        rows_to_run.append((plan[0][0], plan[0][1], "argmax"))
+    audited = list(dict.fromkeys((m, sampling) for m, _, sampling in rows_to_run)) if audit_samples else []
     trees = tree_plan(config) if tree_rows else []
-    audited_methods = list(dict.fromkeys(m for m, _ in plan)) if audit_samples else []
-    runs = len(plan) + len(trees)
-    total = runs * config.target_length + (len(audited_methods) + len(trees)) * audit_samples
+    runs = len(rows_to_run) + len(trees)
+    total = runs * config.target_length + (len(audited) + len(trees)) * audit_samples
     done = 0
-    audits: dict[str, tuple[str, AuditResult]] = {}
+    audits: dict[tuple[str, str], tuple[str, AuditResult]] = {}
     rows = []
-    for method, policy in plan:
+    argmax_model: ModelPair | None = None
+    for method, policy, sampling in rows_to_run:
         table = config.k_by_batch_size if policy == BATCH_TABLE_POLICY else None
-        row_config = config.replace(method=method, draft_policy=policy, k_by_batch_size=table)
-        simulation = Simulation(row_config, model)
-        label = f"{method} / {policy}"
+        row_config = config.replace(method=method, draft_policy=policy, k_by_batch_size=table, draft_sampling=sampling)
+        row_model = model
+        if sampling != config.draft_sampling:
+            if argmax_model is None:
+                from specviz.engine.models.drafters import ArgmaxDraftPair
+
+                argmax_model = ArgmaxDraftPair(model)
+            row_model = argmax_model
+        simulation = Simulation(row_config, row_model)
+        label = f"{method} / {policy}" + ("" if sampling == "sample" else f" / {sampling} draft")
         while not simulation.done:
             simulation.run(max_rounds=CHUNK_ROUNDS)
             if progress is not None:
                 progress(done + simulation.emitted, total, f"running {label}")
         done += config.target_length
-        if audit_samples and method not in audits:
+        key = (method, sampling)
+        if audit_samples and key not in audits:
             if progress is not None:
                 progress(done, total, f"auditing {method}")
             # The audit runs full rounds of k drafts whatever the row's n says
             # (audit.audit_config): at n = 1 a row drafts nothing to judge.
             sampled = _audit_progress(progress, done, total, method)
-            audits[method] = (
+            audits[key] = (
                 policy,
-                audit(row_config, audit_samples, model=model, tokens=AUDIT_TOKENS, progress=sampled),
+                audit(row_config, audit_samples, model=row_model, tokens=AUDIT_TOKENS, progress=sampled),
             )
             done += audit_samples
             if progress is not None:
                 progress(done, total, f"audited {method}")
-        rows.append(_row(simulation, audits.get(method)))
+        rows.append(_row(simulation, audits.get(key)))
     result: dict[str, Any] = {"rows": rows, "config": _config_dict(config, audit_samples)}
     if trees:
         result["tree_rows"] = []
@@ -209,16 +227,16 @@ def compare(
                 if progress is not None:
                     progress(done + simulation.emitted, total, f"running {label}")
             done += config.target_length
-            audited = None
+            tree_audit = None
             if audit_samples:
                 # Each tree verifies its own way: each gets its own audit.
                 sampled = _audit_progress(progress, done, total, label)
-                audited = (
+                tree_audit = (
                     "fixed",
                     audit(row_config, audit_samples, model=model, tokens=AUDIT_TOKENS, progress=sampled),
                 )
                 done += audit_samples
-            row = _row(simulation, audited)
+            row = _row(simulation, tree_audit)
             stats = simulation.stats
             row["drafting"] = label
             row["tree"] = None if simulation.tree is None else simulation.tree.shape.describe()
@@ -253,6 +271,8 @@ def _row(simulation: Simulation, audited: tuple[str, AuditResult] | None) -> dic
     row: dict[str, Any] = {
         "method": config.method,
         "policy": config.draft_policy,
+        # "sample" (x ~ q) or "argmax" (the draft's most likely token, q a point mass)
+        "draft_sampling": config.draft_sampling,
         "lossless_claim": method.lossless,
         # What a lossless method's output follows: "p" or "argmax" (p's greedy
         # decoding); None for a lossy method.
@@ -293,8 +313,8 @@ def _config_dict(config: SimConfig, audit_samples: int) -> dict[str, Any]:
     from specviz.engine.analysis.audit import SIGNIFICANCE
 
     data = config.to_dict()
-    # Each row has its own method and policy; the base config's would mislead.
-    del data["method"], data["draft_policy"]
+    # Each row has its own method, policy and draft sampling; the base config's would mislead.
+    del data["method"], data["draft_policy"], data["draft_sampling"]
     data["audit_samples"] = audit_samples
     data["audit_tokens"] = AUDIT_TOKENS
     data["audit_significance"] = SIGNIFICANCE

@@ -33,6 +33,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from specviz.engine.catalog import PROMPT_LOOKUP
 from specviz.engine.run.config import MAX_TARGET_PASS_MS, ConfigError, SimConfig, check_batch
 
 DRAFT_KINDS = ("model", "head", "free")
@@ -234,16 +235,24 @@ class CostModel:
 
 
 def cost_model_for(config: SimConfig) -> CostModel:
-    """The cost model a run of `config` is priced with, at its batch size and context length."""
+    """The cost model a run of `config` is priced with, at its batch size and context length.
+
+    Prompt lookup (--draft prompt-lookup) runs no draft model: its drafts are
+    priced as `free` and cost nothing (a lookup in the text is microseconds
+    against a pass's milliseconds)."""
+    lookup = config.draft == PROMPT_LOOKUP
     if config.cost_model is None:
         return CostModel(
             config.target_pass_ms,
-            config.draft_cost,
+            0.0 if lookup else config.draft_cost,
             config.verify_overhead,
             batch_size=config.batch_size,
             context_length=config.context_length,
         )
-    return load_cost_model(config.cost_model).at(config.batch_size, config.context_length)
+    model = load_cost_model(config.cost_model)
+    if lookup:
+        model = replace(model, draft=PassCost(), draft_kind="free")
+    return model.at(config.batch_size, config.context_length)
 
 
 # ---- cost files and presets ---------------------------------------------------------

@@ -10,7 +10,7 @@ draft (a round always drafts at least one token, and no pass is wasted).
 from __future__ import annotations
 
 from specviz.engine import catalog
-from specviz.engine.models.pair import ContextDists
+from specviz.engine.models.pair import DraftDists
 from specviz.engine.run.config import (
     BATCH_TABLE_POLICY,
     MAX_DRAFT_LENGTH,
@@ -34,7 +34,7 @@ class DraftPolicy:
         """k for the next round, given this round's k and outcome."""
         return current
 
-    def keep_drafting(self, dists: ContextDists, token: int) -> bool:
+    def keep_drafting(self, dists: DraftDists, token: int) -> bool:
         """Whether the draft goes on after proposing `token` in context `dists`."""
         return True
 
@@ -87,7 +87,7 @@ class ConfidencePolicy(DraftPolicy):
         super().__init__(config)
         self.threshold = config.confidence_threshold
 
-    def keep_drafting(self, dists: ContextDists, token: int) -> bool:
+    def keep_drafting(self, dists: DraftDists, token: int) -> bool:
         return bool(dists.q_view[token] >= self.threshold)
 
 

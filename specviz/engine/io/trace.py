@@ -62,7 +62,7 @@ import numpy as np
 from specviz.engine import catalog
 from specviz.engine.drafting.policies import DraftPolicy, build_policy
 from specviz.engine.models import corpus as corpora
-from specviz.engine.models.pair import ModelPair, build_model
+from specviz.engine.models.pair import ContextDists, ModelPair, build_model
 
 # TraceError lives in config.py (numpy-free, for the command line); importable from here too.
 from specviz.engine.run.config import MAX_DRAFT_LENGTH, TREE_FIELDS, ConfigError, SimConfig, TraceError, is_tree
@@ -73,8 +73,8 @@ from specviz.engine.run.stats import RunStats
 from specviz.engine.verification.methods import method_class
 
 TRACE_FORMAT = "specviz-trace"
-TRACE_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+TRACE_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 #: the longest header line a trace may have (the prompt is most of it)
 MAX_HEADER_BYTES = 1 << 20
 #: the longest round line: a round at k = 64 over a 10^8-word vocabulary takes
@@ -85,18 +85,23 @@ _CONFIG_KEYS = tuple(f.name for f in dataclasses.fields(SimConfig))
 # The knobs that came with version 2 (the batch-aware cost model and the
 # batch-table policy): a version 1 run had their defaults (the constant-ratio
 # model at batch 1, no table), so a version 1 header lacks them and must.
-# The token-tree knobs came later still, without a new version: a header of
-# either version may hold them or not (without them it recorded a chain, whose
-# tree knobs had their defaults); one that drafts a tree is refused.
+# The token-tree knobs came later still: a header of any version may hold them
+# or not (without them it recorded a chain, whose tree knobs had their
+# defaults); one that drafts a tree is refused.
 _TREE_KEYS = TREE_FIELDS
+# The knobs that came with version 3 (issue 16: the hf pair, its device and
+# dtype, measured timing, argmax drafts, prompt lookup): absent from version 1
+# and 2 headers, whose runs had their defaults.
+_V3_KNOBS = ("target", "draft", "device", "dtype", "timing", "draft_sampling", "prompt_lookup_max")
+_CONFIG_KEYS_V2 = tuple(name for name in _CONFIG_KEYS if name not in _V3_KNOBS + _TREE_KEYS)
 _CONFIG_KEYS_V1 = tuple(
-    name
-    for name in _CONFIG_KEYS
-    if name not in ("cost_model", "batch_size", "context_length", "k_by_batch_size") + _TREE_KEYS
+    name for name in _CONFIG_KEYS_V2 if name not in ("cost_model", "batch_size", "context_length", "k_by_batch_size")
 )
+_CONFIG_KEYS_BY_VERSION = {1: _CONFIG_KEYS_V1, 2: _CONFIG_KEYS_V2, 3: _CONFIG_KEYS}
 _HEADER_KEYS = {
     1: ("format", "version", "config", "vocab_size"),
     2: ("format", "version", "config", "vocab_size", "corpus"),
+    3: ("format", "version", "config", "vocab_size", "corpus"),
 }
 _ROUND_KEYS = tuple(Round(0, 0, 0).to_dict())
 _ROUND_KEY_SET = frozenset(_ROUND_KEYS)
@@ -557,7 +562,8 @@ def _parse_header(path: str, line: bytes) -> Trace:
         raise TraceError(f"{path} is not a specviz trace: its first line is not a '{TRACE_FORMAT}' header")
     version = header.get("version")
     if type(version) is not int or version not in READABLE_VERSIONS:
-        readable = " and ".join(map(str, READABLE_VERSIONS))
+        *earlier, last = map(str, READABLE_VERSIONS)
+        readable = f"{', '.join(earlier)} and {last}" if earlier else last
         raise TraceError(f"trace {path} has version {_shown(version)}; this specviz reads versions {readable}")
     keys = _HEADER_KEYS[version]
     unknown = [key for key in header if key not in keys]
@@ -568,7 +574,7 @@ def _parse_header(path: str, line: bytes) -> Trace:
         raise TraceError(f"trace {path} is corrupt: its header has no configuration")
     if not _is_int(vocab_size) or vocab_size < 1:
         raise TraceError(f"trace {path} is corrupt: its header has no vocabulary size")
-    recorded = _CONFIG_KEYS if version >= 2 else _CONFIG_KEYS_V1
+    recorded = _CONFIG_KEYS_BY_VERSION[version]
     missing = [name for name in recorded if name not in config_data and name not in _TREE_KEYS]
     unknown = [name for name in config_data if name not in recorded and name not in _TREE_KEYS]
     if unknown and unknown[0] in _CONFIG_KEYS:
@@ -1366,7 +1372,9 @@ class ReplaySimulation(Simulation):
         round_.drafted = list(recorded.drafted)
         round_.draft_probs = list(recorded.draft_probs)
         if self._fill_dists:
-            round_.dists = self.model.round_dists(self.history, round_.drafted)
+            # What the live run's DRAFT holds (q at each drafted position); its
+            # VERIFY adds the position after the last draft.
+            round_.proposals = list(self._recorded_dists(round_)[:-1])
         self.current = round_
         self.last_phase = Phase.DRAFT
 
@@ -1377,7 +1385,16 @@ class ReplaySimulation(Simulation):
         round_.target_probs = list(recorded.target_probs)
         round_.betas = list(recorded.betas)
         round_.overlaps = list(recorded.overlaps)  # none recorded (speculative; version 1): the stats know
+        if self._fill_dists:
+            round_.dists = self._recorded_dists(round_)
         self.last_phase = Phase.VERIFY
+
+    def _recorded_dists(self, round_: Round) -> list[ContextDists]:
+        """p and q at each of the round's drafted positions and the one after."""
+        order = self.model.context_order
+        context = self.history[-order:].tolist() + round_.drafted
+        start = len(context) - len(round_.drafted)
+        return [self.model.dists(tuple(context[: start + i][-order:])) for i in range(len(round_.drafted) + 1)]
 
     def _accept(self) -> None:
         round_ = self.current

@@ -98,13 +98,18 @@ def _prose_paragraphs(text: str) -> list[str]:
 @functools.lru_cache(maxsize=1)
 def default_corpus() -> Corpus:
     """The prose of the Python language reference, as tokens."""
+    text = default_corpus_text()
+    return Corpus(DEFAULT_CORPUS_NAME, tuple(tokenize(text)), content_hash(text.encode("utf-8")))
+
+
+def default_corpus_text() -> str:
+    """The default corpus as text (a tokenizer can be trained on it)."""
     try:
         from pydoc_data.topics import topics
     except ImportError:  # a stripped-down Python without the help() topics
         raise ConfigError("corpus", None, f"{ALLOWED}; this Python has no pydoc_data, so pass --corpus PATH") from None
     # Sorted so the text does not depend on the dict's order.
-    text = "\n".join(p for name in sorted(topics) for p in _prose_paragraphs(topics[name]))
-    return Corpus(DEFAULT_CORPUS_NAME, tuple(tokenize(text)), content_hash(text.encode("utf-8")))
+    return "\n".join(p for name in sorted(topics) for p in _prose_paragraphs(topics[name]))
 
 
 class CorpusError(ConfigError):

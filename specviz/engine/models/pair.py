@@ -1,10 +1,19 @@
 """Model pairs: a target and a draft next-token distribution over one vocabulary.
 
-A model pair maps a context (the last `context_order` token ids) to the
-target's distribution p and the draft's distribution q. The engine asks for
-`ContextDists`, which bundles p and q with what sampling and verification need
-(cumulative sums, the residual, beta = sum_x min(p, q)) so each is computed
-once per context, not once per token.
+A round asks a pair what a real engine asks its two models:
+- DRAFT: `propose_first(history)` then `propose_next(token)` for each further
+  draft, one draft forward pass each: q at the next position (`DraftDists`),
+  or None where the drafter has nothing to propose (it ends the draft);
+- VERIFY: `score(history, drafted, proposals)`, one target forward pass over
+  every drafted position and the one after: the round's `ContextDists` (p and
+  q together, with what sampling and verification need).
+A pair with caches (a neural pair's KV caches) rolls them back to the
+committed history on its next call: every call names the history it extends.
+
+A context-keyed pair maps a context (the last `context_order` token ids) to p
+and q at once (`dists(context_key)`, cached per context, so each is computed
+once per context, not once per token); the base class answers the three calls
+above from that cache, so such a pair only writes its two distributions.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ from abc import ABC, abstractmethod
 from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -31,29 +40,38 @@ ContextKey = tuple[int, ...]
 FloatSequence = Sequence[float]
 
 
-class ContextDists:
-    """p and q in one context, with what sampling and verification need.
+class DraftDists:
+    """q at one draft position: what drafting a token needs (the draft side).
 
-    The arrays are float64 numpy arrays. The hot path reads them through
-    `*_view` and the cumulative sums, which index to plain Python floats and
-    work with `bisect` (~6x faster than np.searchsorted on one value): Python
-    lists for a small vocabulary (no float is allocated per read), memoryviews
-    over the arrays for a large one (8 bytes an entry instead of ~32).
+    The array is float64. The hot path reads it through `q_view` and `q_cdf`,
+    which index to plain Python floats and work with `bisect` (~6x faster than
+    np.searchsorted on one value): Python lists for a small vocabulary (no
+    float is allocated per read), memoryviews over the arrays for a large one
+    (8 bytes an entry instead of ~32).
     """
 
     # __weakref__: methods memoise per-context values weakly (methods.ContextMemo).
-    __slots__ = ("p", "q", "beta", "p_view", "q_view", "q_cdf", "_p_cdf", "_residual_cdf", "__weakref__")
+    __slots__ = ("q", "q_view", "q_cdf", "__weakref__")
+
+    def __init__(self, q: np.ndarray, q_cdf: FloatSequence | None = None):
+        # q_cdf: np.cumsum(q) computed once, for pairs whose q is shared by many contexts.
+        self.q = q
+        self.q_view = _sequence(q)
+        self.q_cdf = _sequence(np.cumsum(q)) if q_cdf is None else q_cdf
+
+
+class ContextDists(DraftDists):
+    """p and q in one context, with what sampling and verification need."""
+
+    __slots__ = ("p", "beta", "p_view", "_p_cdf", "_residual_cdf")
 
     def __init__(self, p: np.ndarray, q: np.ndarray, q_cdf: FloatSequence | None = None):
-        # q_cdf: np.cumsum(q) computed once, for pairs whose q is shared by many contexts.
+        super().__init__(q, q_cdf)
         self.p = p
-        self.q = q
         # beta(p, q) = sum_x min(p, q) = 1 - TV(p, q): the chance a draft from q
         # is accepted here under min(1, p/q) (REFERENCE §2).
         self.beta = float(np.minimum(p, q).sum())
         self.p_view = _sequence(p)
-        self.q_view = _sequence(q)
-        self.q_cdf = _sequence(np.cumsum(q)) if q_cdf is None else q_cdf
         # Only a bonus token or a correction samples from these: built on
         # first use (most contexts of a real model are never asked).
         self._p_cdf: FloatSequence | None = None
@@ -127,14 +145,34 @@ class ModelPair(ABC):
     #: records its hash (catalog.model_reads_corpus names them)
     corpus: Corpus | None = None
 
+    #: True when token ids are a tokenizer's subword pieces: a run reports the
+    #: ids (`token_ids`), and text is decoded from all of them at once
+    subword_tokens: bool = False
+    #: True when p and q depend on the last `context_order` ids alone, so that
+    #: `dists(context_key)` answers for any position (the base class drafts
+    #: and verifies from it); False for a pair that runs real models
+    context_keyed: bool = True
+
     def __init__(self, vocab: Sequence[str]):
-        self.vocab: tuple[str, ...] = tuple(vocab)
+        self.vocab: Sequence[str] = tuple(vocab)
         self.index: dict[str, int] = {word: i for i, word in enumerate(self.vocab)}
         # Each word as it joins running text: " word", or "," glued to the last.
-        self.joined: tuple[str, ...] = tuple(w if w in PUNCTUATION else " " + w for w in self.vocab)
+        self.joined: Sequence[str] = tuple(w if w in PUNCTUATION else " " + w for w in self.vocab)
+        self._init_cache()
+
+    def _init_cache(self) -> None:
         self._cache: OrderedDict[ContextKey, ContextDists] = OrderedDict()
         # A cache hit without a method call, for the engine's hot loop.
         self.cached_dists = self._cache.get
+        #: One draft pass after the round's first: extend the draft by a token,
+        #: q at the next position (None: nothing more to propose). An
+        #: attribute, not a method, so that a pair may make it a C-level call.
+        self.propose_next: Callable[[int], DraftDists | None] = self._propose_after
+        # The context key of the draft's last proposal (context-keyed pairs).
+        self._draft_key: ContextKey = ()
+        # Order-1 pairs whose every context fits the cache: the dists after
+        # each token, looked up at C speed (built on the first round).
+        self._after_token: _DistsAfterToken | None = None
 
     @abstractmethod
     def target_distribution(self, context: ContextKey) -> np.ndarray:
@@ -171,11 +209,83 @@ class ModelPair(ABC):
         start = len(tokens) - len(drafted)
         return [self.dists(self.context_key(tokens[: start + i])) for i in range(len(drafted) + 1)]
 
+    # ---- a round's calls (the base class: from the per-context cache) ----
+
+    def propose_first(self, history: Sequence[int]) -> DraftDists | None:
+        """The round's first draft pass, after the committed `history`: q at
+        the first draft position (None: nothing to propose this round)."""
+        if self.context_order == 1 and history:
+            if self._after_token is None and self.cache_size > len(self.vocab):
+                self._after_token = _DistsAfterToken(self.dists)
+                self.propose_next = self._after_token.__getitem__
+            if self._after_token is not None:
+                return self._after_token[history[-1]]
+        key = self._draft_key = tuple(history[-self.context_order :])
+        return self.cached_dists(key) or self.dists(key)
+
+    def _propose_after(self, token: int) -> DraftDists | None:
+        key = self._draft_key = (self._draft_key + (token,))[-self.context_order :]
+        return self.cached_dists(key) or self.dists(key)
+
+    def score(self, history: Sequence[int], drafted: list[int], proposals: list[DraftDists]) -> list[ContextDists]:
+        """The round's one target pass: p at every drafted position and at the
+        one after the last draft (where the bonus token is drawn), each with
+        its draft's q, as `len(drafted) + 1` ContextDists; `proposals[i]` is
+        what proposed `drafted[i]`.
+
+        The candidates are a chain here; a tree of candidates is the same call
+        with each position's parent given, which a later pair may add.
+        """
+        last = self._dists_after(history, drafted)
+        # A context-keyed pair's proposals are its ContextDists already.
+        return [*cast("list[ContextDists]", proposals), last]
+
+    def target_probabilities(self, history: Sequence[int], drafted: list[int]) -> list[np.ndarray]:
+        """The target side alone, for a drafter that is not this pair's draft
+        (prompt lookup): p after `history` and after each drafted token, one pass."""
+        order = self.context_order
+        context = list(history[-order:]) + drafted
+        start = len(context) - len(drafted)
+        return [self.dists(tuple(context[: start + i][-order:])).p for i in range(len(drafted) + 1)]
+
+    def _dists_after(self, history: Sequence[int], drafted: list[int]) -> ContextDists:
+        """dists after the last draft (after `history` when none)."""
+        order = self.context_order
+        last: ContextDists | None = None
+        if order == 1 and (drafted or history):
+            key: ContextKey = (drafted[-1] if drafted else history[-1],)
+            if self._after_token is not None:
+                last = self._after_token[key[0]]
+        else:
+            key = tuple((list(history[-order:]) + drafted)[-order:])
+        if last is None:
+            last = self.cached_dists(key) or self.dists(key)
+        return last
+
+    def measured_timing(self, history: Sequence[int], emitted: int) -> dict[str, float | None]:
+        """Measured pass times (--timing measured), for a pair that runs real
+        models; SimConfig's rules allow the setting only for those."""
+        raise NotImplementedError(f"the {self.name} pair measures no pass times")
+
     def decode(self, token_ids: Sequence[int]) -> str:
         """Text for token ids, punctuation attached (as `detokenize`, but fast
         enough for a million tokens)."""
         joined = self.joined
         return "".join([joined[t] for t in token_ids]).lstrip(" ")
+
+
+class _DistsAfterToken(dict[int, ContextDists]):
+    """token -> dists((token,)): a dict whose lookups run in C, filled on a miss."""
+
+    __slots__ = ("_dists",)
+
+    def __init__(self, dists: Callable[[ContextKey], ContextDists]):
+        super().__init__()
+        self._dists = dists
+
+    def __missing__(self, token: int) -> ContextDists:
+        found = self[token] = self._dists((token,))
+        return found
 
 
 ModelFactory = Callable[["SimConfig"], ModelPair]
@@ -195,4 +305,10 @@ def build_model(config: SimConfig) -> ModelPair:
     if config.model not in _REGISTRY:
         # Each model module registers its factory as it is imported.
         importlib.import_module(catalog.MODELS[config.model])
-    return _REGISTRY[config.model](config)
+    pair = _REGISTRY[config.model](config)
+    if config.draft == catalog.PROMPT_LOOKUP or (pair.context_keyed and config.draft_sampling != "sample"):
+        # The drafters real engines use, over any pair's target (the hf pair
+        # builds its argmax draft itself: its draft runs on its own caches).
+        # Named, not imported, as the model modules are: drafters.py builds on this module.
+        pair = importlib.import_module(catalog.DRAFTERS).wrap(pair, config)
+    return pair

@@ -16,7 +16,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from specviz.engine.catalog import TREE_MODELS, knobs_not_read_by, method_names, model_names, policy_names, readers_of
+from specviz.engine.catalog import (
+    DEVICES,
+    DRAFT_SAMPLINGS,
+    DTYPES,
+    PROMPT_LOOKUP,
+    TIMINGS,
+    TREE_MODELS,
+    knobs_not_read_by,
+    method_names,
+    model_names,
+    policy_names,
+    readers_of,
+)
 from specviz.engine.safe_text import echo
 
 # k beyond this is never useful: even at alpha = 0.99 and c = 0.01 the optimal k
@@ -45,6 +57,8 @@ MAX_TEMPERATURE = 100.0
 MAX_DRAFT_COST = 1e6
 MAX_VERIFY_OVERHEAD = 1e6
 MAX_TARGET_PASS_MS = 1e9
+# Prompt lookup matches at most this many trailing ids (vLLM's prompt_lookup_max is of this order).
+MAX_PROMPT_LOOKUP = 16
 
 
 class TraceError(ValueError):
@@ -78,8 +92,8 @@ class ConfigError(ValueError):
 # frozen value (callers, traces and the app's fields name knobs directly).
 PARTS: dict[str, str] = {
     "run": "the run: how long, how many drafts a round, which random stream",
-    "model pair": "the draft and target models (alpha: the synthetic pair; corpus: the n-gram pair)",
-    "sampling": "how the n-gram pair's distributions are reshaped before drafting and verifying (the synthetic pair reads none of these)",
+    "model pair": "the draft and target models (alpha: the synthetic pair; corpus: the n-gram pair; target, draft, device, dtype: the hf pair)",
+    "sampling": "how the n-gram and hf pairs' distributions are reshaped before drafting and verifying (the synthetic pair reads none of these)",
     "verification": "the rule that keeps or rejects each draft",
     "drafting": "how many tokens the draft proposes each round, as a chain or a token tree",
     "cost": "what a draft pass and a target pass cost",
@@ -137,6 +151,18 @@ class SimConfig:
     tree_budget: int = _knob(0, "drafting", "tree node budget (--tree-budget)")
     # Below 1 a tree's acceptance test is relaxed (SGLang's thresholds): LOSSY.
     tree_threshold: float = _knob(1.0, "verification", "tree acceptance threshold (--tree-threshold)")
+    # The hf pair's models: whatever from_pretrained accepts. --draft prompt-lookup
+    # (any pair) drafts from the text itself, with no draft model.
+    target: str | None = _knob(None, "model pair", "target model (--target)")
+    draft: str | None = _knob(None, "model pair", "draft model (--draft)")
+    device: str = _knob("auto", "model pair", "device (--device)")
+    dtype: str = _knob("auto", "model pair", "dtype (--dtype)")
+    # "measured": the hf pair's measured pass times price the run beside the cost model.
+    timing: str = _knob("model", "cost", "timing (--timing)")
+    # "argmax": the draft proposes its most likely token (q a point mass there).
+    draft_sampling: str = _knob("sample", "drafting", "draft sampling (--draft-sampling)")
+    # Prompt lookup matches the last n ids, n from this down to 1 (transformers' max_matching_ngram_size).
+    prompt_lookup_max: int = _knob(3, "drafting", "prompt-lookup n-gram size (--prompt-lookup-max)")
 
     def __post_init__(self) -> None:
         validate(self)
@@ -270,6 +296,27 @@ def _model_pair_rules(config: SimConfig) -> None:
     _real_in("acceptance_rate", config.acceptance_rate, 0.0, 1.0, "a number from 0 to 1")
     if config.corpus is not None and (not isinstance(config.corpus, str) or not config.corpus):
         raise ConfigError("corpus", config.corpus, "a path to a plain-text file")
+    for name in ("target", "draft"):
+        value = getattr(config, name)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise ConfigError(name, value, "a model folder or a model id from_pretrained accepts")
+    if config.model == "hf":
+        if config.target is None:
+            raise ConfigError("target", None, "required with --model hf: a model folder or id (--target T)")
+        if config.draft is None:
+            raise ConfigError(
+                "draft",
+                None,
+                f"required with --model hf: a model folder or id sharing the target's tokenizer, or {PROMPT_LOOKUP}",
+            )
+    elif config.draft not in (None, PROMPT_LOOKUP):
+        raise ConfigError(
+            "draft", config.draft, f"{PROMPT_LOOKUP} with the {config.model} pair (a draft model needs --model hf)"
+        )
+    if config.device not in DEVICES and not re.fullmatch(r"cuda:\d{1,3}", str(config.device)):
+        raise ConfigError("device", config.device, "one of " + ", ".join(DEVICES) + " or cuda:N")
+    if config.dtype not in DTYPES:
+        raise ConfigError("dtype", config.dtype, "one of " + ", ".join(DTYPES))
 
 
 def _sampling_rules(config: SimConfig) -> None:
@@ -299,6 +346,19 @@ def _drafting_rules(config: SimConfig) -> None:
         raise ConfigError("draft_policy", config.draft_policy, "one of " + ", ".join(policy_names()))
     _real_in("confidence_threshold", config.confidence_threshold, 0.0, 1.0, "a number from 0 to 1")
     _tree_rules(config)
+    if config.draft_sampling not in DRAFT_SAMPLINGS:
+        raise ConfigError("draft_sampling", config.draft_sampling, "one of " + ", ".join(DRAFT_SAMPLINGS))
+    _int_in("prompt_lookup_max", config.prompt_lookup_max, 1, MAX_PROMPT_LOOKUP)
+    if config.draft != PROMPT_LOOKUP and config.prompt_lookup_max != _FIELDS["prompt_lookup_max"].default:
+        raise ConfigError(
+            "prompt_lookup_max", config.prompt_lookup_max, f"only with --draft {PROMPT_LOOKUP}; leave it out otherwise"
+        )
+    if config.draft == PROMPT_LOOKUP and config.draft_sampling != "sample":
+        raise ConfigError(
+            "draft_sampling",
+            config.draft_sampling,
+            f"sample with --draft {PROMPT_LOOKUP} (its drafts are point masses already)",
+        )
     table = config.k_by_batch_size
     if config.draft_policy != BATCH_TABLE_POLICY:
         if table is not None:
@@ -447,6 +507,13 @@ def _tree_rules(config: SimConfig) -> None:
         raise ConfigError(
             "draft_policy", config.draft_policy, "fixed with a token tree: the tree's shape sets what a round drafts"
         )
+    # A tree's candidates come from its own sampling (--tree-sampling top is the argmax-like one).
+    if config.draft_sampling != "sample":
+        raise ConfigError(
+            "draft_sampling", config.draft_sampling, "sample with a token tree: --tree-sampling picks its candidates"
+        )
+    if config.draft == PROMPT_LOOKUP:
+        raise ConfigError("draft", config.draft, "a draft model with a token tree: prompt lookup drafts one chain")
     if shape is None and not config.tree_budget:
         nodes = full_tree_nodes(config.tree_width, config.draft_length)
         if nodes > MAX_TREE_NODES:
@@ -527,6 +594,14 @@ def check_batch(batch_size: Any, context_length: Any) -> None:
 
 
 def _cost_rules(config: SimConfig) -> None:
+    if config.timing not in TIMINGS:
+        raise ConfigError("timing", config.timing, "one of " + ", ".join(TIMINGS))
+    if config.draft == PROMPT_LOOKUP and config.draft_cost != _FIELDS["draft_cost"].default:
+        raise ConfigError(
+            "draft_cost",
+            config.draft_cost,
+            f"left out with --draft {PROMPT_LOOKUP}: it runs no draft model, its drafts cost nothing",
+        )
     if config.cost_model is not None and (not isinstance(config.cost_model, str) or not config.cost_model.strip()):
         raise ConfigError("cost_model", config.cost_model, "a preset name or a path to a .toml cost file")
     check_batch(config.batch_size, config.context_length)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # numpy stays out of a plain `import rounds` (see catalog)
-    from specviz.engine.models.pair import ContextDists
+    from specviz.engine.models.pair import ContextDists, DraftDists
 
 
 class Phase(enum.Enum):
@@ -66,11 +66,13 @@ class Round:
     correction: int | None = None
     bonus: int | None = None
     completed: bool = False
-    # Not part of the record: per position (drafted + 1 entries) the
-    # distributions used, kept so a view can show p and q without recomputing
-    # (a round kept after it completed may drop them: ModelPair.round_dists
-    # looks them up again).
+    # Not part of the record: per position (drafted + 1 entries, from VERIFY
+    # on) the distributions used, kept so a view can show p and q without
+    # recomputing (a round kept after it completed may drop them:
+    # ModelPair.round_dists looks them up again); and the draft side's q at
+    # each drafted position (DRAFT's).
     dists: list[ContextDists] = field(default_factory=list, repr=False, compare=False)
+    proposals: list[DraftDists] = field(default_factory=list, repr=False, compare=False)
 
     # Written out (not generated) because the engine makes one Round per round
     # and dataclass default factories cost a call per list.
@@ -106,6 +108,7 @@ class Round:
         self.bonus = bonus
         self.completed = completed
         self.dists = []
+        self.proposals = []
 
     @property
     def decided(self) -> int:

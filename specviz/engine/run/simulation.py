@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from specviz.engine.analysis import theory
+from specviz.engine.catalog import PROMPT_LOOKUP
 from specviz.engine.drafting.policies import build_policy
 from specviz.engine.models.pair import ModelPair, build_model, sample_index
 from specviz.engine.run.config import SimConfig, is_tree, starting_draft_length
@@ -137,37 +138,38 @@ class Simulation(RunState):
         # k + 1 tokens, so draft at most remaining - 1.
         k = min(self.next_draft_length, self.config.target_length - emitted - 1)
         round_ = Round(self.stats.rounds, emitted, k, self.draws.take(2 * k + 1))
-        model, policy = self.model, self.policy
-        order = model.context_order
-        key = tuple(self.history[-order:])
-        cached, dists_at = model.cached_dists, model.dists
-        drafted, draft_probs, all_dists = round_.drafted, round_.draft_probs, round_.dists
-        stops_early = policy.stops_early
-        vocab_size = len(model.vocab)
-        # The hot loop of the engine: sample_index and ModelPair.dists are
-        # inlined (a call costs as much as the work here).
-        for u in round_.draws[:k]:
-            dists = cached(key) or dists_at(key)
-            q_cdf = dists.q_cdf
-            token = bisect_right(q_cdf, u * q_cdf[-1])
-            if token == vocab_size:
-                token = sample_index(q_cdf, u)
-            drafted.append(token)
-            draft_probs.append(dists.q_view[token])
-            all_dists.append(dists)
-            key = (token,) if order == 1 else (key + (token,))[-order:]
-            # The policy judges the token just drafted; a stop keeps it.
-            if stops_early and len(drafted) < k and not policy.keep_drafting(dists, token):
-                break
-        # The target's distribution after the last draft, for the bonus token.
-        all_dists.append(cached(key) or dists_at(key))
+        if k:
+            model, policy = self.model, self.policy
+            propose_next = model.propose_next
+            drafted, draft_probs, proposals = round_.drafted, round_.draft_probs, round_.proposals
+            stops_early = policy.stops_early
+            vocab_size = len(model.vocab)
+            last = k - 1
+            # The hot loop of the engine: sample_index is inlined (a call costs
+            # as much as the work here). One draft pass a drafted token.
+            dists = model.propose_first(self.history)
+            for i, u in enumerate(round_.draws[:k]):
+                if dists is None:  # the drafter has nothing more to propose
+                    break
+                q_cdf = dists.q_cdf
+                token = bisect_right(q_cdf, u * q_cdf[-1])
+                if token == vocab_size:
+                    token = sample_index(q_cdf, u)
+                drafted.append(token)
+                draft_probs.append(dists.q_view[token])
+                proposals.append(dists)
+                # The policy judges the token just drafted; a stop keeps it.
+                if i == last or (stops_early and not policy.keep_drafting(dists, token)):
+                    break
+                dists = propose_next(token)
         self.current = round_
         self.last_phase = DRAFT
 
     def _verify(self) -> None:
         round_ = self.current
         assert round_ is not None  # VERIFY follows the DRAFT that opened it
-        dists = round_.dists
+        # The target's one pass: p at each drafted position and the one after.
+        dists = round_.dists = self.model.score(self.history, round_.drafted, round_.proposals)
         round_.target_probs = [d.p_view[token] for d, token in zip(dists, round_.drafted)]
         # The method's chance of keeping a draft at each position, and beta =
         # sum_x min(p, q): one list for speculative sampling, two for the others.
@@ -241,9 +243,17 @@ class Simulation(RunState):
         data["expected_draft_acceptance_rate"] = (
             theory.draft_acceptance_rate(alpha, k) if alpha is not None and k else None
         )
+        # A round is one target pass; each drafted token one draft pass (the
+        # hf pair counts its real passes, and they agree: tests/engine/test_hf_pair.py).
+        data["target_forward_passes"] = self.stats.rounds
+        data["draft_forward_passes"] = 0 if config.draft == PROMPT_LOOKUP else self.stats.draft_passes
+        if config.timing == "measured":
+            data["measured"] = self.model.measured_timing(self.history, self.stats.emitted)
         if self.tree is not None:
             self.tree.summary(data, self.cost_model)
         if include_text:
             data["prompt"] = self.prompt_text()
             data["text"] = self.text()
+            if self.model.subword_tokens:
+                data["token_ids"] = list(self.tokens)
         return data

@@ -1,0 +1,396 @@
+"""The `hf` model pair: a Hugging Face transformers target and draft.
+
+`--model hf --target T --draft D`: T and D are whatever `from_pretrained`
+accepts (a local folder, or a model id in the local cache). torch and
+transformers are imported here only, and only when this pair is built; the
+rest of specviz never imports them (`pip install 'specviz[hf]'` adds them).
+
+Each model keeps a KV cache of the ids it has run over (`_CachedModel`). A
+round runs as a real engine runs it:
+- DRAFT: the first draft pass feeds what the draft has not seen yet (the
+  last round's correction or bonus token; the prompt on the first round),
+  each further pass one drafted token: k passes for k drafts, q at each;
+- VERIFY: one target pass feeds the last committed token and the k drafts,
+  p at all k + 1 positions;
+- each call first rolls its cache back to the longest prefix it shares with
+  the ids asked for, so rejected drafts (and the target's entries past the
+  kept prefix) are dropped before anything new is fed.
+p and q are the distributions after the logits processing `generate`
+applies when sampling: temperature, then top-k, then top-p, with
+transformers' own warpers in that order (none when they are off; greedy
+decoding takes the argmax, which they never change).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, overload
+
+import numpy as np
+
+from specviz.engine.catalog import PROMPT_LOOKUP
+from specviz.engine.models.drafters import point_mass
+from specviz.engine.models.pair import ContextDists, ContextKey, DraftDists, ModelPair, register_model
+from specviz.engine.run.config import ConfigError
+from specviz.engine.safe_text import printable
+
+if TYPE_CHECKING:
+    from specviz.engine.run.config import SimConfig
+
+INSTALL = "pip install 'specviz[hf]'"
+# Plain decoding steps timed for --timing measured (the best of them is used).
+PLAIN_STEPS = 5
+DTYPES = {"float32": "float32", "float16": "float16", "bfloat16": "bfloat16", "float64": "float64"}
+
+
+def missing_packages() -> list[str]:
+    """torch and transformers, where they are not installed (no import)."""
+    return [name for name in ("torch", "transformers") if importlib.util.find_spec(name) is None]
+
+
+def _require_packages() -> None:
+    missing = missing_packages()
+    if missing:
+        raise ConfigError("model", "hf", f"the hf pair needs {' and '.join(missing)}: {INSTALL}")
+
+
+class TokenTexts(Sequence[str]):
+    """Each token id's own text, decoded by the tokenizer on first use and made
+    safe for a terminal (a byte-level piece of a character decodes to U+FFFD;
+    control characters are escaped). A 150,000-token vocabulary is never
+    decoded up front."""
+
+    def __init__(self, tokenizer: Any, size: int):
+        self._tokenizer = tokenizer
+        self._size = size
+        self._texts: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return self._size
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._size))]
+        if index < 0:
+            index += self._size
+        if not 0 <= index < self._size:
+            raise IndexError(index)
+        found = self._texts.get(index)
+        if found is None:
+            found = self._texts[index] = printable(self._tokenizer.decode([index]))
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return (self[i] for i in range(self._size))
+
+
+class _CachedModel:
+    """One causal LM, its KV cache and the ids that cache holds; counts its
+    forward passes and their wall time (synchronised on a GPU)."""
+
+    def __init__(self, model: Any, torch: Any, vocab_size: int, processors: Any, device: Any):
+        self.model = model
+        self.torch = torch
+        self.vocab_size = vocab_size
+        self.processors = processors
+        self.device = device
+        parameters = inspect.signature(model.forward).parameters
+        # transformers 5 names the cache argument `cache`, 4.x `past_key_values`.
+        self.cache_argument = "cache" if "cache" in parameters else "past_key_values"
+        self.cache: Any = None
+        self.ids: list[int] = []
+        self.passes = 0
+        self.seconds = 0.0
+
+    def _synchronise(self) -> None:
+        kind = self.device.type
+        if kind == "cuda":
+            self.torch.cuda.synchronize(self.device)
+        elif kind == "mps":
+            self.torch.mps.synchronize()
+
+    def probabilities(self, ids: Sequence[int], positions: int) -> np.ndarray:
+        """One forward pass: the processed next-token distributions after each
+        of the last `positions` ids, as a (positions, V) float64 array. The
+        cache is rolled back to what it shares with `ids`, then fed the rest."""
+        torch = self.torch
+        ids = list(ids)
+        held = self.ids
+        limit = min(len(held), len(ids) - positions)
+        # Usually the ids extend what the cache holds: one comparison in C.
+        shared = limit if held[:limit] == ids[:limit] else 0
+        if shared < limit:
+            while held[shared] == ids[shared]:
+                shared += 1
+        start = time.perf_counter()
+        with torch.inference_mode():
+            if self.cache is not None and shared == 0:
+                self.cache = None
+            elif self.cache is not None and len(held) > shared:
+                self.cache.crop(shared - len(held))  # a negative crop removes that many
+            feed = torch.tensor([ids[shared:]], dtype=torch.long, device=self.device)
+            arguments = {self.cache_argument: self.cache} if self.cache is not None else {}
+            output = self.model(input_ids=feed, use_cache=True, **arguments)
+            if self.cache is None:
+                self.cache = output.get("cache")
+                if self.cache is None:
+                    self.cache = output.get("past_key_values")
+            probabilities = self._process(output.logits[0, -positions:])
+        self._synchronise()
+        self.seconds += time.perf_counter() - start
+        self.passes += 1
+        self.ids = ids
+        return probabilities
+
+    def plain_step_seconds(self, history: Sequence[int], repeats: int) -> float:
+        """The best time of one plain decoding step (one new token, the rest
+        cached) at the end of `history`; not counted as a round's pass."""
+        passes, seconds = self.passes, self.seconds
+        best = float("inf")
+        for _ in range(repeats):
+            before = self.seconds
+            self.probabilities(history, 1)
+            best = min(best, self.seconds - before)
+        self.passes, self.seconds = passes, seconds
+        return best
+
+    def fresh(self, ids: Sequence[int]) -> np.ndarray:
+        """The distribution after `ids` from a full forward pass without the
+        cache (for audits and views; not counted)."""
+        torch = self.torch
+        with torch.inference_mode():
+            feed = torch.tensor([list(ids)], dtype=torch.long, device=self.device)
+            logits = self.model(input_ids=feed, use_cache=False).logits[0, -1:]
+            return self._process(logits)[0]
+
+    def _process(self, logits: Any) -> np.ndarray:
+        torch = self.torch
+        # As generate: float32 scores, the warpers, then softmax (here in float64).
+        scores = logits[:, : self.vocab_size].to(dtype=torch.float32)
+        if self.processors:
+            scores = self.processors(None, scores)
+        probabilities: np.ndarray = torch.softmax(scores.to(torch.float64), dim=-1).cpu().numpy()
+        return probabilities
+
+
+def _resolve_device(torch: Any, name: str) -> Any:
+    if name == "auto":
+        if torch.cuda.is_available():
+            name = "cuda"
+        elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            name = "mps"
+        else:
+            name = "cpu"
+    elif name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError("device", name, "a device this machine has: cpu (torch sees no CUDA device)")
+    elif name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ConfigError("device", name, "a device this machine has: cpu (torch sees no MPS device)")
+    return torch.device(name)
+
+
+def _vocabulary_fingerprint(tokenizer: Any) -> tuple[int, dict[str, int]]:
+    return len(tokenizer), tokenizer.get_vocab()
+
+
+class HFPair(ModelPair):
+    """A transformers target and draft sharing one tokenizer."""
+
+    name = "hf"
+    context_keyed = False
+    uses_acceptance_rate = False
+    # p and q depend on every id before them: a context key is the whole history.
+    context_order = sys.maxsize
+    cache_size = 64
+    #: token ids are subword pieces: a run reports them, and text is decoded whole
+    subword_tokens = True
+
+    def __init__(self, config: SimConfig):
+        _require_packages()
+        import torch
+        import transformers
+
+        # The command line prints one line per problem: no progress bars or
+        # advice from the loader.
+        transformers.utils.logging.set_verbosity_error()
+        transformers.utils.logging.disable_progress_bar()
+        assert config.target is not None and config.draft is not None  # SimConfig's rules
+        self.target_name, self.draft_name = config.target, config.draft
+        self.torch = torch
+        tokenizer = _load(transformers.AutoTokenizer, config.target, "target")
+        # --draft prompt-lookup: no draft model (drafters.PromptLookupPair drafts).
+        has_draft = config.draft != PROMPT_LOOKUP
+        draft_tokenizer = _load(transformers.AutoTokenizer, config.draft, "draft") if has_draft else tokenizer
+        if _vocabulary_fingerprint(tokenizer) != _vocabulary_fingerprint(draft_tokenizer):
+            raise ConfigError(
+                "draft",
+                config.draft,
+                f"a draft sharing the target's tokenizer: target {printable(config.target)} has "
+                f"{len(tokenizer):,} tokens, draft {printable(config.draft)} has {len(draft_tokenizer):,} "
+                "tokens or others",
+            )
+        self.tokenizer = tokenizer
+        # Padding rows past the tokenizer's size (a model's embedding rounded
+        # up) are never produced: the vocabulary is the tokenizer's.
+        size = len(tokenizer)
+        self.device = _resolve_device(torch, config.device)
+        dtype = _torch_dtype(torch, config.dtype, self.device)
+        target = _load(transformers.AutoModelForCausalLM, config.target, "target", dtype=dtype)
+        roles = [("target", config.target, target)]
+        if has_draft:
+            roles.append(
+                ("draft", config.draft, _load(transformers.AutoModelForCausalLM, config.draft, "draft", dtype=dtype))
+            )
+        for role, name, model in roles:
+            rows = model.get_output_embeddings().weight.shape[0]
+            if rows < size:
+                raise ConfigError(
+                    role,
+                    name,
+                    f"a model with logits for every one of the tokenizer's {size:,} tokens (it has {rows:,})",
+                )
+            model.to(self.device)
+            model.eval()
+        # A byte-level token's own text carries its leading space: it joins
+        # running text as it is (the stream and the report show it so).
+        self.vocab = self.joined = TokenTexts(tokenizer, size)
+        self.index = {}
+        self._init_cache()
+        processors = _processors(transformers, config.temperature, config.top_k, config.top_p)
+        self.target = _CachedModel(target, torch, size, processors, self.device)
+        self.draft = _CachedModel(roles[1][2], torch, size, processors, self.device) if has_draft else None
+        #: --draft-sampling argmax: q is a point mass at the draft's most likely token
+        self.argmax_draft = config.draft_sampling == "argmax"
+        self.propose_next = self._draft_after
+        self.description = f"target: {printable(config.target)}, draft: {printable(config.draft)} ({size:,} tokens)"
+
+    # ---- a round's calls --------------------------------------------------
+
+    def _draft_side(self) -> _CachedModel:
+        if self.draft is None:
+            raise RuntimeError("the hf pair has no draft model under --draft prompt-lookup")
+        return self.draft
+
+    def _proposal(self, q: np.ndarray) -> DraftDists:
+        if self.argmax_draft:
+            q = point_mass(len(q), int(np.argmax(q)))
+        return DraftDists(q)
+
+    def propose_first(self, history: Sequence[int]) -> DraftDists | None:
+        return self._proposal(self._draft_side().probabilities(history, 1)[0])
+
+    def _draft_after(self, token: int) -> DraftDists | None:
+        draft = self._draft_side()
+        return self._proposal(draft.probabilities([*draft.ids, token], 1)[0])
+
+    def target_probabilities(self, history: Sequence[int], drafted: list[int]) -> list[np.ndarray]:
+        """The target's one pass: p after `history` and after each drafted token."""
+        return list(self.target.probabilities([*history, *drafted], len(drafted) + 1))
+
+    def score(self, history: Sequence[int], drafted: list[int], proposals: list[DraftDists]) -> list[ContextDists]:
+        p = self.target_probabilities(history, drafted)
+        dists = [ContextDists(p[i], proposal.q, proposal.q_cdf) for i, proposal in enumerate(proposals)]
+        # After the last draft only p is drawn from (the bonus); q there would
+        # cost one more draft pass, which no engine spends: p stands in for it.
+        dists.append(ContextDists(p[-1], p[-1]))
+        return dists
+
+    # ---- fresh passes, for audits and views --------------------------------
+
+    def target_distribution(self, context: ContextKey) -> np.ndarray:
+        return self.target.fresh(context)
+
+    def draft_distribution(self, context: ContextKey) -> np.ndarray:
+        q = self._draft_side().fresh(context)
+        return point_mass(len(q), int(np.argmax(q))) if self.argmax_draft else q
+
+    # ---- text -------------------------------------------------------------
+
+    def encode_prompt(self, prompt: str) -> list[int]:
+        ids: list[int] = self.tokenizer.encode(prompt, add_special_tokens=False)
+        if not ids:
+            # An empty prompt starts from the tokenizer's beginning (or end) of text.
+            start = self.tokenizer.bos_token_id
+            if start is None:
+                start = self.tokenizer.eos_token_id
+            ids = [start] if start is not None else [0]
+        return ids
+
+    def decode(self, token_ids: Sequence[int]) -> str:
+        """All ids decoded at once, so byte-level pieces join into whole characters."""
+        text: str = self.tokenizer.decode(list(token_ids))
+        return text
+
+    def measured_timing(self, history: Sequence[int], emitted: int) -> dict[str, float | None]:
+        """The passes' measured times, and the speedup they give over plain
+        decoding: one target pass a token, timed here on the run's own text
+        (PLAIN_STEPS single-token passes with the cache, after the run)."""
+        target = self.target
+        draft_passes, draft_seconds = self._draft_totals()
+        plain = self.target.plain_step_seconds(history, PLAIN_STEPS) if len(history) > 1 else None
+        spent = target.seconds + draft_seconds
+        return {
+            "target_ms_per_pass": 1e3 * target.seconds / target.passes if target.passes else None,
+            "draft_ms_per_pass": 1e3 * draft_seconds / draft_passes if draft_passes else None,
+            "plain_step_ms": None if plain is None else 1e3 * plain,
+            "target_ms": 1e3 * target.seconds,
+            "draft_ms": 1e3 * draft_seconds,
+            "speedup": emitted * plain / spent if plain is not None and spent > 0 else None,
+        }
+
+    def _draft_totals(self) -> tuple[int, float]:
+        return (0, 0.0) if self.draft is None else (self.draft.passes, self.draft.seconds)
+
+    def forward_passes(self) -> tuple[int, int]:
+        """(target, draft) forward passes the rounds have run."""
+        return self.target.passes, self._draft_totals()[0]
+
+    def pass_seconds(self) -> tuple[float, float]:
+        """Measured wall time of those passes, (target, draft), in seconds."""
+        return self.target.seconds, self._draft_totals()[1]
+
+
+def _load(factory: Any, name: str, role: str, **options: Any) -> Any:
+    try:
+        return factory.from_pretrained(name, **options)
+    except (OSError, ValueError, KeyError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ConfigError(
+            role, name, f"a model folder or a cached model id that from_pretrained loads ({printable(reason)[:120]})"
+        ) from None
+
+
+def _torch_dtype(torch: Any, name: str, device: Any) -> Any:
+    if name == "auto":
+        # On a CPU half precision is slow and inexact; elsewhere the checkpoint's own.
+        return torch.float32 if device.type == "cpu" else "auto"
+    return getattr(torch, DTYPES[name])
+
+
+def _processors(transformers: Any, temperature: float, top_k: int, top_p: float) -> Any:
+    """generate's sampling warpers, in its order, each only where it is on."""
+    from transformers.generation.logits_process import (
+        LogitsProcessorList,
+        TemperatureLogitsWarper,
+        TopKLogitsWarper,
+        TopPLogitsWarper,
+    )
+
+    processors = LogitsProcessorList()
+    if temperature != 1.0:
+        processors.append(TemperatureLogitsWarper(temperature))
+    if top_k != 0:
+        processors.append(TopKLogitsWarper(top_k=top_k, min_tokens_to_keep=1))
+    if top_p < 1.0:
+        processors.append(TopPLogitsWarper(top_p=top_p, min_tokens_to_keep=1))
+    return processors
+
+
+register_model("hf", HFPair)
