@@ -123,5 +123,5 @@ def test_the_sidebar_sets_a_tree_s_length_beside_its_own_theory():
     simulation = Simulation(SimConfig(tree_width=2, draft_length=3, target_length=100))
     simulation.run()
     rows = {labels[1]: theory for labels, _, theory in measured_rows(simulation)}
-    assert rows["tokens/pass"] == f"{simulation.stats.expected_tokens_given_trees:.3f}"
+    assert rows["acc. length"] == f"{simulation.stats.expected_tokens_given_trees:.3f}"
     assert rows["draft acc."] == rows["speedup"] == rows["optimal k"] == rows["keep chance"] == NOT_MEASURED

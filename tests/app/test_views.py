@@ -134,35 +134,44 @@ async def test_views_are_in_the_help_and_the_palette():
         assert "**Timeline**" in markdown and "**Losslessness**" in markdown
 
 
-@pytest.mark.parametrize("name", ["speedup", "lengths", "positions", "timeline", "lossless"])
-async def test_each_view_follows_the_run(name):
-    app = build_app(target_length=5000, draft_policy="heuristic" if name == "timeline" else "fixed")
+FOLLOWING_VIEWS = ("speedup", "lengths", "positions", "timeline", "lossless")
+
+
+# One app visits every view (an app per view cost the suite ~25 s); the
+# heuristic policy moves k, which the timeline shows.
+async def test_each_view_follows_the_run():
+    app = build_app(target_length=5000, draft_policy="heuristic")
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press(KEYS[name])
+        await pilot.press(KEYS[FOLLOWING_VIEWS[0]])
         await pilot.pause()
         for _ in range(3):
             await pilot.press("enter")
         await settle(pilot)
-        before = caption(app, name)
-        rounds = app.simulation.stats.rounds
-        assert rounds == 3
+        before = {}
+        for name in FOLLOWING_VIEWS:
+            await pilot.press(KEYS[name])
+            await settle(pilot)
+            before[name] = caption(app, name)
+        assert app.simulation.stats.rounds == 3
         # 17 more rounds: the timeline (12 rounds at most) has slid past the first three.
         for _ in range(17):
             await pilot.press("enter")
         await settle(pilot)
-        after = caption(app, name)
-        assert after != before
         stats = app.simulation.stats
-        if name in ("lengths", "positions"):
-            assert f"{stats.rounds:,} rounds" in after
-        if name == "speedup":
-            assert f"{app.simulation.cost().speedup:.2f}× measured" in after
-        if name == "timeline":
-            last = stats.rounds
-            assert f"–{last:,}:" in after
-        if name == "lossless":
-            view = app.screen.view("lossless")
-            assert view.counts.scanned == len(app.simulation.history)
+        for name in FOLLOWING_VIEWS:
+            await pilot.press(KEYS[name])
+            await settle(pilot)
+            after = caption(app, name)
+            assert after != before[name], name
+            if name in ("lengths", "positions"):
+                assert f"{stats.rounds:,} rounds" in after
+            if name == "speedup":
+                assert f"{app.simulation.cost().speedup:.2f}× measured" in after
+            if name == "timeline":
+                assert f"–{stats.rounds:,}:" in after
+            if name == "lossless":
+                view = app.screen.view("lossless")
+                assert view.counts.scanned == len(app.simulation.history)
 
 
 async def test_a_hidden_view_does_no_work_and_catches_up_when_shown():
@@ -229,27 +238,28 @@ async def test_the_comparison_view_shows_the_compare_rows_and_reruns_on_a_new_co
 
 
 # The three chart views built on ChartView alone (speedup, lengths, positions)
-# share their layout code: the suite resizes one of them; the long run all.
-# The distributions view is resized to 40x12 in its snapshot test.
-RESIZED_VIEWS = (
-    VIEW_NAMES if LONG else tuple(name for name in VIEW_NAMES if name not in ("lengths", "positions", "distributions"))
-)
+# share their layout code: the suite resizes one of them, every other view too,
+# all in one app; the long run each view in an app of its own. The
+# distributions view is resized to 40x12 in its snapshot test.
+SUITE_RESIZED = tuple(name for name in VIEW_NAMES if name not in ("lengths", "positions", "distributions"))
+RESIZED_VIEWS = [(name,) for name in VIEW_NAMES] if LONG else [SUITE_RESIZED]
 
 
-@pytest.mark.parametrize("name", RESIZED_VIEWS)
-async def test_resizing_with_a_view_open_does_not_crash(name):
+@pytest.mark.parametrize("names", RESIZED_VIEWS, ids="+".join)
+async def test_resizing_with_a_view_open_does_not_crash(names):
     app = build_app(target_length=300)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("e")
         await settle(pilot)
-        await pilot.press(KEYS[name])
-        await settle(pilot)
-        for size in [(80, 24), (60, 20), (40, 12), (120, 36)]:
-            await pilot.resize_terminal(*size)
-            await pilot.pause()
-            await pilot.press("enter")  # the run is done: nothing moves, and nothing breaks
+        for name in names:
+            await pilot.press(KEYS[name])
             await settle(pilot)
-        assert isinstance(app.screen, AnalysisScreen) and app.screen.active_view == name
+            for size in [(80, 24), (60, 20), (40, 12), (120, 36)]:
+                await pilot.resize_terminal(*size)
+                await pilot.pause()
+                await pilot.press("enter")  # the run is done: nothing moves, and nothing breaks
+                await settle(pilot)
+            assert isinstance(app.screen, AnalysisScreen) and app.screen.active_view == name
 
 
 async def test_the_views_follow_a_replayed_run(tmp_path):

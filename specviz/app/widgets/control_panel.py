@@ -202,7 +202,8 @@ restarts the run. `[` `]` change k and `,` `.` change α without leaving the
 keyboard. The last row sets a token tree (view `8` draws it): how a node's
 children are picked (`iid`, `distinct`, `top`), the width w (1 = the chain),
 a node budget for a dynamic tree (0 = none), a static shape as Medusa's paths
-(empty = none) and the threshold T (below 1 `⚠ lossy`).
+(empty = none) and the threshold T (below 1 `⚠ lossy`). Below 30 rows the
+tree row shows only while the run is a tree (start one with `--tree-width`…).
 Only the synthetic pair sets α: for the n-gram pair it is measured,
 the α field reads `measured` and `,` `.` leave the footer.
 """
@@ -280,6 +281,8 @@ the α field reads `measured` and `,` `.` leave the footer.
         """Show `config` in every field and clear the messages."""
         self._config = config
         self._replaying = replaying
+        # Below 30 rows the tree row shows for a tree's run only (control_panel.tcss).
+        self.set_class(is_tree(config), "-tree-run")
         # Only fields whose text differs are touched: each change restyles the field.
         for name, _ in TEXT_FIELDS:
             field = self.query_one(f"#input-{name}", Input)
