@@ -39,6 +39,18 @@ SHOTS: list[tuple[str, dict, list[str], tuple[int, int]]] = [
     ("view-compare", {"target_length": 300}, ["6"], (120, 36)),
     ("view-distributions", {"target_length": 2000, "seed": 4}, ["enter"] * 4 + ["7"], (120, 36)),
     ("view-distributions-80x24", {"target_length": 2000, "seed": 4}, ["enter"] * 4 + ["7"], (80, 24)),
+    (
+        "view-tree",
+        {"target_length": 2000, "tree_width": 2, "draft_length": 3, "seed": 5},
+        ["enter"] * 3 + ["8"],
+        (120, 36),
+    ),
+    (
+        "view-tree-80x24",
+        {"target_length": 2000, "tree_width": 2, "draft_length": 3, "seed": 5},
+        ["enter"] * 3 + ["8"],
+        (80, 24),
+    ),
 ]
 
 
