@@ -17,24 +17,49 @@ import os
 # Everything here is built locally: never ask the Hub (set before transformers loads).
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+import importlib
+import importlib.util
+
 import numpy as np
 import pytest
 
-pytest.importorskip("torch")
-pytest.importorskip("transformers")
+from specviz.cli import main
+from specviz.engine import SimConfig, Simulation
+from specviz.engine.analysis.audit import audit
+from specviz.engine.models.pair import build_model
+from specviz.engine.run.config import ConfigError
+from specviz.engine.verification.methods import SpeculativeSampling
+from tests.budget import LONG, budget
 
-import torch  # noqa: E402
-import transformers  # noqa: E402
+if importlib.util.find_spec("torch") is None or importlib.util.find_spec("transformers") is None:
+    pytest.skip("the hf extra (torch, transformers) is not installed", allow_module_level=True)
 
-from specviz.cli import main  # noqa: E402
-from specviz.engine import SimConfig, Simulation  # noqa: E402
-from specviz.engine.analysis.audit import audit  # noqa: E402
-from specviz.engine.models import hf  # noqa: E402
-from specviz.engine.models.pair import build_model  # noqa: E402
-from specviz.engine.run.config import ConfigError  # noqa: E402
-from specviz.engine.verification.methods import SpeculativeSampling  # noqa: E402
-from tests.budget import LONG, budget  # noqa: E402
-from tests.engine.hf_models import build_pair, save_other_tokenizer  # noqa: E402
+
+class _Imported:
+    """A module imported on first use: collecting this file in every xdist
+    worker then costs no torch import (seconds each); only the worker that
+    runs these tests pays it."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attribute: str):
+        return getattr(importlib.import_module(self._name), attribute)
+
+
+torch = _Imported("torch")
+transformers = _Imported("transformers")
+hf = _Imported("specviz.engine.models.hf")
+_hf_models = _Imported("tests.engine.hf_models")
+
+
+def build_pair(*args, **kwargs):
+    return _hf_models.build_pair(*args, **kwargs)
+
+
+def save_other_tokenizer(*args, **kwargs):
+    return _hf_models.save_other_tokenizer(*args, **kwargs)
+
 
 AUDIT_SAMPLES = budget(120, 3_000)
 
