@@ -125,3 +125,14 @@ def test_the_sidebar_sets_a_tree_s_length_beside_its_own_theory():
     rows = {labels[1]: theory for labels, _, theory in measured_rows(simulation)}
     assert rows["acc. length"] == f"{simulation.stats.expected_tokens_given_trees:.3f}"
     assert rows["draft acc."] == rows["speedup"] == rows["optimal k"] == rows["keep chance"] == NOT_MEASURED
+
+
+def test_the_compare_view_sets_a_tree_run_against_the_chain_as_compare_trees_does():
+    from specviz.app.widgets.comparison_view import comparison_of
+    from specviz.engine.analysis.compare import compare
+
+    chain, trees = comparison_of(SimConfig(tree_width=2, draft_length=3, target_length=60))
+    assert trees and chain == SimConfig(draft_length=3, target_length=60)  # every row runs from the chain
+    result = compare(chain, audit_samples=0, tree_rows=trees)
+    assert result["tree_rows"][0]["drafting"] == "chain, k = 3" and len(result["tree_rows"]) > 1
+    assert comparison_of(chain) == (chain, False)

@@ -463,6 +463,13 @@ def test_printable_escapes_control_characters():
 # ---- inferring steps, alpha, conditional rates --------------------------------------
 
 
+def test_infer_steps_where_the_rounded_mean_sits_on_a_rounding_boundary():
+    # Found by the emit round trip (greedy, k 4, n 42, seed 1): 40 steps give a
+    # mean of exactly 1.025, printed 1.02, and a rate of 0.025; the range from
+    # the mean once lost its end point 40 to floating point.
+    assert infer_steps(1, 154, 4, 1.02, [0.025, 0.0, 0.0, 0.0]) == (40, True)
+
+
 def test_infer_steps_from_a_line_with_a_short_draft():
     # 99 drafts of 3 and one of 2: 299 drafted, ceil(299 / 3) = 100 drafts.
     rates = [0.8, 0.6, 0.4]  # 80 + 60 + 40 = 180 accepted

@@ -39,6 +39,8 @@ the run's n tokens (at most {MAX_ROW_TOKENS:,}), each method audited on
 {DEFAULT_AUDIT_SAMPLES:,} samples of its first {AUDIT_TOKENS} tokens from the prompt (their joint
 law against p's). Lossy methods (`typical`) are marked LOSSY ⚠. It runs in a background thread when the view
 is shown and again after the settings change; the run itself is not touched.
+When the run drafts a token tree, a second table sets the chain of k against
+trees verifying k nodes a pass, as `specviz compare --trees` does.
 """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
@@ -81,7 +83,8 @@ is shown and again after the settings change; the run itself is not touched.
             self.app.call_from_thread(self._progress, config, done, total, what)
 
         try:
-            comparison = compare(config, audit_samples=DEFAULT_AUDIT_SAMPLES, progress=report)
+            chain, trees = comparison_of(config)
+            comparison = compare(chain, audit_samples=DEFAULT_AUDIT_SAMPLES, progress=report, tree_rows=trees)
         except ComparisonCancelled:
             return
         if not worker.is_cancelled:
@@ -94,7 +97,14 @@ is shown and again after the settings change; the run itself is not touched.
     def _compared(self, config: Any, comparison: dict[str, Any]) -> None:
         if config != self.compared:
             return
-        from specviz.render.compare import broken_claims, comparison_notes, comparison_setting, comparison_table
+        from specviz.render.compare import (
+            TREE_NOTES,
+            broken_claims,
+            comparison_notes,
+            comparison_setting,
+            comparison_table,
+            tree_table,
+        )
 
         self.comparison = comparison
         self.query_one("#compare-progress", ProgressBar).display = False
@@ -103,8 +113,25 @@ is shown and again after the settings change; the run itself is not touched.
         )
         notes = comparison_notes(comparison)
         parts: list[Any] = [comparison_table(comparison), Text("\n".join(notes), style="dim")]
+        if comparison.get("tree_rows"):
+            parts += [Text("\nThe chain against token trees of k nodes", style="bold"), tree_table(comparison)]
+            parts.append(Text("\n".join(TREE_NOTES), style="dim"))
         for row in broken_claims(comparison):
             parts.append(
                 Text(f"warning: {row['method']} claims to be lossless but its audit rejects that", style="bold red")
             )
         self.query_one("#compare-table", Static).update(Group(*parts))
+
+
+def comparison_of(config: Any) -> tuple[Any, bool]:
+    """compare()'s arguments for the run's config: the chain's rows, and for a
+    tree's run the chain of k against trees of k nodes too (as `specviz compare
+    --trees`), every row from the chain's config (the methods and policies a
+    tree refuses still run as chains)."""
+    from specviz.engine.run.config import TREE_FIELDS, SimConfig, is_tree
+
+    if not is_tree(config):
+        return config, False
+    defaults = SimConfig()
+    chain = config.replace(**{name: getattr(defaults, name) for name in TREE_FIELDS})
+    return chain, True

@@ -474,8 +474,10 @@ def infer_steps(
         return (lowest if k else None), False
     half = 0.5 * 10.0**-mean_decimals
     estimate = accepted / (mean_length - 1) if mean_length > 1 else None
-    low = max(lowest, math.ceil(accepted / (mean_length + half - 1)))
-    high = math.floor(accepted / (mean_length - half - 1)) if mean_length - half > 1 else drafted or low
+    # The bounds widened by 1e-9, as rate_matches is: 1.02 + 0.005 - 1 is a hair
+    # under 0.025 in floating point, which put 1 / 0.025 = 40 steps out of range.
+    low = max(lowest, math.ceil(accepted / (mean_length + half - 1) - 1e-9))
+    high = math.floor(accepted / (mean_length - half - 1) + 1e-9) if mean_length - half > 1 else drafted or low
     if drafted:
         high = min(high, drafted)
     if high - low <= MAX_STEP_CANDIDATES:
