@@ -61,7 +61,8 @@ tokens are accepted drafts; `»` marks a correction drawn after a rejection,
 in place: `?` pending drafts, then `✓` kept, `✗` rejected and `·` skipped
 drafts. Scroll with the arrow keys, PgUp/PgDn, Home/End when it has focus;
 it follows the end of the run while you are at the bottom. A past round
-chosen with `<` `>` is highlighted in place (and scrolled to).
+chosen with `<` `>` is highlighted in place (and scrolled to). With subword
+tokens (the hf pair) every other token is shaded, so each token's boundaries show.
 """
     FOLLOWS_CHOICE = True  # highlights the past round `<` `>` choose
 
@@ -75,6 +76,7 @@ chosen with `<` `>` is highlighted in place (and scrolled to).
         "token-stream--skipped",
         "token-stream--pending",
         "token-stream--chosen",
+        "token-stream--boundary",
     }
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
@@ -91,6 +93,7 @@ chosen with `<` `>` is highlighted in place (and scrolled to).
         self._follow = True
         # History indices [start, stop) of the past round shown (`<` `>`), else None.
         self._highlight: tuple[int, int] | None = None
+        self._subword = False
         self.border_title = "Token stream"
         self.border_subtitle = LEGEND
 
@@ -101,6 +104,8 @@ chosen with `<` `>` is highlighted in place (and scrolled to).
             self._simulation = simulation
             # No model yet (the first frame, before it loads): no prompt tokens to show.
             self._joined = simulation.model.joined if simulation.model is not None else ()
+            # Subword pieces (the hf pair) join without spaces: every other one is shaded.
+            self._subword = simulation.model is not None and simulation.model.subword_tokens
             self._layout = None
             self._follow = True
         self._committed, self._tail = self._split(simulation)
@@ -277,17 +282,25 @@ chosen with `<` `>` is highlighted in place (and scrolled to).
         segments: list[Segment] = []
         run: list[str] = []  # consecutive unmarked tokens of one kind share a segment
         run_code = None
+        subword = self._subword
         for offset, (token, code) in enumerate(zip(ids, codes)):
             mark = HISTORY_MARKS[code]
             text = spaced(joined[token], mark)
             if offset == 0 and start == line_start and text.startswith(" "):
                 text = text[1:]
-            if mark or code != run_code:
+            if mark or code != run_code or subword:
                 if run:
                     segments.append(Segment("".join(run), self._style(HISTORY_CLASSES[run_code])))
                 run, run_code = [], code
             if mark:
                 segments.extend(self._marked(text, mark, HISTORY_CLASSES[code]))
+                run_code = None
+            elif subword:
+                # One segment a token, every other (by history index) shaded: its boundaries show.
+                style = self._style(HISTORY_CLASSES[code])
+                if (start + offset) & 1:
+                    style += self._style("token-stream--boundary")
+                segments.append(Segment(text, style))
                 run_code = None
             else:
                 run.append(text)
