@@ -423,21 +423,29 @@ def full_tree_nodes(width: int, depth: int) -> int:
     return depth if width == 1 else (width ** (depth + 1) - width) // (width - 1)
 
 
-def parse_tree_shape(text: Any) -> tuple[TreePath, ...]:
-    """A static tree's paths, sorted by depth then rank (the order a round draws
-    them in); raises ConfigError naming the fault."""
+def _json_list(name: str, text: Any, rule: str, max_chars: int) -> tuple[list[Any], Callable[[str], ConfigError]]:
+    """A knob given as JSON text that must be a non-empty list (a tree shape,
+    a k table): the list, and the function that refuses it naming `rule`."""
 
     def refuse(problem: str) -> ConfigError:
-        return ConfigError("tree_shape", text, f"{TREE_SHAPE_RULE}; {problem}")
+        return ConfigError(name, text, f"{rule}; {problem}")
 
-    if not isinstance(text, str) or len(text) > MAX_TREE_SHAPE_CHARS:
-        raise refuse(f"text of at most {MAX_TREE_SHAPE_CHARS:,} characters")
+    if not isinstance(text, str) or len(text) > max_chars:
+        raise refuse(f"text of at most {max_chars:,} characters")
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):
         raise refuse("this is not JSON") from None
     if not isinstance(data, list) or not data:
         raise refuse("this is not a non-empty list")
+    return data, refuse
+
+
+def parse_tree_shape(text: Any) -> tuple[TreePath, ...]:
+    """A static tree's paths, sorted by depth then rank (the order a round draws
+    them in); raises ConfigError naming the fault."""
+
+    data, refuse = _json_list("tree_shape", text, TREE_SHAPE_RULE, MAX_TREE_SHAPE_CHARS)
     if len(data) > MAX_TREE_NODES:
         raise refuse(f"it has {len(data):,} paths")
     paths: set[TreePath] = set()
@@ -539,17 +547,7 @@ KRange = tuple[int, int, int]
 def parse_k_by_batch_size(text: Any) -> tuple[KRange, ...]:
     """The batch-table policy's ranges (lo, hi, k), sorted by lo; raises ConfigError naming the fault."""
 
-    def refuse(problem: str) -> ConfigError:
-        return ConfigError("k_by_batch_size", text, f"{K_TABLE_RULE}; {problem}")
-
-    if not isinstance(text, str) or len(text) > MAX_K_TABLE_CHARS:
-        raise refuse(f"text of at most {MAX_K_TABLE_CHARS:,} characters")
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):
-        raise refuse("this is not JSON") from None
-    if not isinstance(data, list) or not data:
-        raise refuse("this is not a non-empty list")
+    data, refuse = _json_list("k_by_batch_size", text, K_TABLE_RULE, MAX_K_TABLE_CHARS)
     ranges = []
     for entry in data:
         if not isinstance(entry, list) or len(entry) != 3 or not all(_is_int(number) for number in entry):
