@@ -12,6 +12,7 @@ from specviz.engine import SimConfig, Simulation
 from specviz.engine.io.emit import EMIT_FORMATS, EmitRecorder, emit
 from specviz.engine.io.importers import import_stream
 from specviz.engine.io.importers.derive import derive
+from tests.budget import budget
 
 SHORT_OF_K: dict[int, int] = {}  # id(simulation) -> drafts missing from rounds cut short near n
 
@@ -118,7 +119,7 @@ configs = st.builds(
 )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=budget(20, 200), deadline=None)
 @given(configs)
 def test_import_of_emit_reproduces_the_run_counts(config):
     simulation, recorder = emitted_run(config)
