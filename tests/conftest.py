@@ -15,3 +15,13 @@ from tests.budget import LONG
 settings.register_profile("suite", derandomize=True)
 settings.register_profile("long", derandomize=False)
 settings.load_profile("long" if LONG else "suite")
+
+
+# The browser tests mostly wait on a server and Chromium. Collected last (tests/web
+# sorts last), they ran as one worker's tail after the rest had finished; first,
+# they overlap the CPU-bound tests. The order is the same in every xdist worker.
+WAITING_FIRST = ("tests/web/",)
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: not item.nodeid.startswith(WAITING_FIRST))
