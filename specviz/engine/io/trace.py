@@ -1391,10 +1391,7 @@ class ReplaySimulation(Simulation):
 
     def _recorded_dists(self, round_: Round) -> list[ContextDists]:
         """p and q at each of the round's drafted positions and the one after."""
-        order = self.model.context_order
-        context = self.history[-order:].tolist() + round_.drafted
-        start = len(context) - len(round_.drafted)
-        return [self.model.dists(tuple(context[: start + i][-order:])) for i in range(len(round_.drafted) + 1)]
+        return self.model.round_dists(self.history, round_.drafted)
 
     def _accept(self) -> None:
         round_ = self.current

@@ -243,10 +243,7 @@ class ModelPair(ABC):
     def target_probabilities(self, history: Sequence[int], drafted: list[int]) -> list[np.ndarray]:
         """The target side alone, for a drafter that is not this pair's draft
         (prompt lookup): p after `history` and after each drafted token, one pass."""
-        order = self.context_order
-        context = list(history[-order:]) + drafted
-        start = len(context) - len(drafted)
-        return [self.dists(tuple(context[: start + i][-order:])).p for i in range(len(drafted) + 1)]
+        return [dists.p for dists in self.round_dists(history, drafted)]
 
     def _dists_after(self, history: Sequence[int], drafted: list[int]) -> ContextDists:
         """dists after the last draft (after `history` when none)."""
