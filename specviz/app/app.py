@@ -399,9 +399,13 @@ class SpecvizApp(App[int]):
     def _complete(self) -> bool:
         return self.run_state.done and not (self.running or self.autoplaying)
 
+    def _focused(self) -> Any:
+        """The focused widget; None before the first screen (App.focused raises then)."""
+        return self.focused if self.screen_stack else None
+
     def _typing(self) -> bool:
         """Whether a text field of the control panel has focus (not the palette's)."""
-        focused = self.focused if self.screen_stack else None  # no screen yet: nothing has focus
+        focused = self._focused()
         return isinstance(focused, Input) and any(isinstance(node, ControlPanel) for node in focused.ancestors)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -410,8 +414,7 @@ class SpecvizApp(App[int]):
             # the edit): the footer offers only what works there.
             return action == "focus_stream" or parameters == ("field",)
         if action == "focus_stream":
-            # leave a choice; nothing to leave elsewhere (nor before the first screen)
-            return bool(self.screen_stack) and isinstance(self.focused, ChoiceField)
+            return isinstance(self._focused(), ChoiceField)  # leave a choice; nothing to leave elsewhere
         if action == "run_complete":
             return self._complete()
         if action in ("step", "finish_round", "run_to_end", "toggle_autoplay"):
