@@ -322,8 +322,9 @@ def test_at_the_lowest_temperature_distributions_are_finite_and_a_run_completes(
         assert np.isnan(shape_distribution(pair.tables.target.distribution(()), 5e-324, 0, 1.0)).all()
 
 
-def test_the_target_side_is_computed_on_first_use_and_equals_the_eager_one(pair, monkeypatch):
-    # Drafting reads only q: p and beta wait until verification asks for them.
+def test_the_target_side_is_computed_on_first_use_and_never_densely(pair, monkeypatch):
+    # Drafting reads only q; verifying reads p(x), beta and a draw, none of
+    # which needs the dense row (tests/engine/test_ngram_sparse.py: the same numbers).
     fresh = NgramPair(pair.tables)
     target = fresh.tables.target
     calls = []
@@ -332,8 +333,11 @@ def test_the_target_side_is_computed_on_first_use_and_equals_the_eager_one(pair,
     key = tuple(fresh.encode_prompt("the value of the"))[-3:]
     dists = fresh.dists(key)
     token = sample_index(dists.q_cdf, 0.3)
-    assert dists.q_view[token] > 0 and calls == []
-    eager = ContextDists(fresh.target_distribution(key), dists.q)
-    assert dists.beta == eager.beta and dists.p_view[token] == eager.p_view[token]
-    assert np.array_equal(dists.p, eager.p) and np.array_equal(dists.residual, eager.residual)
-    assert len(calls) == 2  # once for dists, once for target_distribution: never again
+    assert dists.q_view[token] > 0
+    assert 0 < dists.p_view[token] < 1 and 0 < dists.beta < 1
+    dists.sample_residual(0.4), dists.sample_p(0.6)
+    assert calls == []
+    assert np.array_equal(dists.p, real(key)) and len(calls) == 1  # asked for: the dense row
+    p, q = pair.target_distribution(key), pair.draft_distribution(key)
+    assert p.max() > q.max()
+    assert 0.0 < np.minimum(p, q).sum() < 1.0

@@ -31,6 +31,7 @@ asked for and speculative sampling reproduces the reshaped target exactly.
 from __future__ import annotations
 
 import functools
+from bisect import bisect_left, bisect_right
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from specviz.engine.models.corpus import Corpus, load_corpus
+from specviz.engine.models.ngram_sparse import SparseDists, SparseLayout
 from specviz.engine.models.pair import (
     LIST_VOCABULARY_LIMIT,
     ContextDists,
@@ -62,6 +64,15 @@ MIN_DISCOUNT, MAX_DISCOUNT = 0.1, 0.9
 # the residual's) and half for the draft's q with its cumulative sum.
 CACHE_BYTES = 64 * 2**20
 CACHE_ENTRIES = (64, 4096)
+# The sparse form's budgets (the same 64 MB in all): p on the followers of
+# the last word per context the target has seen, the followers themselves,
+# and q's cumulative sums (8 bytes a word each: what drafting bisects); and at
+# most this many engine keys' SparseDists (a few hundred bytes until verified,
+# then sharing p on U with the first budget).
+SPARSE_CONTEXT_BYTES = 24 * 2**20
+SPARSE_FOLLOWER_BYTES = 8 * 2**20
+SPARSE_CDF_BYTES = 64 * 2**20
+SPARSE_CONTEXTS = 1 << 13
 
 
 @dataclass(frozen=True)
@@ -130,6 +141,14 @@ class KneserNeyModel:
         # Looking a context's type up in these sorted arrays keeps the model
         # to numpy arrays only (a dict of tuples would cost ~200 bytes a context).
         self._type_keys = type_keys
+        # The same arrays as memoryviews: `bisect` and scalar reads on them run
+        # at C speed and give Python ints and floats (a numpy scalar read costs
+        # ~100 ns, searchsorted on one value ~1.5 us: seen_types ran 4x slower).
+        self._type_key_views = [keys.data for keys in type_keys]
+        self._seen_views = [level.seen.data for level in self.levels]
+        #: per level m (index m - 1): the last word of each context type
+        #: (a context of level m is an (m-1)-gram; level 1's one context is ())
+        self.context_last_words = [np.zeros(1, dtype=np.int64), *last_words[: top - 1]]
         # The bottom level, interpolated with the uniform distribution over
         # the corpus' words (not the unknown word).
         bottom = self.levels[0]
@@ -146,26 +165,22 @@ class KneserNeyModel:
         words, for as long as the model has seen them as a context. P(. | context)
         depends on these alone; where the chain stops, the model backs off."""
         types: list[int] = []
-        for m, level in enumerate(self.levels[1:], start=2):
-            if len(context) < m - 1:
-                break
-            context_type = self._type_of(context[len(context) - (m - 1) :])
-            if context_type is None or not level.seen[context_type]:
-                break
-            types.append(context_type)
+        seen, keys, size = self._seen_views, self._type_key_views, self.vocab_size
+        length = len(context)
+        for m in range(2, min(len(self.levels), length + 1) + 1):
+            # The type of the last m - 1 words: an n-gram's key is its
+            # (n-1)-gram prefix's type * V + its last word, in sorted keys.
+            type_id = context[length - m + 1]
+            for n in range(2, m):
+                key = type_id * size + context[length - m + n]
+                level_keys = keys[n]
+                type_id = bisect_left(level_keys, key)
+                if type_id == len(level_keys) or level_keys[type_id] != key:
+                    return types
+            if not seen[m - 1][type_id]:
+                return types
+            types.append(type_id)
         return types
-
-    def _type_of(self, words: ContextKey) -> int | None:
-        """The type id of the n-gram `words` (n >= 1), or None if never seen."""
-        type_id = words[0]
-        for n in range(2, len(words) + 1):
-            # An n-gram's key is its (n-1)-gram prefix's type * V + its last word.
-            keys = self._type_keys[n]
-            key = type_id * self.vocab_size + words[n - 1]
-            type_id = int(keys.searchsorted(key))
-            if type_id == len(keys) or keys[type_id] != key:
-                return None
-        return type_id
 
     def distribution(self, context: ContextKey, seen_types: list[int] | None = None) -> np.ndarray:
         """P(. | context) over the vocabulary, float64, summing to 1.
@@ -353,6 +368,29 @@ class NgramPair(ModelPair):
         self._draft_cache: OrderedDict[ContextKey, tuple[np.ndarray, FloatSequence, FloatSequence]] = OrderedDict()
         self._draft_context = tables.draft.order - 1
         self._draft_cache_size = min(max(CACHE_BYTES // 2 // (2 * row_bytes), low), high)
+        # Unshaped rows are a scaled base plus a few words (ngram_sparse.py):
+        # contexts cost O(followers) there, so far more of them are kept.
+        self._sparse = None
+        if temperature == 1.0 and top_k == 0 and top_p >= 1.0:
+            self._sparse = SparseLayout.for_tables(
+                tables.target, tables.draft, SPARSE_FOLLOWER_BYTES, SPARSE_CDF_BYTES, SPARSE_CONTEXT_BYTES
+            )
+        if self._sparse is not None:
+            # Engine keys (the last three ids) -> their SparseDists: small until
+            # verified, and their p on U is shared through the layout's cache.
+            self._contexts: OrderedDict[ContextKey, SparseDists] = OrderedDict()
+            self.cache_size = SPARSE_CONTEXTS
+            self.cached_dists = self._contexts.get
+            self.defers_target = True
+
+    @property  # type: ignore[override]
+    def cache_size(self) -> int:
+        return self._cache_size
+
+    @cache_size.setter
+    def cache_size(self, size: int) -> None:
+        # Both caches of ContextDists follow it (a test shrinks them).
+        self._cache_size = size
 
     @property
     def description(self) -> str:
@@ -368,6 +406,8 @@ class NgramPair(ModelPair):
         return shaped
 
     def target_distribution(self, context: ContextKey) -> np.ndarray:
+        if self._sparse is not None:  # the sparse form's p: not divided by its sum (ngram_sparse.py)
+            return self.dists(context).p
         return self._shape(self.tables.target.distribution(context))
 
     def draft_distribution(self, context: ContextKey) -> np.ndarray:
@@ -401,6 +441,15 @@ class NgramPair(ModelPair):
         return self._model_context(context, self.tables.target.seen_types(context))
 
     def dists(self, context: ContextKey) -> ContextDists:
+        if self._sparse is not None:
+            key = tuple(context)
+            contexts = self._contexts
+            found_sparse = contexts.get(key)
+            if found_sparse is None:
+                found_sparse = contexts[key] = SparseDists(self._sparse, key)
+                if len(contexts) > self._cache_size:
+                    contexts.popitem(last=False)
+            return found_sparse
         seen_types = self.tables.target.seen_types(context)
         model_context = self._model_context(context, seen_types)
         by_seen = self._dists_by_seen

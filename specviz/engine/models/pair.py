@@ -94,6 +94,16 @@ class ContextDists(DraftDists):
             self._residual_cdf = _sequence(np.cumsum(self.residual))
         return self._residual_cdf
 
+    # The two draws a round makes from the target side; a pair that keeps its
+    # rows in another form (ngram_sparse.SparseDists) draws without the dense cdf.
+    def sample_p(self, u: float) -> int:
+        """A token from p by inverse-CDF sampling with uniform u."""
+        return sample_index(self.p_cdf, u)
+
+    def sample_residual(self, u: float) -> int:
+        """A token from norm(max(0, p - q)) by inverse-CDF sampling with uniform u."""
+        return sample_index(self.residual_cdf, u)
+
 
 # Up to this many entries a Python list (fast reads, ~32 bytes an entry) is
 # used; beyond it a memoryview (8 bytes an entry).
@@ -152,6 +162,10 @@ class ModelPair(ABC):
     #: `dists(context_key)` answers for any position (the base class drafts
     #: and verifies from it); False for a pair that runs real models
     context_keyed: bool = True
+    #: True when reading a context's target side (p(x), beta) costs real
+    #: work that a round may skip: VERIFY then fills its columns on first
+    #: read (rounds.DeferredFloats), so the drafts after a rejection cost nothing
+    defers_target: bool = False
 
     def __init__(self, vocab: Sequence[str]):
         self.vocab: Sequence[str] = tuple(vocab)

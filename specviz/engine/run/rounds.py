@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 if TYPE_CHECKING:  # numpy stays out of a plain `import rounds` (see catalog)
     from specviz.engine.models.pair import ContextDists, DraftDists
@@ -32,6 +33,50 @@ class TokenKind(enum.IntEnum):
     BONUS = 2  # drawn from p_{k+1} after every draft was kept
 
 
+class DeferredFloats(Sequence[float]):
+    """A round's column (p(x) or beta per drafted position) whose entries are
+    computed when first read, for a pair whose target side costs real work
+    (ModelPair.defers_target): a round never tests the drafts after its
+    first rejection, so a plain run reads only the tested entries, while a
+    view, a trace or a comparison reads them all and sees the same numbers.
+    Compares equal to a list with the same entries."""
+
+    __slots__ = ("_compute", "_values")
+
+    def __init__(self, compute: Callable[[int], float], length: int):
+        self._compute = compute
+        self._values: list[float | None] = [None] * length
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    @overload
+    def __getitem__(self, index: int) -> float: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[float]: ...
+    def __getitem__(self, index: int | slice) -> float | list[float]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self._values)))]
+        value = self._values[index]
+        if value is None:
+            value = self._values[index] = self._compute(index % len(self._values))
+        return value
+
+    def __iter__(self) -> Iterator[float]:
+        for index in range(len(self._values)):
+            yield self[index]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, DeferredFloats | list | tuple):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like a list
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+
 _ACCEPTED = bytes([TokenKind.ACCEPTED])
 _CORRECTION = bytes([TokenKind.CORRECTION])
 _BONUS = bytes([TokenKind.BONUS])
@@ -55,11 +100,11 @@ class Round:
     # The method's chance of keeping a draft at each drafted position (for
     # speculative sampling beta_i = sum_x min(p_i, q_i), REFERENCE §2; for
     # greedy q_i(argmax p_i)). The name is the trace format's.
-    betas: list[float] = field(default_factory=list)
+    betas: Sequence[float] = field(default_factory=list)
     # sum_x min(p_i, q_i) per drafted position, whatever the method: the very
     # list `betas` when the method keeps with that probability; empty when not
     # known (a replayed round whose trace did not record it).
-    overlaps: list[float] = field(default_factory=list)
+    overlaps: Sequence[float] = field(default_factory=list)
     # ACCEPT
     accepted: int = 0  # length of the kept prefix
     rejected: bool = False  # True when a draft was rejected (then `correction` is set)
@@ -84,9 +129,9 @@ class Round:
         draws: list[float] | None = None,
         drafted: list[int] | None = None,
         draft_probs: list[float] | None = None,
-        target_probs: list[float] | None = None,
-        betas: list[float] | None = None,
-        overlaps: list[float] | None = None,
+        target_probs: Sequence[float] | None = None,
+        betas: Sequence[float] | None = None,
+        overlaps: Sequence[float] | None = None,
         accepted: int = 0,
         rejected: bool = False,
         correction: int | None = None,

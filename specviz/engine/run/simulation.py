@@ -18,7 +18,7 @@ from specviz.engine.drafting.policies import build_policy
 from specviz.engine.models.pair import ModelPair, build_model, sample_index
 from specviz.engine.run.config import SimConfig, is_tree, starting_draft_length
 from specviz.engine.run.random import UniformSource, UniformStream
-from specviz.engine.run.rounds import Phase, Round, TokenKind
+from specviz.engine.run.rounds import DeferredFloats, Phase, Round, TokenKind
 from specviz.engine.run.run_state import RunState
 from specviz.engine.run.stats import RunStats
 from specviz.engine.run.tree_round import TreeStepper
@@ -170,16 +170,25 @@ class Simulation(RunState):
         assert round_ is not None  # VERIFY follows the DRAFT that opened it
         # The target's one pass: p at each drafted position and the one after.
         dists = round_.dists = self.model.score(self.history, round_.drafted, round_.proposals)
-        round_.target_probs = [d.p_view[token] for d, token in zip(dists, round_.drafted)]
-        # The method's chance of keeping a draft at each position, and beta =
-        # sum_x min(p, q): one list for speculative sampling, two for the others.
-        drafted = dists[: len(round_.drafted)]
-        round_.overlaps = [d.beta for d in drafted]
-        if self.method.acceptance_is_beta:
-            round_.betas = round_.overlaps
+        tokens = round_.drafted
+        drafted = dists[: len(tokens)]
+        acceptance_probability = None if self.method.acceptance_is_beta else self.method.acceptance_probability
+        if self.model.defers_target:
+            # The same entries, each computed when first read (rounds.DeferredFloats).
+            count = len(tokens)
+            round_.target_probs = DeferredFloats(lambda i: drafted[i].p_view[tokens[i]], count)
+            round_.overlaps = DeferredFloats(lambda i: drafted[i].beta, count)
+            if acceptance_probability is not None:
+                round_.betas = DeferredFloats(lambda i: acceptance_probability(drafted[i]), count)
         else:
-            acceptance_probability = self.method.acceptance_probability
-            round_.betas = [acceptance_probability(d) for d in drafted]
+            round_.target_probs = [d.p_view[token] for d, token in zip(dists, tokens)]
+            # The method's chance of keeping a draft at each position, and beta =
+            # sum_x min(p, q): one list for speculative sampling, two for the others.
+            round_.overlaps = [d.beta for d in drafted]
+            if acceptance_probability is not None:
+                round_.betas = [acceptance_probability(d) for d in drafted]
+        if acceptance_probability is None:
+            round_.betas = round_.overlaps
         self.last_phase = VERIFY
 
     def _accept(self) -> None:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 import numpy as np
 
 from specviz.engine import catalog
-from specviz.engine.models.pair import ContextDists, sample_index
+from specviz.engine.models.pair import ContextDists
 
 if TYPE_CHECKING:
     from specviz.engine.run.config import SimConfig
@@ -119,7 +119,7 @@ class VerificationMethod:
 
     def bonus(self, dists: ContextDists, u: float) -> int:
         """After every draft was kept: a sample from p_{k+1}."""
-        return sample_index(dists.p_cdf, u)
+        return dists.sample_p(u)
 
     def acceptance_probability(self, dists: ContextDists) -> float:
         """The chance a draft x ~ q is kept in this context: this method's alpha
@@ -164,7 +164,7 @@ class SpeculativeSampling(VerificationMethod):
         return len(round_.draft_probs)
 
     def correction(self, dists: ContextDists, u: float) -> int:
-        return sample_index(dists.residual_cdf, u)
+        return dists.sample_residual(u)
 
     def acceptance_probability(self, dists: ContextDists) -> float:
         return dists.beta
@@ -199,7 +199,7 @@ class GreedyVerification(VerificationMethod):
         return self._argmax(dists)
 
     def acceptance_probability(self, dists: ContextDists) -> float:
-        return float(dists.q[self._argmax(dists)])
+        return dists.q_view[self._argmax(dists)]
 
 
 class SampleMatch(VerificationMethod):
@@ -221,7 +221,7 @@ class SampleMatch(VerificationMethod):
         self._mismatch: tuple[ContextDists, int] | None = None
 
     def accepts(self, dists: ContextDists, token: int, u: float) -> bool:
-        sample = sample_index(dists.p_cdf, u)
+        sample = dists.sample_p(u)
         if sample == token:
             return True
         self._mismatch = (dists, sample)
@@ -276,7 +276,7 @@ class TypicalAcceptance(VerificationMethod):
         return dists.p_view[token] > self._threshold(dists)
 
     def correction(self, dists: ContextDists, u: float) -> int:
-        return sample_index(dists.p_cdf, u)
+        return dists.sample_p(u)
 
     def acceptance_probability(self, dists: ContextDists) -> float:
         return float(dists.q[dists.p > self._threshold(dists)].sum())
