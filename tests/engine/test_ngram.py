@@ -14,7 +14,7 @@ from specviz.engine.models.ngram import (
     build_ngram_pair,
     shape_distribution,
 )
-from specviz.engine.models.pair import ContextDists, model_names, sample_index
+from specviz.engine.models.pair import model_names, sample_index
 from specviz.engine.models.words import PUNCTUATION, tokenize
 from specviz.engine.run.config import ConfigError
 from specviz.engine.verification.methods import SpeculativeSampling

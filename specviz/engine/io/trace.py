@@ -1094,7 +1094,7 @@ class _Mismatch(Exception):
     """A recorded round that the engine does not derive from its header."""
 
 
-def _same(derived: list[float], recorded: list[float]) -> bool:
+def _same(derived: Sequence[float], recorded: Sequence[float]) -> bool:
     return derived == recorded or (
         len(derived) == len(recorded)
         and all(math.isclose(d, r, rel_tol=_FLOAT_TOLERANCE, abs_tol=1e-300) for d, r in zip(derived, recorded))

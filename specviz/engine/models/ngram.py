@@ -31,11 +31,11 @@ asked for and speculative sampling reproduces the reshaped target exactly.
 from __future__ import annotations
 
 import functools
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -348,7 +348,10 @@ class NgramPair(ModelPair):
         top_k: int = 0,
         top_p: float = 1.0,
         corpus: Corpus | None = None,
+        sparse: bool = True,
     ):
+        """`sparse=False` keeps the dense rows even where the sparse form
+        applies (the tests compare the two)."""
         super().__init__(tables.vocab)
         self.tables = tables
         self.corpus = corpus  # what the tables were trained on
@@ -371,7 +374,7 @@ class NgramPair(ModelPair):
         # Unshaped rows are a scaled base plus a few words (ngram_sparse.py):
         # contexts cost O(followers) there, so far more of them are kept.
         self._sparse = None
-        if temperature == 1.0 and top_k == 0 and top_p >= 1.0:
+        if sparse and temperature == 1.0 and top_k == 0 and top_p >= 1.0:
             self._sparse = SparseLayout.for_tables(
                 tables.target, tables.draft, SPARSE_FOLLOWER_BYTES, SPARSE_CDF_BYTES, SPARSE_CONTEXT_BYTES
             )
@@ -380,10 +383,10 @@ class NgramPair(ModelPair):
             # verified, and their p on U is shared through the layout's cache.
             self._contexts: OrderedDict[ContextKey, SparseDists] = OrderedDict()
             self.cache_size = SPARSE_CONTEXTS
-            self.cached_dists = self._contexts.get
+            self.cached_dists = cast(Callable[[ContextKey], ContextDists | None], self._contexts.get)
             self.defers_target = True
 
-    @property  # type: ignore[override]
+    @property
     def cache_size(self) -> int:
         return self._cache_size
 

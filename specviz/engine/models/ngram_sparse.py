@@ -32,7 +32,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
 import numpy as np
 
@@ -108,15 +108,32 @@ class RowLookup:
         return len(self._base)
 
 
+def as_sequence(lookup: RowLookup) -> FloatSequence:
+    """A RowLookup where the engine reads a row: it indexes like one (no slices)."""
+    return cast(FloatSequence, lookup)
+
+
 class Followers:
     """What every context with one last word shares: U (the draft's followers
     of that word), base on U, and q, which depends on that word alone."""
 
-    __slots__ = ("draft_key", "words", "word_view", "base_words", "base_cdf_words", "base_off", "q_words", "q_view")
-    __slots__ += ("q_background", "q_cdf", "last", "_draft")
+    __slots__ = (
+        "draft_key",
+        "last",
+        "words",
+        "word_view",
+        "base_words",
+        "base_cdf_words",
+        "base_off",
+        "q_words",
+        "q_view",
+        "q_background",
+        "q_cdf",
+        "_draft",
+    )
 
     def __init__(self, layout: SparseLayout, draft_key: ContextKey):
-        draft, target = layout.draft, layout.target
+        draft = layout.draft
         self.draft_key, self._draft = draft_key, draft
         follow = draft.levels[1]
         last = self.last = draft_key[-1] if draft_key else None
@@ -134,7 +151,7 @@ class Followers:
         dist = draft.distribution(draft_key)
         divisor = float(dist.sum())
         self.q_words = (dist / divisor)[self.words]
-        self.q_view = RowLookup(self.word_view, self.q_words.data, layout.base_view, backoff, divisor)
+        self.q_view = as_sequence(RowLookup(self.word_view, self.q_words.data, layout.base_view, backoff, divisor))
         self.q_background = (backoff[0] if backoff else 1.0) / divisor  # q = base * this off U
         # q's cumulative sum, the very array the dense pair bisects: filled by
         # SparseLayout.q_cdf and emptied again when its cache lets it go.
@@ -292,7 +309,7 @@ class TargetRow:
         for backoff in scales:
             background *= backoff
         self.background = background  # p = base * this off U
-        self.point = RowLookup(followers.word_view, values.data, layout.base_view, scales, 1.0)
+        self.point = as_sequence(RowLookup(followers.word_view, values.data, layout.base_view, scales, 1.0))
         self._overlap: float | None = None
 
     @property

@@ -177,7 +177,7 @@ class ModelPair(ABC):
     def _init_cache(self) -> None:
         self._cache: OrderedDict[ContextKey, ContextDists] = OrderedDict()
         # A cache hit without a method call, for the engine's hot loop.
-        self.cached_dists = self._cache.get
+        self.cached_dists: Callable[[ContextKey], ContextDists | None] = self._cache.get
         #: One draft pass after the round's first: extend the draft by a token,
         #: q at the next position (None: nothing more to propose). An
         #: attribute, not a method, so that a pair may make it a C-level call.

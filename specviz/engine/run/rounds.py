@@ -96,7 +96,7 @@ class Round:
     drafted: list[int] = field(default_factory=list)
     draft_probs: list[float] = field(default_factory=list)  # q_i(x_i)
     # VERIFY
-    target_probs: list[float] = field(default_factory=list)  # p_i(x_i)
+    target_probs: Sequence[float] = field(default_factory=list)  # p_i(x_i); a list, or DeferredFloats
     # The method's chance of keeping a draft at each drafted position (for
     # speculative sampling beta_i = sum_x min(p_i, q_i), REFERENCE §2; for
     # greedy q_i(argmax p_i)). The name is the trace format's.
