@@ -33,18 +33,19 @@ from __future__ import annotations
 import functools
 from bisect import bisect_left
 from collections import Counter, OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
 from specviz.engine.models.corpus import Corpus, load_corpus
-from specviz.engine.models.ngram_sparse import SparseDists, SparseLayout
+from specviz.engine.models.ngram_sparse import Followers, SparseDists, SparseLayout
 from specviz.engine.models.pair import (
     LIST_VOCABULARY_LIMIT,
     ContextDists,
     ContextKey,
+    DraftDists,
     FloatSequence,
     ModelPair,
     register_model,
@@ -73,6 +74,8 @@ SPARSE_CONTEXT_BYTES = 24 * 2**20
 SPARSE_FOLLOWER_BYTES = 8 * 2**20
 SPARSE_CDF_BYTES = 64 * 2**20
 SPARSE_CONTEXTS = 1 << 13
+# Words whose followers drafting looks up directly (each a few KB at most).
+FOLLOWERS_AFTER_WORDS = 1 << 14
 
 
 @dataclass(frozen=True)
@@ -385,6 +388,10 @@ class NgramPair(ModelPair):
             self.cache_size = SPARSE_CONTEXTS
             self.cached_dists = cast(Callable[[ContextKey], ContextDists | None], self._contexts.get)
             self.defers_target = True
+            # Drafting reads q alone, which depends on the last token alone: each
+            # draft pass is one dict lookup at C speed (score builds the contexts).
+            self._followers_after = _FollowersAfter(self._sparse)
+            self.propose_next = self._followers_after.__getitem__
 
     @property
     def cache_size(self) -> int:
@@ -449,7 +456,8 @@ class NgramPair(ModelPair):
             contexts = self._contexts
             found_sparse = contexts.get(key)
             if found_sparse is None:
-                found_sparse = contexts[key] = SparseDists(self._sparse, key)
+                followers = self._followers_after[key[-1]] if key else self._sparse.followers(())
+                found_sparse = contexts[key] = SparseDists(self._sparse, key, followers)
                 if len(contexts) > self._cache_size:
                     contexts.popitem(last=False)
             return found_sparse
@@ -476,6 +484,26 @@ class NgramPair(ModelPair):
             cache.popitem(last=False)
         return found
 
+    def propose_first(self, history: Sequence[int]) -> DraftDists | None:
+        if self._sparse is None:
+            return super().propose_first(history)
+        return self._followers_after[history[-1]] if history else self._sparse.followers(())
+
+    def score(self, history: Sequence[int], drafted: list[int], proposals: list[DraftDists]) -> list[ContextDists]:
+        if self._sparse is None:
+            return super().score(history, drafted, proposals)
+        # The sparse form drafts from the followers of each last token: the
+        # round's contexts (each drafted position and the one after) are made here.
+        order = self.context_order
+        tokens = [*history[-order:], *drafted]
+        start = len(tokens) - len(drafted)
+        cached, dists = self.cached_dists, self.dists
+        found = []
+        for end in range(start, len(tokens) + 1):
+            key = tuple(tokens[max(end - order, 0) : end])
+            found.append(cached(key) or dists(key))
+        return found
+
     def encode_prompt(self, prompt: str) -> list[int]:
         """Prompt words as ids; a word the corpus never has becomes <unk>, which
         the models treat as an unseen context (they back off past it)."""
@@ -485,6 +513,23 @@ class NgramPair(ModelPair):
         if not ids and "." in self.index:
             ids = [self.index["."]]  # an empty prompt starts as after a sentence
         return ids
+
+
+class _FollowersAfter(dict[int, Followers]):
+    """token -> the followers after it (q there): a dict whose lookups run in C,
+    filled on a miss and emptied when it holds more words than the layout keeps."""
+
+    __slots__ = ("_layout",)
+
+    def __init__(self, layout: SparseLayout):
+        super().__init__()
+        self._layout = layout
+
+    def __missing__(self, token: int) -> Followers:
+        if len(self) >= FOLLOWERS_AFTER_WORDS:
+            self.clear()
+        found = self[token] = self._layout.followers((token,))
+        return found
 
 
 def build_ngram_pair(config: SimConfig) -> NgramPair:

@@ -32,11 +32,11 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import numpy as np
 
-from specviz.engine.models.pair import ContextDists, ContextKey, FloatSequence, sample_index
+from specviz.engine.models.pair import ContextDists, ContextKey, DraftDists, FloatSequence, sample_index
 
 if TYPE_CHECKING:
     from specviz.engine.models.ngram import KneserNeyModel
@@ -108,16 +108,13 @@ class RowLookup:
         return len(self._base)
 
 
-def as_sequence(lookup: RowLookup) -> FloatSequence:
-    """A RowLookup where the engine reads a row: it indexes like one (no slices)."""
-    return cast(FloatSequence, lookup)
-
-
-class Followers:
+class Followers(DraftDists):
     """What every context with one last word shares: U (the draft's followers
-    of that word), base on U, and q, which depends on that word alone."""
+    of that word), base on U, and q, which depends on that word alone: it is
+    the draft side of the round's position after that word (what drafting reads)."""
 
     __slots__ = (
+        "layout",
         "draft_key",
         "last",
         "words",
@@ -126,15 +123,14 @@ class Followers:
         "base_cdf_words",
         "base_off",
         "q_words",
-        "q_view",
         "q_background",
-        "q_cdf",
+        "_q_cdf",
         "_draft",
     )
 
     def __init__(self, layout: SparseLayout, draft_key: ContextKey):
         draft = layout.draft
-        self.draft_key, self._draft = draft_key, draft
+        self.layout, self.draft_key, self._draft = layout, draft_key, draft
         follow = draft.levels[1]
         last = self.last = draft_key[-1] if draft_key else None
         if last is not None and follow.seen[last]:
@@ -151,11 +147,20 @@ class Followers:
         dist = draft.distribution(draft_key)
         divisor = float(dist.sum())
         self.q_words = (dist / divisor)[self.words]
-        self.q_view = as_sequence(RowLookup(self.word_view, self.q_words.data, layout.base_view, backoff, divisor))
+        self.q_view = RowLookup(self.word_view, self.q_words.data, layout.base_view, backoff, divisor)  # type: ignore[assignment]  # indexes like a row
         self.q_background = (backoff[0] if backoff else 1.0) / divisor  # q = base * this off U
-        # q's cumulative sum, the very array the dense pair bisects: filled by
-        # SparseLayout.q_cdf and emptied again when its cache lets it go.
-        self.q_cdf: FloatSequence | None = None
+        # q's cumulative sum, the very array the dense pair bisects: filled on
+        # first read and emptied again when the layout's cache lets it go.
+        self._q_cdf: FloatSequence | None = None
+
+    @property
+    def q(self) -> np.ndarray:  # type: ignore[override]
+        return self.dense_q()
+
+    @property
+    def q_cdf(self) -> FloatSequence:  # type: ignore[override]
+        found = self._q_cdf
+        return found if found is not None else self.layout.q_cdf(self)
 
     def dense_q(self) -> np.ndarray:
         """q over the vocabulary, as the dense pair computes it (not kept: 8 bytes a word)."""
@@ -170,7 +175,7 @@ class Followers:
 
 
 def _drop_q_cdf(followers: Followers) -> None:
-    followers.q_cdf = None
+    followers._q_cdf = None
 
 
 class SparseLayout:
@@ -235,9 +240,9 @@ class SparseLayout:
 
     def q_cdf(self, followers: Followers) -> FloatSequence:
         """q's cumulative sum after the followers' word, kept while memory allows."""
-        found = followers.q_cdf
+        found = followers._q_cdf
         if found is None:
-            found = followers.q_cdf = np.cumsum(followers.dense_q()).data
+            found = followers._q_cdf = np.cumsum(followers.dense_q()).data
             self._q_cdfs.put(followers.draft_key, followers, found.nbytes)
         return found
 
@@ -263,9 +268,9 @@ class SparseLayout:
             values = shallower.values * scale  # a new array: the shallower row stays as it is
             start, end = indptr[context_type], indptr[context_type + 1]
             values[positions[start:end]] += gains[start:end]
-            found = TargetRow(self, followers, values, [*shallower.scales, scale])
+            found = TargetRow(self, followers, values, [*shallower.scales, scale], shallower.background * scale)
         else:
-            found = TargetRow(self, followers, followers.base_words, [])
+            found = TargetRow(self, followers, followers.base_words, [], 1.0)
         self._rows.put(key, found, found.values.nbytes + CONTEXT_OVERHEAD_BYTES)
         return found
 
@@ -301,16 +306,25 @@ class TargetRow:
     the backoffs that scale base off U, and what a round reads from it (p(x),
     beta against q after the same last word, and the two draws)."""
 
-    __slots__ = ("layout", "followers", "values", "scales", "background", "point", "_overlap")
+    __slots__ = ("layout", "followers", "values", "scales", "background", "_point", "_overlap")
 
-    def __init__(self, layout: SparseLayout, followers: Followers, values: np.ndarray, scales: list[float]):
+    def __init__(
+        self, layout: SparseLayout, followers: Followers, values: np.ndarray, scales: list[float], background: float
+    ):
         self.layout, self.followers, self.values, self.scales = layout, followers, values, scales
-        background = 1.0
-        for backoff in scales:
-            background *= backoff
-        self.background = background  # p = base * this off U
-        self.point = as_sequence(RowLookup(followers.word_view, values.data, layout.base_view, scales, 1.0))
+        self.background = background  # p = base * this off U: the product of the scales, in their order
+        self._point: FloatSequence | None = None
         self._overlap: float | None = None
+
+    @property
+    def point(self) -> FloatSequence:
+        """p(x) for any x (built when first read: most rows are a deeper row's start)."""
+        found = self._point
+        if found is None:
+            lookup = RowLookup(self.followers.word_view, self.values.data, self.layout.base_view, self.scales, 1.0)
+            self._point = lookup  # type: ignore[assignment]  # indexes like a row
+            return self._point  # type: ignore[return-value]
+        return found
 
     @property
     def beta(self) -> float:
@@ -341,9 +355,9 @@ class SparseDists(ContextDists):
 
     __slots__ = ("_layout", "_followers", "_context", "_row")
 
-    def __init__(self, layout: SparseLayout, context: ContextKey):
-        self._layout, self._context = layout, context
-        followers = self._followers = layout.followers(context[-1:])
+    def __init__(self, layout: SparseLayout, context: ContextKey, followers: Followers):
+        # followers: layout.followers(context[-1:]), which the caller has at hand
+        self._layout, self._context, self._followers = layout, context, followers
         self.q_view = followers.q_view
         self._row: TargetRow | None = None
 
@@ -359,8 +373,7 @@ class SparseDists(ContextDists):
 
     @property
     def q_cdf(self) -> FloatSequence:  # type: ignore[override]
-        found = self._followers.q_cdf
-        return found if found is not None else self._layout.q_cdf(self._followers)
+        return self._followers.q_cdf
 
     # The target side.
     @property
