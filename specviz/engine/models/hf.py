@@ -130,6 +130,11 @@ class _CachedModel:
         of the last `positions` ids, as a (positions, V) float64 array. The
         cache is rolled back to what it shares with `ids`, then fed the rest.
         `ids` becomes the cache's record: the caller hands over a fresh list."""
+        found: np.ndarray = self.pass_over(ids, positions).numpy()
+        return found
+
+    def pass_over(self, ids: list[int], positions: int) -> Any:
+        """probabilities() as the float64 torch tensor on the CPU."""
         held = self.ids
         limit = min(len(held), len(ids) - positions)
         # Usually the ids extend what the cache holds: one comparison in C.
@@ -147,9 +152,9 @@ class _CachedModel:
         self.ids = ids
         return probabilities
 
-    def after(self, token: int) -> np.ndarray:
+    def after(self, token: int) -> Any:
         """One pass feeding `token` after every id the cache holds (a draft
-        pass): the (1, V) distribution after it."""
+        pass): the (1, V) distribution after it, a float64 tensor on the CPU."""
         start = time.perf_counter()
         feed = self._one_id.get(token)
         if feed is None:
@@ -158,7 +163,7 @@ class _CachedModel:
         self.ids.append(token)  # a list this model owns (probabilities' `ids`)
         return probabilities
 
-    def _pass(self, feed: Any, positions: int, start: float) -> np.ndarray:
+    def _pass(self, feed: Any, positions: int, start: float) -> Any:
         timer = time.perf_counter
         with self._inference:
             arguments = {self.cache_argument: self.cache} if self.cache is not None else {}
@@ -197,18 +202,20 @@ class _CachedModel:
         with torch.inference_mode():
             feed = torch.tensor([list(ids)], dtype=torch.long, device=self.device)
             logits = self.model(input_ids=feed, use_cache=False).logits[0, -1:, : self.vocab_size]
-            return self._process(logits)[0]
+            found: np.ndarray = self._process(logits).numpy()[0]
+            return found
 
-    def _process(self, logits: Any) -> np.ndarray:
-        """(positions, V) logits to the distributions generate samples from."""
+    def _process(self, logits: Any) -> Any:
+        """(positions, V) logits to the distributions generate samples from
+        (float64, on the CPU)."""
         torch = self.torch
-        # As generate: float32 scores, the warpers, then softmax (here in float64).
-        scores = logits.to(dtype=torch.float32)
+        # As generate: float32 scores, the warpers, then softmax (here in
+        # float64: without warpers straight from the logits, as exact a cast).
+        scores = logits
         if self.processors:
-            scores = self.processors(None, scores)
+            scores = self.processors(None, logits.to(dtype=torch.float32))
         probabilities = torch.softmax(scores, dim=-1, dtype=torch.float64)
-        found: np.ndarray = (probabilities if self._on_cpu else probabilities.cpu()).numpy()
-        return found
+        return probabilities if self._on_cpu else probabilities.cpu()
 
 
 class _DraftPass(DraftDists):
@@ -218,10 +225,12 @@ class _DraftPass(DraftDists):
 
     __slots__ = ()
 
-    def __init__(self, q: np.ndarray):
+    def __init__(self, q: np.ndarray, q_cdf: np.ndarray):
+        # q_cdf: np.cumsum(q), or torch's cumsum on the CPU: the same sums, in
+        # the same order (a float64 running sum, left to right).
         self.q = q
         self.q_view = q.data
-        self.q_cdf = np.cumsum(q).data
+        self.q_cdf = q_cdf.data
 
 
 class _TargetPass(ContextDists):
@@ -337,16 +346,20 @@ class HFPair(ModelPair):
             raise RuntimeError("the hf pair has no draft model under --draft prompt-lookup")
         return self.draft
 
-    def _proposal(self, q: np.ndarray) -> DraftDists:
+    def _proposal(self, q: Any) -> DraftDists:
+        """q from a draft pass: a (1, V) float64 tensor on the CPU."""
         if self.argmax_draft:
-            q = point_mass(len(q), int(np.argmax(q)))
-        return _DraftPass(q)
+            point = point_mass(q.shape[1], int(np.argmax(q.numpy()[0])))
+            return _DraftPass(point, np.cumsum(point))
+        # The running sum in torch: right after a forward pass its code is
+        # warm, where numpy's costs several times more than its own work.
+        return _DraftPass(q.numpy()[0], self.torch.cumsum(q, dim=-1).numpy()[0])
 
     def propose_first(self, history: Sequence[int]) -> DraftDists | None:
-        return self._proposal(self._draft_side().probabilities(list(history), 1)[0])
+        return self._proposal(self._draft_side().pass_over(list(history), 1))
 
     def _draft_after(self, token: int) -> DraftDists | None:
-        return self._proposal(self._draft_side().after(token)[0])
+        return self._proposal(self._draft_side().after(token))
 
     def _target_pass(self, history: Sequence[int], drafted: list[int]) -> np.ndarray:
         return self.target.probabilities([*history, *drafted], len(drafted) + 1)
@@ -368,7 +381,7 @@ class HFPair(ModelPair):
         # After the last draft only p is drawn from (the bonus); q there would
         # cost one more draft pass, which no engine spends: p stands in for it.
         last = p[-1]
-        stand_in = _DraftPass(last)
+        stand_in = _DraftPass(last, np.cumsum(last))
         dists.append(_TargetPass(last, stand_in, float(last.sum()), stand_in.q_cdf))  # min(p, p) = p
         return dists
 
