@@ -147,7 +147,8 @@ class _CachedModel:
             self.cache = None
         elif self.cache is not None and len(held) > shared:
             self.cache.crop(shared - len(held))  # a negative crop removes that many
-        feed = self.torch.tensor([ids[shared:]], dtype=self.torch.long, device=self.device)
+        fed = ids[shared:]
+        feed = self._one_id_feed(fed[0]) if len(fed) == 1 else self._feed(fed)
         probabilities = self._pass(feed, positions, start)
         self.ids = ids
         return probabilities
@@ -156,12 +157,18 @@ class _CachedModel:
         """One pass feeding `token` after every id the cache holds (a draft
         pass): the (1, V) distribution after it, a float64 tensor on the CPU."""
         start = time.perf_counter()
-        feed = self._one_id.get(token)
-        if feed is None:
-            feed = self._one_id[token] = self.torch.tensor([[token]], dtype=self.torch.long, device=self.device)
-        probabilities = self._pass(feed, 1, start)
+        probabilities = self._pass(self._one_id_feed(token), 1, start)
         self.ids.append(token)  # a list this model owns (probabilities' `ids`)
         return probabilities
+
+    def _feed(self, ids: list[int]) -> Any:
+        return self.torch.tensor([ids], dtype=self.torch.long, device=self.device)
+
+    def _one_id_feed(self, token: int) -> Any:
+        feed = self._one_id.get(token)
+        if feed is None:
+            feed = self._one_id[token] = self._feed([token])
+        return feed
 
     def _pass(self, feed: Any, positions: int, start: float) -> Any:
         timer = time.perf_counter
@@ -370,19 +377,15 @@ class HFPair(ModelPair):
 
     def score(self, history: Sequence[int], drafted: list[int], proposals: list[DraftDists]) -> list[ContextDists]:
         p = self._target_pass(history, drafted)
-        drafts = len(proposals)
-        dists: list[ContextDists] = []
-        if drafts:
-            # Each position's beta at once: a row's sum is the sum
-            # ContextDists takes of that row alone (the same pairwise sum).
-            q = np.stack([proposal.q for proposal in proposals])
-            betas = np.minimum(p[:drafts], q).sum(axis=1).tolist()
-            dists = [_TargetPass(p[i], proposal, betas[i]) for i, proposal in enumerate(proposals)]
         # After the last draft only p is drawn from (the bonus); q there would
         # cost one more draft pass, which no engine spends: p stands in for it.
         last = p[-1]
         stand_in = _DraftPass(last, np.cumsum(last))
-        dists.append(_TargetPass(last, stand_in, float(last.sum()), stand_in.q_cdf))  # min(p, p) = p
+        # Every position's beta at once: a row's sum is the sum ContextDists
+        # takes of that row alone (the same pairwise sum); min(p, p) = p.
+        betas = np.minimum(p, np.stack([*(proposal.q for proposal in proposals), last])).sum(axis=1).tolist()
+        dists: list[ContextDists] = [_TargetPass(p[i], proposal, betas[i]) for i, proposal in enumerate(proposals)]
+        dists.append(_TargetPass(last, stand_in, betas[-1], stand_in.q_cdf))
         return dists
 
     # ---- fresh passes, for audits and views --------------------------------
