@@ -143,13 +143,11 @@ class _CachedModel:
             while held[shared] == ids[shared]:
                 shared += 1
         start = time.perf_counter()
-        if self.cache is not None and shared == 0:
+        if shared == 0:
             self.cache = None
-        elif self.cache is not None and len(held) > shared:
-            self.cache.crop(shared - len(held))  # a negative crop removes that many
         fed = ids[shared:]
         feed = self._one_id_feed(fed[0]) if len(fed) == 1 else self._feed(fed)
-        probabilities = self._pass(feed, positions, start)
+        probabilities = self._pass(feed, positions, start, len(held) - shared)
         self.ids = ids
         return probabilities
 
@@ -170,9 +168,13 @@ class _CachedModel:
             feed = self._one_id[token] = self._feed([token])
         return feed
 
-    def _pass(self, feed: Any, positions: int, start: float) -> Any:
+    def _pass(self, feed: Any, positions: int, start: float, dropped: int = 0) -> Any:
+        """Drop the cache's last `dropped` entries, feed `feed`, and return the
+        distributions after its last `positions` ids."""
         timer = time.perf_counter
         with self._inference:
+            if dropped and self.cache is not None:
+                self.cache.crop(-dropped)  # a negative crop removes that many
             arguments = {self.cache_argument: self.cache} if self.cache is not None else {}
             begin = timer()
             output = self.model(input_ids=feed, use_cache=True, **arguments)
