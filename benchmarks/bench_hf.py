@@ -6,12 +6,11 @@ constant k (num_assistant_tokens_schedule="constant", no confidence stop).
 Both must emit the same ids; the figure is wall time per token, specviz's
 over transformers' (goal: within 1.2x). Also specviz's non-model work per
 round against one target forward call of the same (best) run (issue 18,
-goal: under 10%): the round loop's wall time less the time spent inside
-the models' forward calls (`_CachedModel.forward_seconds`). It splits into
-the work inside a pass
-around its forward call (rolling the cache back, the ids fed, warpers,
-softmax, to numpy) and the work around the passes (sampling, the round's
-dists, bookkeeping, the round loop).
+goal: under 10%): the round loop's wall time less the time spent inside the
+models' forward calls (`_CachedModel.forward_seconds`). It splits into the
+work inside a pass around its forward call (rolling the cache back, the ids
+fed, warpers, softmax, to numpy) and the work around the passes (sampling,
+the round's dists, bookkeeping, the round loop).
 
 Without --target and --draft the tiny random pair of the tests is built in a
 temporary folder (tests/engine/hf_models.py). One thread by default: tiny
