@@ -112,7 +112,8 @@ class _CachedModel:
         self.passes = 0
         self.seconds = 0.0
         self.forward_seconds = 0.0
-        # A draft pass feeds one id: each id's (1, 1) tensor, made on its first use.
+        # A draft pass feeds one id: each id's (1, 1) tensor, made on its first
+        # use (at most one an id the run meets, a few hundred bytes each).
         self._one_id: dict[int, Any] = {}
         # One context manager for every pass (making one costs as much as entering it).
         self._inference = torch.inference_mode()
