@@ -26,7 +26,7 @@ import pytest
 from specviz.cli import main
 from specviz.engine import SimConfig, Simulation
 from specviz.engine.analysis.audit import audit
-from specviz.engine.models.pair import build_model
+from specviz.engine.models.pair import ContextDists, build_model
 from specviz.engine.run.config import ConfigError
 from specviz.engine.verification.methods import SpeculativeSampling
 from tests.budget import LONG, budget
@@ -142,15 +142,41 @@ def test_one_target_pass_and_one_draft_pass_per_drafted_token(models, pairs):
     pair = pairs["llama"]
     simulation = Simulation(config(models, target_length=23), pair)
     before = pair.forward_passes()
+    models_ = (pair.target, pair.draft)
+    timed = [(m.seconds, m.forward_seconds) for m in models_]
     for round_ in iter(simulation.finish_round, None):
         target, draft = pair.forward_passes()
         assert (target - before[0], draft - before[1]) == (1, len(round_.drafted))
         before = (target, draft)
+        # A pass's forward call is timed within it: part of its time, not all.
+        for model, (seconds, forward) in zip(models_, timed):
+            if model.seconds > seconds:
+                assert 0 < model.forward_seconds - forward < model.seconds - seconds
+        timed = [(m.seconds, m.forward_seconds) for m in models_]
     # The last round is cut so as not to pass n: fewer drafts, still one target pass.
     assert round_.draft_length < simulation.config.draft_length
     summary = simulation.summary()
     assert summary["target_forward_passes"] == simulation.stats.rounds
     assert summary["draft_forward_passes"] == simulation.stats.drafted
+
+
+@pytest.mark.parametrize("drafter", [{}, {"draft_sampling": "argmax"}])
+def test_a_rounds_dists_are_the_numbers_context_dists_computes(models, pairs, drafter):
+    # The pair builds a round's dists itself (memoryviews, all betas at once):
+    # each must hold what ContextDists(p, q) holds, to the last bit.
+    pair = pairs["llama"] if not drafter else build_model(config(models, **drafter))
+    simulation = Simulation(config(models, target_length=20, seed=3, **drafter), pair)
+    rejected = 0
+    for round_ in iter(simulation.finish_round, None):
+        rejected += round_.rejected
+        for i, dists in enumerate(round_.dists):
+            q = round_.proposals[i].q if i < len(round_.drafted) else dists.p
+            assert dists.q is q
+            expected = ContextDists(dists.p, q)
+            assert dists.beta == expected.beta
+            for view in ("p_view", "q_view", "q_cdf", "p_cdf", "residual_cdf"):
+                assert list(getattr(dists, view)) == list(getattr(expected, view)), view
+    assert rejected  # rejections happened: residuals were read too
 
 
 class KeptOutright(SpeculativeSampling):

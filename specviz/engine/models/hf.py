@@ -34,7 +34,7 @@ import numpy as np
 
 from specviz.engine.catalog import PROMPT_LOOKUP
 from specviz.engine.models.drafters import point_mass
-from specviz.engine.models.pair import ContextDists, ContextKey, DraftDists, ModelPair, register_model
+from specviz.engine.models.pair import ContextDists, ContextKey, DraftDists, FloatSequence, ModelPair, register_model
 from specviz.engine.run.config import ConfigError
 from specviz.engine.safe_text import printable
 
@@ -94,7 +94,9 @@ class TokenTexts(Sequence[str]):
 
 class _CachedModel:
     """One causal LM, its KV cache and the ids that cache holds; counts its
-    forward passes and their wall time (synchronised on a GPU)."""
+    passes and their wall time (synchronised on a GPU): a pass's whole
+    (`seconds`: rolling the cache back, the forward call, the distributions
+    out) and its forward call's alone (`forward_seconds`)."""
 
     def __init__(self, model: Any, torch: Any, vocab_size: int, processors: Any, device: Any):
         self.model = model
@@ -109,6 +111,13 @@ class _CachedModel:
         self.ids: list[int] = []
         self.passes = 0
         self.seconds = 0.0
+        self.forward_seconds = 0.0
+        # A draft pass feeds one id: each id's (1, 1) tensor, made on its first
+        # use (at most one an id the run meets, a few hundred bytes each).
+        self._one_id: dict[int, Any] = {}
+        # One context manager for every pass (making one costs as much as entering it).
+        self._inference = torch.inference_mode()
+        self._on_cpu = device.type == "cpu"
 
     def _synchronise(self) -> None:
         kind = self.device.type
@@ -117,12 +126,16 @@ class _CachedModel:
         elif kind == "mps":
             self.torch.mps.synchronize()
 
-    def probabilities(self, ids: Sequence[int], positions: int) -> np.ndarray:
+    def probabilities(self, ids: list[int], positions: int) -> np.ndarray:
         """One forward pass: the processed next-token distributions after each
         of the last `positions` ids, as a (positions, V) float64 array. The
-        cache is rolled back to what it shares with `ids`, then fed the rest."""
-        torch = self.torch
-        ids = list(ids)
+        cache is rolled back to what it shares with `ids`, then fed the rest.
+        `ids` becomes the cache's record: the caller hands over a fresh list."""
+        found: np.ndarray = self.pass_over(ids, positions).numpy()
+        return found
+
+    def pass_over(self, ids: list[int], positions: int) -> Any:
+        """probabilities() as the float64 torch tensor on the CPU."""
         held = self.ids
         limit = min(len(held), len(ids) - positions)
         # Usually the ids extend what the cache holds: one comparison in C.
@@ -131,35 +144,65 @@ class _CachedModel:
             while held[shared] == ids[shared]:
                 shared += 1
         start = time.perf_counter()
-        with torch.inference_mode():
-            if self.cache is not None and shared == 0:
-                self.cache = None
-            elif self.cache is not None and len(held) > shared:
-                self.cache.crop(shared - len(held))  # a negative crop removes that many
-            feed = torch.tensor([ids[shared:]], dtype=torch.long, device=self.device)
+        if shared == 0:
+            self.cache = None
+        fed = ids[shared:]
+        feed = self._one_id_feed(fed[0]) if len(fed) == 1 else self._feed(fed)
+        probabilities = self._pass(feed, positions, start, len(held) - shared)
+        self.ids = ids
+        return probabilities
+
+    def after(self, token: int) -> Any:
+        """One pass feeding `token` after every id the cache holds (a draft
+        pass): the (1, V) distribution after it, a float64 tensor on the CPU."""
+        start = time.perf_counter()
+        probabilities = self._pass(self._one_id_feed(token), 1, start)
+        self.ids.append(token)  # a list this model owns (probabilities' `ids`)
+        return probabilities
+
+    def _feed(self, ids: list[int]) -> Any:
+        return self.torch.tensor([ids], dtype=self.torch.long, device=self.device)
+
+    def _one_id_feed(self, token: int) -> Any:
+        feed = self._one_id.get(token)
+        if feed is None:
+            feed = self._one_id[token] = self._feed([token])
+        return feed
+
+    def _pass(self, feed: Any, positions: int, start: float, dropped: int = 0) -> Any:
+        """Drop the cache's last `dropped` entries, feed `feed`, and return the
+        distributions after its last `positions` ids."""
+        timer = time.perf_counter
+        with self._inference:
+            if dropped and self.cache is not None:
+                self.cache.crop(-dropped)  # a negative crop removes that many
             arguments = {self.cache_argument: self.cache} if self.cache is not None else {}
+            begin = timer()
             output = self.model(input_ids=feed, use_cache=True, **arguments)
+            if not self._on_cpu:
+                self._synchronise()
+            self.forward_seconds += timer() - begin
             if self.cache is None:
                 self.cache = output.get("cache")
                 if self.cache is None:
                     self.cache = output.get("past_key_values")
-            probabilities = self._process(output.logits[0, -positions:])
-        self._synchronise()
-        self.seconds += time.perf_counter() - start
+            probabilities = self._process(output.logits[0, -positions:, : self.vocab_size])
+        if not self._on_cpu:
+            self._synchronise()
+        self.seconds += timer() - start
         self.passes += 1
-        self.ids = ids
         return probabilities
 
     def plain_step_seconds(self, history: Sequence[int], repeats: int) -> float:
         """The best time of one plain decoding step (one new token, the rest
         cached) at the end of `history`; not counted as a round's pass."""
-        passes, seconds = self.passes, self.seconds
+        passes, seconds, forward_seconds = self.passes, self.seconds, self.forward_seconds
         best = float("inf")
         for _ in range(repeats):
             before = self.seconds
-            self.probabilities(history, 1)
+            self.probabilities(list(history), 1)
             best = min(best, self.seconds - before)
-        self.passes, self.seconds = passes, seconds
+        self.passes, self.seconds, self.forward_seconds = passes, seconds, forward_seconds
         return best
 
     def fresh(self, ids: Sequence[int]) -> np.ndarray:
@@ -168,17 +211,52 @@ class _CachedModel:
         torch = self.torch
         with torch.inference_mode():
             feed = torch.tensor([list(ids)], dtype=torch.long, device=self.device)
-            logits = self.model(input_ids=feed, use_cache=False).logits[0, -1:]
-            return self._process(logits)[0]
+            logits = self.model(input_ids=feed, use_cache=False).logits[0, -1:, : self.vocab_size]
+            found: np.ndarray = self._process(logits).numpy()[0]
+            return found
 
-    def _process(self, logits: Any) -> np.ndarray:
+    def _process(self, logits: Any) -> Any:
+        """(positions, V) logits to the distributions generate samples from
+        (float64, on the CPU)."""
         torch = self.torch
-        # As generate: float32 scores, the warpers, then softmax (here in float64).
-        scores = logits[:, : self.vocab_size].to(dtype=torch.float32)
+        # As generate: float32 scores, the warpers, then softmax (here in
+        # float64: without warpers straight from the logits, as exact a cast).
+        scores = logits
         if self.processors:
-            scores = self.processors(None, scores)
-        probabilities: np.ndarray = torch.softmax(scores.to(torch.float64), dim=-1).cpu().numpy()
-        return probabilities
+            scores = self.processors(None, logits.to(dtype=torch.float32))
+        probabilities = torch.softmax(scores, dim=-1, dtype=torch.float64)
+        return probabilities if self._on_cpu else probabilities.cpu()
+
+
+class _DraftPass(DraftDists):
+    """q from one draft pass. The round reads it a few times (a sample, its
+    probability), so its views are memoryviews over the arrays, made in
+    ~0.3 us where DraftDists' lists for a small vocabulary cost ~5 us each."""
+
+    __slots__ = ()
+
+    def __init__(self, q: np.ndarray, q_cdf: np.ndarray):
+        # q_cdf: np.cumsum(q), or torch's cumsum on the CPU: the same sums, in
+        # the same order (a float64 running sum, left to right).
+        self.q = q
+        self.q_view = q.data
+        self.q_cdf = q_cdf.data
+
+
+class _TargetPass(ContextDists):
+    """p at one position of the target's pass, with the q its draft was drawn
+    from: the same numbers as ContextDists(p, q), but with memoryviews (read
+    once or twice a round) and the q side shared with the draft's proposal."""
+
+    __slots__ = ()
+
+    def __init__(self, p: np.ndarray, draft: DraftDists, beta: float, p_cdf: FloatSequence | None = None):
+        self.q, self.q_view, self.q_cdf = draft.q, draft.q_view, draft.q_cdf
+        self.p = p
+        self.p_view = p.data
+        self.beta = beta  # sum_x min(p, q), computed for the round at once
+        self._p_cdf = p_cdf
+        self._residual_cdf = None
 
 
 def _resolve_device(torch: Any, name: str) -> Any:
@@ -278,28 +356,39 @@ class HFPair(ModelPair):
             raise RuntimeError("the hf pair has no draft model under --draft prompt-lookup")
         return self.draft
 
-    def _proposal(self, q: np.ndarray) -> DraftDists:
+    def _proposal(self, q: Any) -> DraftDists:
+        """q from a draft pass: a (1, V) float64 tensor on the CPU."""
         if self.argmax_draft:
-            q = point_mass(len(q), int(np.argmax(q)))
-        return DraftDists(q)
+            point = point_mass(q.shape[1], int(np.argmax(q.numpy()[0])))
+            return _DraftPass(point, np.cumsum(point))
+        # The running sum in torch: right after a forward pass its code is
+        # warm, where numpy's costs several times more than its own work.
+        return _DraftPass(q.numpy()[0], self.torch.cumsum(q, dim=-1).numpy()[0])
 
     def propose_first(self, history: Sequence[int]) -> DraftDists | None:
-        return self._proposal(self._draft_side().probabilities(history, 1)[0])
+        return self._proposal(self._draft_side().pass_over(list(history), 1))
 
     def _draft_after(self, token: int) -> DraftDists | None:
-        draft = self._draft_side()
-        return self._proposal(draft.probabilities([*draft.ids, token], 1)[0])
+        return self._proposal(self._draft_side().after(token))
+
+    def _target_pass(self, history: Sequence[int], drafted: list[int]) -> np.ndarray:
+        return self.target.probabilities([*history, *drafted], len(drafted) + 1)
 
     def target_probabilities(self, history: Sequence[int], drafted: list[int]) -> list[np.ndarray]:
         """The target's one pass: p after `history` and after each drafted token."""
-        return list(self.target.probabilities([*history, *drafted], len(drafted) + 1))
+        return list(self._target_pass(history, drafted))
 
     def score(self, history: Sequence[int], drafted: list[int], proposals: list[DraftDists]) -> list[ContextDists]:
-        p = self.target_probabilities(history, drafted)
-        dists = [ContextDists(p[i], proposal.q, proposal.q_cdf) for i, proposal in enumerate(proposals)]
+        p = self._target_pass(history, drafted)
         # After the last draft only p is drawn from (the bonus); q there would
         # cost one more draft pass, which no engine spends: p stands in for it.
-        dists.append(ContextDists(p[-1], p[-1]))
+        last = p[-1]
+        stand_in = _DraftPass(last, np.cumsum(last))
+        # Every position's beta at once: a row's sum is the sum ContextDists
+        # takes of that row alone (the same pairwise sum); min(p, p) = p.
+        betas = np.minimum(p, np.stack([*(proposal.q for proposal in proposals), last])).sum(axis=1).tolist()
+        dists: list[ContextDists] = [_TargetPass(p[i], proposal, betas[i]) for i, proposal in enumerate(proposals)]
+        dists.append(_TargetPass(last, stand_in, betas[-1], stand_in.q_cdf))
         return dists
 
     # ---- fresh passes, for audits and views --------------------------------
