@@ -8,7 +8,7 @@ command interleaved so that a busy machine slows both alike:
 
 - ngram: `specviz run --model ngram -n 100000 --json` against the tutorial
   script (seed_baseline.py) for 100,000 tokens. Goal: below 1 (and at least
-  3x faster than before issue 18).
+  3x faster than before issue 18). Also the n-gram run's peak memory.
 - synthetic: `specviz run -n 1000000 -k 5 -a 0.8 --json`, in seconds (goal:
   1.5 s on the 2-core machine) and against a fresh Python drawing the run's
   uniforms with numpy (2k + 1 a round for the run's rounds; moonshot: within
@@ -61,18 +61,30 @@ def medians(commands: dict[str, list[str]], repeat: int) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+# Runs a command and prints its peak resident memory (the wrapper's only child).
+PEAK = """
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def peak_megabytes(argv: list[str]) -> float:
+    kilobytes = subprocess.run([sys.executable, "-c", PEAK, *argv], check=True, capture_output=True, text=True)
+    return int(kilobytes.stdout) / 1024
+
+
 def ngram(repeat: int) -> None:
-    result = medians(
-        {
-            "tutorial": [sys.executable, str(HERE / "seed_baseline.py"), "100000"],
-            "ngram": specviz("run", "--model", "ngram", "-n", "100000", "--json"),
-        },
-        repeat,
-    )
+    commands = {
+        "tutorial": [sys.executable, str(HERE / "seed_baseline.py"), "100000"],
+        "ngram": specviz("run", "--model", "ngram", "-n", "100000", "--json"),
+    }
+    result = medians(commands, repeat)
     print("n-gram engine, 100,000 tokens")
     print(f"  tutorial script (seed_baseline.py)   {result['tutorial']:7.2f} s")
     print(f"  specviz run --model ngram --json     {result['ngram']:7.2f} s")
     print(f"  ratio                                {result['ngram'] / result['tutorial']:7.2f}   (goal: < 1)")
+    print(f"  peak memory of the n-gram run        {peak_megabytes(commands['ngram']):7.0f} MB")
 
 
 def synthetic(repeat: int) -> None:
