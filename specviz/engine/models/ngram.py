@@ -65,12 +65,13 @@ MIN_DISCOUNT, MAX_DISCOUNT = 0.1, 0.9
 # the residual's) and half for the draft's q with its cumulative sum.
 CACHE_BYTES = 64 * 2**20
 CACHE_ENTRIES = (64, 4096)
-# The sparse form's budgets (the same 64 MB in all): p on the followers of
-# the last word per context the target has seen, the followers themselves,
-# and q's cumulative sums (8 bytes a word each: what drafting bisects); and at
-# most this many engine keys' SparseDists (a few hundred bytes until verified,
-# then sharing p on U with the first budget).
-SPARSE_CONTEXT_BYTES = 24 * 2**20
+# The sparse form's budgets (120 MB in all; a 100,000-token run peaks at
+# about 190 MB): p on the followers of the last word per context the target
+# has seen (half the rows of a 100,000-token run are made again at 24 MB), the
+# followers themselves, and q's cumulative sums (8 bytes a word each: what
+# drafting bisects); and at most this many engine keys' SparseDists (a few
+# hundred bytes until verified, then sharing p on U with the first budget).
+SPARSE_CONTEXT_BYTES = 48 * 2**20
 SPARSE_FOLLOWER_BYTES = 8 * 2**20
 SPARSE_CDF_BYTES = 64 * 2**20
 SPARSE_CONTEXTS = 1 << 13

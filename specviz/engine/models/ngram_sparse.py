@@ -50,8 +50,8 @@ CONTEXT_OVERHEAD_BYTES = 600
 class BoundedCache(Generic[K, V]):
     """The oldest entries go first once the entries' bytes pass `max_bytes` or
     their count passes `max_entries` (a cache bounded by memory, which
-    functools.lru_cache cannot be). First in, first out: `get` is the dict's
-    own, at C speed (recency bookkeeping cost more than the hits it saved)."""
+    functools.lru_cache cannot be). First in, first out, unless the caller
+    `touch`es what it hits: `get` is the dict's own, at C speed."""
 
     __slots__ = ("_entries", "_sizes", "bytes", "max_bytes", "max_entries", "_on_evict", "get")
 
@@ -77,6 +77,10 @@ class BoundedCache(Generic[K, V]):
                 if self._on_evict is not None:
                     self._on_evict(evicted)
         return value
+
+    def touch(self, key: K) -> None:
+        """Mark `key` as just used, so it goes last (least recently used first out)."""
+        self._entries.move_to_end(key)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -259,6 +263,7 @@ class SparseLayout:
         key = (depth, types[-1]) if depth else (0, followers.last)
         found = self._rows.get(key)
         if found is not None:
+            self._rows.touch(key)  # recency: hot contexts ("of the") stay
             return found
         if depth:
             shallower = self.target_row(followers, types[:-1])
