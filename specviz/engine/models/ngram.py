@@ -454,14 +454,7 @@ class NgramPair(ModelPair):
     def dists(self, context: ContextKey) -> ContextDists:
         if self._sparse is not None:
             key = tuple(context)
-            contexts = self._contexts
-            found_sparse = contexts.get(key)
-            if found_sparse is None:
-                followers = self._followers_after[key[-1]] if key else self._sparse.followers(())
-                found_sparse = contexts[key] = SparseDists(self._sparse, key, followers)
-                if len(contexts) > self._cache_size:
-                    contexts.popitem(last=False)
-            return found_sparse
+            return self._contexts.get(key) or self._new_context(key)
         seen_types = self.tables.target.seen_types(context)
         model_context = self._model_context(context, seen_types)
         by_seen = self._dists_by_seen
@@ -498,11 +491,20 @@ class NgramPair(ModelPair):
         order = self.context_order
         tokens = [*history[-order:], *drafted]
         start = len(tokens) - len(drafted)
-        cached, dists = self.cached_dists, self.dists
-        found = []
+        cached, new_context = self._contexts.get, self._new_context
+        found: list[ContextDists] = []
         for end in range(start, len(tokens) + 1):
             key = tuple(tokens[max(end - order, 0) : end])
-            found.append(cached(key) or dists(key))
+            found.append(cached(key) or new_context(key))
+        return found
+
+    def _new_context(self, key: ContextKey) -> SparseDists:
+        """The SparseDists after engine key `key`, kept among the last `cache_size`."""
+        assert self._sparse is not None  # only the sparse form makes them
+        followers = self._followers_after[key[-1]] if key else self._sparse.followers(())
+        found = self._contexts[key] = SparseDists(self._sparse, key, followers)
+        if len(self._contexts) > self._cache_size:
+            self._contexts.popitem(last=False)
         return found
 
     def encode_prompt(self, prompt: str) -> list[int]:
