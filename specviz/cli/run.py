@@ -253,4 +253,8 @@ def _listed(round_: Round) -> Round:
     n-gram pair 10,000 listed rounds held 2 GB)."""
     kept = copy.copy(round_)
     kept.dists = []
+    # Columns a pair fills on first read (rounds.DeferredFloats) hold the
+    # distributions too: read them now, into plain lists.
+    kept.target_probs, kept.overlaps = list(round_.target_probs), list(round_.overlaps)
+    kept.betas = kept.overlaps if round_.betas is round_.overlaps else list(round_.betas)
     return kept
