@@ -214,12 +214,13 @@ class ModelPair(ABC):
     def propose_first(self, history: Sequence[int]) -> DraftDists | None:
         """The round's first draft pass, after the committed `history`: q at
         the first draft position (None: nothing to propose this round)."""
-        if self.context_order == 1 and history:
-            if self._after_token is None and self.cache_size > len(self.vocab):
-                self._after_token = _DistsAfterToken(self.dists)
-                self.propose_next = self._after_token.__getitem__
-            if self._after_token is not None:
-                return self._after_token[history[-1]]
+        after = self._after_token
+        if after is not None and history:  # the synthetic pair's every round
+            return after[history[-1]]
+        if self.context_order == 1 and history and self.cache_size > len(self.vocab):
+            after = self._after_token = _DistsAfterToken(self.dists)
+            self.propose_next = after.__getitem__
+            return after[history[-1]]
         key = self._draft_key = tuple(history[-self.context_order :])
         return self.cached_dists(key) or self.dists(key)
 
@@ -247,17 +248,15 @@ class ModelPair(ABC):
 
     def _dists_after(self, history: Sequence[int], drafted: list[int]) -> ContextDists:
         """dists after the last draft (after `history` when none)."""
+        after = self._after_token
+        if after is not None and (drafted or history):  # order 1, every context cached
+            return after[drafted[-1] if drafted else history[-1]]
         order = self.context_order
-        last: ContextDists | None = None
         if order == 1 and (drafted or history):
             key: ContextKey = (drafted[-1] if drafted else history[-1],)
-            if self._after_token is not None:
-                last = self._after_token[key[0]]
         else:
             key = tuple((list(history[-order:]) + drafted)[-order:])
-        if last is None:
-            last = self.cached_dists(key) or self.dists(key)
-        return last
+        return self.cached_dists(key) or self.dists(key)
 
     def measured_timing(self, history: Sequence[int], emitted: int) -> dict[str, float | None]:
         """Measured pass times (--timing measured), for a pair that runs real

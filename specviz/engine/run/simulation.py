@@ -15,7 +15,7 @@ from typing import Any
 from specviz.engine.analysis import theory
 from specviz.engine.catalog import PROMPT_LOOKUP
 from specviz.engine.drafting.policies import build_policy
-from specviz.engine.models.pair import ModelPair, build_model, sample_index
+from specviz.engine.models.pair import DraftDists, ModelPair, build_model, sample_index
 from specviz.engine.run.config import SimConfig, is_tree, starting_draft_length
 from specviz.engine.run.random import UniformSource, UniformStream
 from specviz.engine.run.rounds import Phase, Round, TokenKind
@@ -27,6 +27,7 @@ from specviz.engine.verification.methods import build_method
 RoundListener = Callable[[Round], None]
 # Enum member lookups cost ~0.1 us each; the phases set these once a round.
 DRAFT, VERIFY, ACCEPT = Phase.DRAFT, Phase.VERIFY, Phase.ACCEPT
+CORRECTION, BONUS = int(TokenKind.CORRECTION), int(TokenKind.BONUS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,79 +134,90 @@ class Simulation(RunState):
     # however it likes (sample-match samples y ~ p with it).
 
     def _draft(self) -> None:
-        emitted = len(self.history) - self.prompt_length
+        history = self.history
+        emitted = len(history) - self.prompt_length
         # Cut the last round so it cannot overshoot n: a round emits at most
         # k + 1 tokens, so draft at most remaining - 1.
-        k = min(self.next_draft_length, self.config.target_length - emitted - 1)
-        round_ = Round(self.stats.rounds, emitted, k, self.draws.take(2 * k + 1))
+        k = self.next_draft_length
+        remaining = self.config.target_length - emitted
+        if k >= remaining:
+            k = remaining - 1
+        draws = self.draws.take(2 * k + 1)
+        drafted: list[int] = []
+        draft_probs: list[float] = []
+        proposals: list[DraftDists] = []
         if k:
             model, policy = self.model, self.policy
             propose_next = model.propose_next
-            drafted, draft_probs, proposals = round_.drafted, round_.draft_probs, round_.proposals
+            add_token, add_prob, add_proposal = drafted.append, draft_probs.append, proposals.append
             stops_early = policy.stops_early
             vocab_size = len(model.vocab)
             last = k - 1
             # The hot loop of the engine: sample_index is inlined (a call costs
             # as much as the work here). One draft pass a drafted token.
-            dists = model.propose_first(self.history)
-            for i, u in enumerate(round_.draws[:k]):
+            dists = model.propose_first(history)
+            for i in range(k):
                 if dists is None:  # the drafter has nothing more to propose
                     break
                 q_cdf = dists.q_cdf
-                token = bisect_right(q_cdf, u * q_cdf[-1])
+                token = bisect_right(q_cdf, draws[i] * q_cdf[-1])
                 if token == vocab_size:
-                    token = sample_index(q_cdf, u)
-                drafted.append(token)
-                draft_probs.append(dists.q_view[token])
-                proposals.append(dists)
+                    token = sample_index(q_cdf, draws[i])
+                add_token(token)
+                add_prob(dists.q_view[token])
+                add_proposal(dists)
                 # The policy judges the token just drafted; a stop keeps it.
                 if i == last or (stops_early and not policy.keep_drafting(dists, token)):
                     break
                 dists = propose_next(token)
-        self.current = round_
+        self.current = Round.opened(self.stats.rounds, emitted, k, draws, drafted, draft_probs, proposals)
         self.last_phase = DRAFT
 
     def _verify(self) -> None:
         round_ = self.current
         assert round_ is not None  # VERIFY follows the DRAFT that opened it
+        drafted = round_.drafted
         # The target's one pass: p at each drafted position and the one after.
-        dists = round_.dists = self.model.score(self.history, round_.drafted, round_.proposals)
-        round_.target_probs = [d.p_view[token] for d, token in zip(dists, round_.drafted)]
+        dists = round_.dists = self.model.score(self.history, drafted, round_.proposals)
+        round_.target_probs = [d.p_view[token] for d, token in zip(dists, drafted)]
         # The method's chance of keeping a draft at each position, and beta =
         # sum_x min(p, q): one list for speculative sampling, two for the others.
-        drafted = dists[: len(round_.drafted)]
-        round_.overlaps = [d.beta for d in drafted]
-        if self.method.acceptance_is_beta:
-            round_.betas = round_.overlaps
+        tested = dists[: len(drafted)]
+        overlaps = round_.overlaps = [d.beta for d in tested]
+        method = self.method
+        if method.acceptance_is_beta:
+            round_.betas = overlaps
         else:
-            acceptance_probability = self.method.acceptance_probability
-            round_.betas = [acceptance_probability(d) for d in drafted]
+            acceptance_probability = method.acceptance_probability
+            round_.betas = [acceptance_probability(d) for d in tested]
         self.last_phase = VERIFY
 
     def _accept(self) -> None:
         round_ = self.current
         assert round_ is not None  # ACCEPT follows the VERIFY of the open round
-        method, dists, draws = self.method, round_.dists, round_.draws
+        method, draws = self.method, round_.draws
         k = round_.draft_length
         drafted = round_.drafted
-        accepted = method.kept_prefix(round_, draws[k : 2 * k])
-        round_.accepted = accepted
+        accepted = round_.accepted = method.kept_prefix(round_, draws[k : 2 * k])
         if accepted < len(drafted):
             round_.rejected = True
-            final = round_.correction = method.correction(dists[accepted], draws[2 * k])
-            final_kind = TokenKind.CORRECTION
+            final = round_.correction = method.correction(round_.dists[accepted], draws[2 * k])
+            final_kind = CORRECTION
         else:
-            final = round_.bonus = method.bonus(dists[accepted], draws[2 * k])
-            final_kind = TokenKind.BONUS
-        round_.completed = True
+            final = round_.bonus = method.bonus(round_.dists[accepted], draws[2 * k])
+            final_kind = BONUS
         # Append what round_.emitted / emitted_kinds describe, without building them.
+        history, kinds = self.history, self.kinds
         if accepted:
-            self.history.extend(drafted[:accepted])
-            self.kinds.extend(b"\x00" * accepted)  # TokenKind.ACCEPTED
-        self.history.append(final)
-        self.kinds.append(final_kind)
+            history.extend(drafted[:accepted])
+            kinds.extend(b"\x00" * accepted)  # TokenKind.ACCEPTED
+        history.append(final)
+        kinds.append(final_kind)
+        round_.completed = True
         self.stats.record(round_)
-        self.next_draft_length = self.policy.next_length(self.next_draft_length, accepted, len(round_.drafted))
+        policy = self.policy
+        if not policy.fixed_length:
+            self.next_draft_length = policy.next_length(self.next_draft_length, accepted, len(drafted))
         self.last_phase = ACCEPT
         for listener in self._listeners:
             listener(round_)
