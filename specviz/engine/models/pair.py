@@ -23,7 +23,7 @@ from abc import ABC, abstractmethod
 from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -237,9 +237,14 @@ class ModelPair(ABC):
         The candidates are a chain here; a tree of candidates is the same call
         with each position's parent given, which a later pair may add.
         """
-        last = self._dists_after(history, drafted)
-        # A context-keyed pair's proposals are its ContextDists already.
-        return [*cast("list[ContextDists]", proposals), last]
+        after = self._after_token
+        if after is not None and (drafted or history):  # order 1, every context cached
+            last = after[drafted[-1] if drafted else history[-1]]
+        else:
+            last = self._dists_after(history, drafted)
+        # A context-keyed pair's proposals are its ContextDists already (no
+        # typing.cast: it is a call, and this runs every round).
+        return [*proposals, last]  # type: ignore[list-item]
 
     def target_probabilities(self, history: Sequence[int], drafted: list[int]) -> list[np.ndarray]:
         """The target side alone, for a drafter that is not this pair's draft
@@ -248,9 +253,6 @@ class ModelPair(ABC):
 
     def _dists_after(self, history: Sequence[int], drafted: list[int]) -> ContextDists:
         """dists after the last draft (after `history` when none)."""
-        after = self._after_token
-        if after is not None and (drafted or history):  # order 1, every context cached
-            return after[drafted[-1] if drafted else history[-1]]
         order = self.context_order
         if order == 1 and (drafted or history):
             key: ContextKey = (drafted[-1] if drafted else history[-1],)

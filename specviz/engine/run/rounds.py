@@ -133,9 +133,9 @@ class Round:
         round_.draws = draws
         round_.drafted = drafted
         round_.draft_probs = draft_probs
-        round_.target_probs = []
-        round_.betas = []
-        round_.overlaps = []
+        # VERIFY replaces these three with the round's own lists; until then
+        # they share one empty list (nothing appends to them).
+        round_.target_probs = round_.betas = round_.overlaps = []
         round_.accepted = 0
         round_.rejected = False
         round_.correction = None

@@ -51,10 +51,14 @@ class RunStats:
         self.draft_passes += drafted  # one draft pass a drafted token (Round.draft_passes)
         self.drafted += drafted
         self.accepted += accepted
+        # Most rounds land in histogram bins that exist already.
         if round_.rejected:
             tested = accepted + 1
             self.rejected += 1
-            _count(self.rejected_histogram, accepted)
+            try:
+                self.rejected_histogram[accepted] += 1
+            except IndexError:
+                _count(self.rejected_histogram, accepted)
         else:
             tested = accepted
         keep_chances = sum(round_.betas[:tested])
@@ -65,7 +69,6 @@ class RunStats:
         elif len(round_.overlaps) == drafted:
             self.overlap_sum += sum(round_.overlaps[:tested])
             self.overlap_tested += tested
-        # Most rounds land in a bin that exists already.
         try:
             self.drafted_histogram[drafted] += 1
         except IndexError:
