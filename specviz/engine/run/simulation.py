@@ -154,9 +154,10 @@ class Simulation(RunState):
             # The hot loop of the engine: sample_index is inlined (a call costs
             # as much as the work here). One draft pass a drafted token.
             # (list.append spelled out: CPython specialises it; a bound
-            # method kept in a local is slower.)
+            # method kept in a local is slower.) The loop ends at k drafts at
+            # the latest, before the acceptance uniforms: no slice needed.
             dists = model.propose_first(history)
-            for u in draws[:k]:
+            for u in draws:
                 if dists is None:  # the drafter has nothing more to propose
                     break
                 q_cdf = dists.q_cdf
