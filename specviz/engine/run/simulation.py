@@ -157,6 +157,7 @@ class Simulation(RunState):
             # method kept in a local is slower.) The loop ends at k drafts at
             # the latest, before the acceptance uniforms: no slice needed.
             dists = model.propose_first(history)
+            left = k  # drafts this round may still make
             for u in draws:
                 if dists is None:  # the drafter has nothing more to propose
                     break
@@ -168,7 +169,8 @@ class Simulation(RunState):
                 draft_probs.append(dists.q_view[token])
                 proposals.append(dists)
                 # The policy judges the token just drafted; a stop keeps it.
-                if len(drafted) == k or (stops_early and not policy.keep_drafting(dists, token)):
+                left -= 1
+                if not left or (stops_early and not policy.keep_drafting(dists, token)):
                     break
                 dists = propose_next(token)
         self.current = Round.opened(self.stats.rounds, emitted, k, draws, drafted, draft_probs, proposals)
