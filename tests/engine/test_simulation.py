@@ -172,3 +172,35 @@ def test_summary_has_the_documented_keys():
         assert key in summary
     assert len(summary["per_position_acceptance"]) == 5
     assert summary["tokens"] == 200
+
+
+# The engine skips per-round calls by class flags (issue 18): a subclass that
+# changes the rule must still be asked.
+
+
+def test_a_speculative_subclass_that_changes_accepts_is_asked_per_draft():
+    from specviz.engine.verification.methods import SpeculativeSampling
+
+    class RejectEverything(SpeculativeSampling):
+        def accepts(self, dists, token, u):
+            return False
+
+    simulation = Simulation(SimConfig(acceptance_rate=0.9, target_length=300, seed=4))
+    simulation.method = RejectEverything(simulation.config)
+    simulation.run()
+    assert simulation.stats.rounds == 300 and simulation.stats.accepted == 0
+
+
+def test_a_policy_subclass_that_changes_next_length_is_asked_each_round():
+    from specviz.engine.drafting.policies import FixedPolicy
+
+    class ShrinkToOne(FixedPolicy):
+        def next_length(self, current, accepted, drafted):
+            return 1
+
+    simulation = Simulation(SimConfig(draft_length=5, target_length=300, seed=4))
+    simulation.policy = ShrinkToOne(simulation.config)
+    rounds = []
+    simulation.add_listener(rounds.append)
+    simulation.run()
+    assert rounds[0].draft_length == 5 and {r.draft_length for r in rounds[1:]} == {1}

@@ -9,6 +9,8 @@ draft (a round always drafts at least one token, and no pass is wasted).
 
 from __future__ import annotations
 
+from typing import Any
+
 from specviz.engine import catalog
 from specviz.engine.models.pair import DraftDists
 from specviz.engine.run.config import (
@@ -26,9 +28,15 @@ class DraftPolicy:
     description: str = ""
     #: True when keep_drafting may stop a round's draft before k tokens
     stops_early: bool = False
+    #: True when next_length keeps k as it is (set per class): the engine then skips the call a round
+    fixed_length: bool = True
 
     def __init__(self, config: SimConfig) -> None:
         self.initial_length = starting_draft_length(config)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.fixed_length = cls.next_length is DraftPolicy.next_length
 
     def next_length(self, current: int, accepted: int, drafted: int) -> int:
         """k for the next round, given this round's k and outcome."""

@@ -23,7 +23,7 @@ from abc import ABC, abstractmethod
 from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -228,12 +228,13 @@ class ModelPair(ABC):
     def propose_first(self, history: Sequence[int]) -> DraftDists | None:
         """The round's first draft pass, after the committed `history`: q at
         the first draft position (None: nothing to propose this round)."""
-        if self.context_order == 1 and history:
-            if self._after_token is None and self.cache_size > len(self.vocab):
-                self._after_token = _DistsAfterToken(self.dists)
-                self.propose_next = self._after_token.__getitem__
-            if self._after_token is not None:
-                return self._after_token[history[-1]]
+        after = self._after_token
+        if after is not None and history:  # the synthetic pair's every round
+            return after[history[-1]]
+        if self.context_order == 1 and history and self.cache_size > len(self.vocab):
+            after = self._after_token = _DistsAfterToken(self.dists)
+            self.propose_next = after.__getitem__
+            return after[history[-1]]
         key = self._draft_key = tuple(history[-self.context_order :])
         return self.cached_dists(key) or self.dists(key)
 
@@ -250,9 +251,14 @@ class ModelPair(ABC):
         The candidates are a chain here; a tree of candidates is the same call
         with each position's parent given, which a later pair may add.
         """
-        last = self._dists_after(history, drafted)
-        # A context-keyed pair's proposals are its ContextDists already.
-        return [*cast("list[ContextDists]", proposals), last]
+        after = self._after_token
+        if after is not None and (drafted or history):  # order 1, every context cached
+            last = after[drafted[-1] if drafted else history[-1]]
+        else:
+            last = self._dists_after(history, drafted)
+        # A context-keyed pair's proposals are its ContextDists already (no
+        # typing.cast: it is a call, and this runs every round).
+        return [*proposals, last]  # type: ignore[list-item]
 
     def target_probabilities(self, history: Sequence[int], drafted: list[int]) -> list[np.ndarray]:
         """The target side alone, for a drafter that is not this pair's draft
@@ -262,16 +268,11 @@ class ModelPair(ABC):
     def _dists_after(self, history: Sequence[int], drafted: list[int]) -> ContextDists:
         """dists after the last draft (after `history` when none)."""
         order = self.context_order
-        last: ContextDists | None = None
         if order == 1 and (drafted or history):
             key: ContextKey = (drafted[-1] if drafted else history[-1],)
-            if self._after_token is not None:
-                last = self._after_token[key[0]]
         else:
             key = tuple((list(history[-order:]) + drafted)[-order:])
-        if last is None:
-            last = self.cached_dists(key) or self.dists(key)
-        return last
+        return self.cached_dists(key) or self.dists(key)
 
     def measured_timing(self, history: Sequence[int], emitted: int) -> dict[str, float | None]:
         """Measured pass times (--timing measured), for a pair that runs real

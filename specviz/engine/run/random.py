@@ -33,8 +33,9 @@ class UniformStream:
     def take(self, count: int) -> list[float]:
         """The next `count` uniforms."""
         start = self._next
-        if start + count > len(self._block):
+        end = start + count
+        if end > len(self._block):
             self._block = self._block[start:] + self._rng.random(max(_BLOCK, count)).tolist()
-            start = 0
-        self._next = start + count
-        return self._block[start : start + count]
+            start, end = 0, count
+        self._next = end
+        return self._block[start:end]

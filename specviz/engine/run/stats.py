@@ -44,15 +44,24 @@ class RunStats:
     rejected_histogram: list[int] = field(default_factory=list)
 
     def record(self, round_: Round) -> None:
+        """Count a completed chain round (a tree round's stats count their own)."""
         drafted = len(round_.drafted)
         accepted = round_.accepted
         self.rounds += 1
-        self.draft_passes += round_.draft_passes
+        self.draft_passes += drafted  # one draft pass a drafted token (Round.draft_passes)
         self.drafted += drafted
         self.accepted += accepted
-        tested = accepted + 1 if round_.rejected else accepted
-        betas = round_.betas
-        keep_chances = sum(betas[:tested])
+        # Most rounds land in histogram bins that exist already.
+        if round_.rejected:
+            tested = accepted + 1
+            self.rejected += 1
+            try:
+                self.rejected_histogram[accepted] += 1
+            except IndexError:
+                _count(self.rejected_histogram, accepted)
+        else:
+            tested = accepted
+        keep_chances = sum(round_.betas[:tested])
         self.keep_chance_sum += keep_chances
         if self.keeps_with_overlap:
             self.overlap_sum += keep_chances
@@ -60,19 +69,14 @@ class RunStats:
         elif len(round_.overlaps) == drafted:
             self.overlap_sum += sum(round_.overlaps[:tested])
             self.overlap_tested += tested
-        if round_.rejected:
-            self.rejected += 1
-            _count(self.rejected_histogram, accepted)
-        histogram = self.drafted_histogram
-        if drafted < len(histogram):
-            histogram[drafted] += 1
-        else:
-            _count(histogram, drafted)
-        histogram = self.accepted_histogram
-        if accepted < len(histogram):
-            histogram[accepted] += 1
-        else:
-            _count(histogram, accepted)
+        try:
+            self.drafted_histogram[drafted] += 1
+        except IndexError:
+            _count(self.drafted_histogram, drafted)
+        try:
+            self.accepted_histogram[accepted] += 1
+        except IndexError:
+            _count(self.accepted_histogram, accepted)
 
     @property
     def corrections(self) -> int:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 
@@ -152,16 +152,24 @@ class SpeculativeSampling(VerificationMethod):
         # min(1, p/q); multiplying avoids dividing by q.
         return u * dists.q_view[token] < dists.p_view[token]
 
+    # False in a subclass that changes `accepts`: its kept_prefix is the generic loop.
+    _accepts_as_here = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._accepts_as_here = cls.accepts is SpeculativeSampling.accepts
+
     def kept_prefix(self, round_: Round, uniforms: list[float]) -> int:
         # The test of `accepts` on the q(x) and p(x) that DRAFT and VERIFY
         # already looked up: the engine's hottest loop, without a call a token.
-        # A subclass that changes `accepts` gets the generic loop instead.
-        if type(self).accepts is not SpeculativeSampling.accepts:
+        if not self._accepts_as_here:
             return super().kept_prefix(round_, uniforms)
-        for i, (q, p) in enumerate(zip(round_.draft_probs, round_.target_probs)):
-            if not uniforms[i] * q < p:
-                return i
-        return len(round_.draft_probs)
+        kept = 0
+        for u, q, p in zip(uniforms, round_.draft_probs, round_.target_probs):
+            if not u * q < p:
+                return kept
+            kept += 1
+        return kept
 
     def correction(self, dists: ContextDists, u: float) -> int:
         return dists.sample_residual(u)
