@@ -31,15 +31,45 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Generic, TypeVar
+from collections.abc import Callable, Hashable, Sequence
+from typing import Generic, Protocol, TypeVar
 
 import numpy as np
 
 from specviz.engine.models.pair import ContextDists, ContextKey, DraftDists, FloatSequence, sample_index
 
-if TYPE_CHECKING:
-    from specviz.engine.models.ngram import KneserNeyModel
+
+class CountLevel(Protocol):
+    """One level of a Kneser-Ney model's tables, as models/ngram.py keeps it (CSR by context)."""
+
+    @property
+    def indptr(self) -> np.ndarray: ...
+    @property
+    def words(self) -> np.ndarray: ...
+    @property
+    def gains(self) -> np.ndarray: ...
+    @property
+    def backoff(self) -> np.ndarray: ...
+    @property
+    def seen(self) -> np.ndarray: ...
+
+
+class KneserNeyModel(Protocol):
+    """What the sparse form reads of ngram.KneserNeyModel (named, not
+    imported: that module builds on this one)."""
+
+    order: int
+    vocab_size: int
+    base: np.ndarray
+    context_last_words: list[np.ndarray]
+
+    @property
+    def levels(self) -> Sequence[CountLevel]: ...
+
+    def seen_types(self, context: ContextKey) -> list[int]: ...
+
+    def distribution(self, context: ContextKey, seen_types: list[int] | None = None) -> np.ndarray: ...
+
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
