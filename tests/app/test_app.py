@@ -408,3 +408,27 @@ async def test_the_round_view_says_the_run_is_running_not_that_no_round_ran():
         view.show_simulation(app.simulation, Change.STEP)  # the run stopped: the round is shown again
         await pilot.pause()
         assert view.rows and "(running)" not in view.border_title
+
+
+async def test_the_footer_is_built_again_only_when_its_keys_change():
+    from textual.widgets._footer import FooterKey
+
+    from specviz.app.widgets.key_footer import KeyFooter
+
+    app = build_app(target_length=50)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        footer = app.screen.query_one(KeyFooter)
+        keys = list(footer.query(FooterKey))
+        assert keys and "End" in " ".join(key.description for key in keys)
+        footer.bindings_changed(app.screen)  # what a focus move that changes no key sends
+        await settle(pilot)
+        assert list(footer.query(FooterKey)) == keys  # the very widgets: not built again
+        await pilot.press("7")  # the distributions view: its screen's footer has ←→ Position
+        await settle(pilot)
+        views_footer = app.screen.query_one(KeyFooter)
+        assert "position(1)" in {key.action for key in views_footer.query(FooterKey)}
+        await pilot.press("1")  # the speedup view, on the same screen, has no positions
+        await settle(pilot)
+        assert app.screen.query_one(KeyFooter) is views_footer
+        assert "position(1)" not in {key.action for key in views_footer.query(FooterKey)}
