@@ -48,7 +48,7 @@ def test_the_default_tables_have_the_sparse_form_and_shaped_pairs_keep_dense_row
 
 def test_a_draft_that_is_not_a_bigram_has_no_sparse_form():
     tables = build_tables(default_corpus(), draft_order=3)
-    assert SparseLayout.for_tables(tables.target, tables.draft, 2**20, 2**20, 2**20) is None
+    assert SparseLayout.for_tables(tables.target, tables.draft, 2**20, 2**20) is None
     pair = NgramPair(tables)
     assert not isinstance(pair.dists((1, 2, 3)), SparseDists)
 
@@ -130,11 +130,14 @@ def test_the_caches_stay_within_their_budgets(pairs):
     sparse, _ = pairs
     small = NgramPair(sparse.tables)
     layout = small._sparse
-    for cache in (layout._followers, layout._q_cdfs, layout._rows):
+    for cache in (layout._q_cdfs, layout._rows, small._followers_after):
         cache.max_bytes = 256 * 1024
     small.cache_size = 50
     config = SimConfig(model="ngram", target_length=3000, seed=2)
     Simulation(config, small).run()
-    for cache in (layout._followers, layout._q_cdfs, layout._rows):
+    for cache in (layout._q_cdfs, layout._rows):
         assert len(cache) > 1 and cache.bytes <= 256 * 1024 + max(cache._sizes.values())
+    followers = small._followers_after
+    assert len(followers) > 1 and followers.bytes <= 256 * 1024
+    assert followers.bytes == sum(entry.nbytes for entry in followers.values())
     assert len(small._contexts) <= 50

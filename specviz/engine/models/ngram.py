@@ -75,8 +75,6 @@ SPARSE_CONTEXT_BYTES = 48 * 2**20
 SPARSE_FOLLOWER_BYTES = 8 * 2**20
 SPARSE_CDF_BYTES = 64 * 2**20
 SPARSE_CONTEXTS = 1 << 13
-# Words whose followers drafting looks up directly (each a few KB at most).
-FOLLOWERS_AFTER_WORDS = 1 << 14
 
 
 @dataclass(frozen=True)
@@ -379,9 +377,7 @@ class NgramPair(ModelPair):
         # contexts cost O(followers) there, so far more of them are kept.
         self._sparse = None
         if sparse and temperature == 1.0 and top_k == 0 and top_p >= 1.0:
-            self._sparse = SparseLayout.for_tables(
-                tables.target, tables.draft, SPARSE_FOLLOWER_BYTES, SPARSE_CDF_BYTES, SPARSE_CONTEXT_BYTES
-            )
+            self._sparse = SparseLayout.for_tables(tables.target, tables.draft, SPARSE_CDF_BYTES, SPARSE_CONTEXT_BYTES)
         if self._sparse is not None:
             # Engine keys (the last three ids) -> their SparseDists: small until
             # verified, and their p on U is shared through the layout's cache.
@@ -391,7 +387,7 @@ class NgramPair(ModelPair):
             self.defers_target = True
             # Drafting reads q alone, which depends on the last token alone: each
             # draft pass is one dict lookup at C speed (score builds the contexts).
-            self._followers_after = _FollowersAfter(self._sparse)
+            self._followers_after = _FollowersAfter(self._sparse, SPARSE_FOLLOWER_BYTES)
             self.propose_next = self._followers_after.__getitem__
 
     @property
@@ -481,7 +477,7 @@ class NgramPair(ModelPair):
     def propose_first(self, history: Sequence[int]) -> DraftDists | None:
         if self._sparse is None:
             return super().propose_first(history)
-        return self._followers_after[history[-1]] if history else self._sparse.followers(())
+        return self._followers_after[history[-1] if history else None]
 
     def score(self, history: Sequence[int], drafted: list[int], proposals: list[DraftDists]) -> list[ContextDists]:
         if self._sparse is None:
@@ -501,7 +497,7 @@ class NgramPair(ModelPair):
     def _new_context(self, key: ContextKey) -> SparseDists:
         """The SparseDists after engine key `key`, kept among the last `cache_size`."""
         assert self._sparse is not None  # only the sparse form makes them
-        followers = self._followers_after[key[-1]] if key else self._sparse.followers(())
+        followers = self._followers_after[key[-1] if key else None]
         found = self._contexts[key] = SparseDists(self._sparse, key, followers)
         if len(self._contexts) > self._cache_size:
             self._contexts.popitem(last=False)
@@ -518,20 +514,24 @@ class NgramPair(ModelPair):
         return ids
 
 
-class _FollowersAfter(dict[int, Followers]):
-    """token -> the followers after it (q there): a dict whose lookups run in C,
-    filled on a miss and emptied when it holds more words than the layout keeps."""
+class _FollowersAfter(dict[int | None, Followers]):
+    """token (None: no token yet) -> the followers after it (q there): a dict
+    whose lookups run in C, filled on a miss and emptied when its entries pass
+    `max_bytes` (the pair's one cache of them)."""
 
-    __slots__ = ("_layout",)
+    __slots__ = ("_layout", "bytes", "max_bytes")
 
-    def __init__(self, layout: SparseLayout):
+    def __init__(self, layout: SparseLayout, max_bytes: int):
         super().__init__()
-        self._layout = layout
+        self._layout, self.bytes, self.max_bytes = layout, 0, max_bytes
 
-    def __missing__(self, token: int) -> Followers:
-        if len(self) >= FOLLOWERS_AFTER_WORDS:
+    def __missing__(self, token: int | None) -> Followers:
+        found = Followers(self._layout, () if token is None else (token,))
+        if self.bytes + found.nbytes > self.max_bytes:
             self.clear()
-        found = self[token] = self._layout.followers((token,))
+            self.bytes = 0
+        self[token] = found
+        self.bytes += found.nbytes
         return found
 
 

@@ -29,6 +29,7 @@ the draft's followers of its last word, checked once over the whole tables).
 
 from __future__ import annotations
 
+import functools
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
@@ -69,6 +70,8 @@ class KneserNeyModel(Protocol):
     def seen_types(self, context: ContextKey) -> list[int]: ...
 
     def distribution(self, context: ContextKey, seen_types: list[int] | None = None) -> np.ndarray: ...
+
+    def __hash__(self) -> int: ...  # by identity: the layout's check is cached per pair of tables
 
 
 K = TypeVar("K", bound=Hashable)
@@ -177,15 +180,15 @@ class Followers(DraftDists):
         self.base_words = layout.base[self.words]
         self.base_cdf_words = layout.base_cdf[self.words]
         self.base_off = layout.base_total - float(self.base_words.sum())  # base's mass off U
-        # q exactly as the dense pair computes it: the values on U and the divisor come from it.
-        dist = draft.distribution(draft_key)
-        divisor = float(dist.sum())
-        self.q_words = (dist / divisor)[self.words]
+        # q exactly as the dense pair computes it: the values on U, the divisor
+        # and the cumulative sum drafting bisects all come from it.
+        q, divisor = self._dense_q()
+        self.q_words = q[self.words]
         self.q_view = RowLookup(self.word_view, self.q_words.data, layout.base_view, backoff, divisor)  # type: ignore[assignment]  # indexes like a row
         self.q_background = (backoff[0] if backoff else 1.0) / divisor  # q = base * this off U
-        # q's cumulative sum, the very array the dense pair bisects: filled on
-        # first read and emptied again when the layout's cache lets it go.
+        # Emptied again when the layout's cache of cumulative sums lets it go.
         self._q_cdf: FloatSequence | None = None
+        layout.keep_q_cdf(self, q)
 
     @property
     def q(self) -> np.ndarray:  # type: ignore[override]
@@ -198,14 +201,43 @@ class Followers(DraftDists):
 
     def dense_q(self) -> np.ndarray:
         """q over the vocabulary, as the dense pair computes it (not kept: 8 bytes a word)."""
+        return self._dense_q()[0]
+
+    def _dense_q(self) -> tuple[np.ndarray, float]:
+        """q and the sum it was divided by."""
         dist = self._draft.distribution(self.draft_key)
-        q = dist / dist.sum()
+        divisor = float(dist.sum())
+        q = dist / divisor
         q.flags.writeable = False
-        return q
+        return q, divisor
 
     @property
     def nbytes(self) -> int:
         return 5 * self.words.nbytes + CONTEXT_OVERHEAD_BYTES
+
+
+@functools.lru_cache(maxsize=2)  # as ngram's tables: the check took 10 ms a pair made
+def _positions_in_followers(target: KneserNeyModel, draft: KneserNeyModel) -> list[np.ndarray] | None:
+    """Per target level m >= 2: for each entry, the position of its word among
+    the draft's followers of its context's last word; None where some word is
+    not among them (or the draft is not a bigram over the target's base)."""
+    if draft.order != 2 or len(draft.levels) < 2 or not np.array_equal(target.base, draft.base):
+        return None
+    follow = draft.levels[1]
+    size = target.vocab_size
+    follow_contexts = np.repeat(np.arange(len(follow.indptr) - 1), np.diff(follow.indptr))
+    follow_keys = follow_contexts * size + follow.words  # sorted: CSR by context, words sorted within
+    positions = []
+    for m in range(2, len(target.levels) + 1):
+        level = target.levels[m - 1]
+        contexts = np.repeat(np.arange(len(level.indptr) - 1), np.diff(level.indptr))
+        last_words = target.context_last_words[m - 1][contexts]
+        keys = last_words * size + level.words
+        at = np.minimum(follow_keys.searchsorted(keys), max(len(follow_keys) - 1, 0))
+        if len(keys) and not (len(follow_keys) and np.array_equal(follow_keys[at], keys)):
+            return None
+        positions.append(at - follow.indptr[last_words])
+    return positions
 
 
 def _drop_q_cdf(followers: Followers) -> None:
@@ -220,7 +252,6 @@ class SparseLayout:
         target: KneserNeyModel,
         draft: KneserNeyModel,
         positions_in_followers: list[np.ndarray],
-        cache_bytes: int,
         cdf_bytes: int,
         values_bytes: int,
     ):
@@ -231,7 +262,6 @@ class SparseLayout:
         self.base_cdf_view = self.base_cdf.data
         self.base_total = float(self.base.sum())
         self.vocab_size = len(self.base)
-        self._followers: BoundedCache[ContextKey, Followers] = BoundedCache(cache_bytes, 1 << 16)
         self._q_cdfs: BoundedCache[ContextKey, Followers] = BoundedCache(cdf_bytes, 1 << 16, _drop_q_cdf)
         self._rows: BoundedCache[tuple[int, int | None], TargetRow] = BoundedCache(values_bytes, 1 << 16)
         # Per target level m >= 2 (index m - 2): its CSR arrays, and for each
@@ -244,40 +274,21 @@ class SparseLayout:
 
     @classmethod
     def for_tables(
-        cls, target: KneserNeyModel, draft: KneserNeyModel, cache_bytes: int, cdf_bytes: int, values_bytes: int
+        cls, target: KneserNeyModel, draft: KneserNeyModel, cdf_bytes: int, values_bytes: int
     ) -> SparseLayout | None:
         """The layout, or None where these tables do not have the sparse form."""
-        if draft.order != 2 or len(draft.levels) < 2 or not np.array_equal(target.base, draft.base):
-            return None
-        follow = draft.levels[1]
-        size = target.vocab_size
-        follow_contexts = np.repeat(np.arange(len(follow.indptr) - 1), np.diff(follow.indptr))
-        follow_keys = follow_contexts * size + follow.words  # sorted: CSR by context, words sorted within
-        positions = []
-        for m in range(2, len(target.levels) + 1):
-            level = target.levels[m - 1]
-            contexts = np.repeat(np.arange(len(level.indptr) - 1), np.diff(level.indptr))
-            last_words = target.context_last_words[m - 1][contexts]
-            keys = last_words * size + level.words
-            at = np.minimum(follow_keys.searchsorted(keys), max(len(follow_keys) - 1, 0))
-            if len(keys) and not (len(follow_keys) and np.array_equal(follow_keys[at], keys)):
-                return None
-            positions.append(at - follow.indptr[last_words])
-        return cls(target, draft, positions, cache_bytes, cdf_bytes, values_bytes)
-
-    def followers(self, draft_key: ContextKey) -> Followers:
-        found = self._followers.get(draft_key)
-        if found is None:
-            found = Followers(self, draft_key)
-            self._followers.put(draft_key, found, found.nbytes)
-        return found
+        positions = _positions_in_followers(target, draft)
+        return None if positions is None else cls(target, draft, positions, cdf_bytes, values_bytes)
 
     def q_cdf(self, followers: Followers) -> FloatSequence:
-        """q's cumulative sum after the followers' word, kept while memory allows."""
+        """q's cumulative sum after the followers' word (made again once its cache let it go)."""
         found = followers._q_cdf
-        if found is None:
-            found = followers._q_cdf = np.cumsum(followers.dense_q()).data
-            self._q_cdfs.put(followers.draft_key, followers, found.nbytes)
+        return found if found is not None else self.keep_q_cdf(followers, followers.dense_q())
+
+    def keep_q_cdf(self, followers: Followers, q: np.ndarray) -> FloatSequence:
+        """Keep q's cumulative sum on `followers` while memory allows."""
+        found = followers._q_cdf = np.cumsum(q).data
+        self._q_cdfs.put(followers.draft_key, followers, found.nbytes)
         return found
 
     def target_row(self, followers: Followers, types: list[int]) -> TargetRow:
@@ -391,7 +402,7 @@ class SparseDists(ContextDists):
     __slots__ = ("_layout", "_followers", "_context", "_row")
 
     def __init__(self, layout: SparseLayout, context: ContextKey, followers: Followers):
-        # followers: layout.followers(context[-1:]), which the caller has at hand
+        # followers: the Followers of context[-1:], which the caller has at hand
         self._layout, self._context, self._followers = layout, context, followers
         self.q_view = followers.q_view
         self._row: TargetRow | None = None
