@@ -61,17 +61,27 @@ def broken_claims(comparison: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def comparison_table(comparison: dict[str, Any]) -> Table:
-    """The rows as one rich Table (no statistic is recomputed here)."""
+def _table() -> Table:
+    """The look both tables share: it fits 80 columns (a space between columns
+    plus one of padding, two-line headers)."""
     from rich import box
     from rich.table import Table
+
+    return Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0), header_style="bold")
+
+
+def _best_lossless_speedup(rows: list[dict[str, Any]]) -> float | None:
+    """The speedup shown in bold: the best of the rows that claim to be lossless."""
+    return max((r["speedup"] for r in rows if r["lossless_claim"]), default=None)
+
+
+def comparison_table(comparison: dict[str, Any]) -> Table:
+    """The rows as one rich Table (no statistic is recomputed here)."""
     from rich.text import Text
 
     rows = comparison["rows"]
-    lossless_speedups = [r["speedup"] for r in rows if r["lossless_claim"]]
-    best = max(lossless_speedups) if lossless_speedups else None
-    # Fits 80 columns: a space between columns plus one of padding, two-line headers.
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0), header_style="bold")
+    best = _best_lossless_speedup(rows)
+    table = _table()
     table.add_column("method", no_wrap=True)
     table.add_column("policy", no_wrap=True)
     table.add_column("lossless\nclaim", no_wrap=True)
@@ -107,13 +117,11 @@ def comparison_table(comparison: dict[str, Any]) -> Table:
 
 def tree_table(comparison: dict[str, Any]) -> Table:
     """The chain against trees verifying the same number of nodes a pass (compare --trees)."""
-    from rich import box
-    from rich.table import Table
     from rich.text import Text
 
     rows = comparison["tree_rows"]
-    best = max((r["speedup"] for r in rows if r["lossless_claim"]), default=None)
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0), header_style="bold")
+    best = _best_lossless_speedup(rows)
+    table = _table()
     table.add_column("drafting", no_wrap=True)
     table.add_column("audit", no_wrap=True)
     table.add_column("nodes/\npass", justify="right")
